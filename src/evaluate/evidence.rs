@@ -1,0 +1,157 @@
+//! Rows satisfied by ComplianceEvidence: a valid, unexpired attestation that names the row
+//! and this deployment.
+
+use serde::Serialize;
+
+use super::{Ctx, Obligation, Outcome, State, date_of};
+use crate::api::ComplianceEvidence;
+use crate::catalog::defaults::EVIDENCE_EXPIRY_WARNING_DAYS;
+
+/// Evidence a decision relied on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceRef {
+    pub name: String,
+    /// Day the evidence lapses.
+    pub valid_until: String,
+}
+
+enum Lookup<'a> {
+    Valid(&'a ComplianceEvidence),
+    Expired(&'a ComplianceEvidence),
+    NotYetValid(&'a ComplianceEvidence),
+    /// Nothing names this deployment; the names of evidence for the row that target others.
+    Missing(Vec<&'a str>),
+}
+
+fn covers(e: &ComplianceEvidence, id: Obligation) -> bool {
+    match id {
+        Obligation::Row(n) => e.spec.rows.contains(&i32::from(n)),
+        Obligation::Measure(m) => e.spec.measures.contains(&m),
+    }
+}
+
+fn lookup<'a>(ctx: &Ctx<'a>, id: Obligation) -> Lookup<'a> {
+    let now = ctx.now();
+    let mut valid: Option<&ComplianceEvidence> = None;
+    let mut expired: Option<&ComplianceEvidence> = None;
+    let mut early: Option<&ComplianceEvidence> = None;
+    let mut elsewhere = Vec::new();
+    let candidates = ctx.inputs.evidence.iter().filter(|e| {
+        e.metadata.namespace.as_deref().unwrap_or("default") == ctx.namespace && covers(e, id)
+    });
+    // Among several, the one valid longest wins; ties go to the name, so the choice is stable.
+    let later = |a: &ComplianceEvidence, b: &ComplianceEvidence| {
+        (&a.spec.valid_until.0, &a.metadata.name) > (&b.spec.valid_until.0, &b.metadata.name)
+    };
+    for e in candidates {
+        if !e.spec.targets.iter().any(|t| t == ctx.name) {
+            elsewhere.push(e.metadata.name.as_deref().unwrap_or(""));
+            continue;
+        }
+        let slot = if e.spec.valid_until.0 <= now {
+            &mut expired
+        } else if e.spec.attested_at.0 > now {
+            &mut early
+        } else {
+            &mut valid
+        };
+        if slot.is_none_or(|b| later(e, b)) {
+            *slot = Some(e);
+        }
+    }
+    match (valid, expired, early) {
+        (Some(e), _, _) => Lookup::Valid(e),
+        (None, Some(e), _) => Lookup::Expired(e),
+        (None, None, Some(e)) => Lookup::NotYetValid(e),
+        (None, None, None) => {
+            elsewhere.sort_unstable();
+            Lookup::Missing(elsewhere)
+        }
+    }
+}
+
+fn reference(e: &ComplianceEvidence) -> EvidenceRef {
+    EvidenceRef {
+        name: e.metadata.name.clone().unwrap_or_default(),
+        valid_until: date_of(e.spec.valid_until.0),
+    }
+}
+
+/// Decides an obligation that only evidence satisfies.
+pub(crate) fn require(ctx: &Ctx, id: Obligation) -> Outcome {
+    let what = match id {
+        Obligation::Row(n) => format!("row {n}"),
+        Obligation::Measure(m) => format!("measure {}", m.as_str()),
+    };
+    match lookup(ctx, id) {
+        Lookup::Valid(e) => {
+            let name = e.metadata.name.as_deref().unwrap_or("");
+            let days_left = (e.spec.valid_until.0 - ctx.now()).get_seconds() / 86_400;
+            let mut message = format!(
+                "attested by {} in ComplianceEvidence {name}, valid until {}",
+                e.spec.attested_by,
+                date_of(e.spec.valid_until.0)
+            );
+            let reason = if days_left < EVIDENCE_EXPIRY_WARNING_DAYS {
+                message.push_str(&format!("; expires in {days_left} days: attest again"));
+                "EvidenceExpiringSoon"
+            } else {
+                "EvidenceValid"
+            };
+            Outcome::met(reason, message).with_evidence(vec![reference(e)])
+        }
+        Lookup::Expired(e) => Outcome::unmet(
+            "EvidenceExpired",
+            format!(
+                "ComplianceEvidence {} for {what} expired on {}: create a new one",
+                e.metadata.name.as_deref().unwrap_or(""),
+                date_of(e.spec.valid_until.0)
+            ),
+        ),
+        Lookup::NotYetValid(e) => Outcome::unmet(
+            "EvidenceNotYetValid",
+            format!(
+                "ComplianceEvidence {} for {what} is attested for {}, later than now",
+                e.metadata.name.as_deref().unwrap_or(""),
+                date_of(e.spec.attested_at.0)
+            ),
+        ),
+        Lookup::Missing(elsewhere) => {
+            let mut message = format!(
+                "no ComplianceEvidence in namespace {} attests {what} for ModelDeployment {}",
+                ctx.namespace, ctx.name
+            );
+            if !elsewhere.is_empty() {
+                message.push_str(&format!(
+                    " ({} covers {what} but targets other deployments)",
+                    elsewhere.join(", ")
+                ));
+            }
+            Outcome::unmet("EvidenceMissing", message)
+        }
+    }
+}
+
+/// Decides an obligation that needs both declared facts and evidence.
+pub(crate) fn and_declared(ctx: &Ctx, id: Obligation, declared: Outcome) -> Outcome {
+    // A declared outcome that is not applicable needs no evidence either.
+    if declared.state == State::NotApplicable {
+        return declared;
+    }
+    let evidence = require(ctx, id);
+    match (declared.state, evidence.state) {
+        (State::Compliant, State::Compliant) => Outcome {
+            state: State::Compliant,
+            reason: evidence.reason,
+            message: format!("{}; {}", declared.message, evidence.message),
+            evidence: evidence.evidence,
+        },
+        (State::Compliant, _) => evidence,
+        (_, State::Compliant) => declared.with_evidence(evidence.evidence),
+        _ => Outcome {
+            message: format!("{}; {}", declared.message, evidence.message),
+            ..declared
+        },
+    }
+}
