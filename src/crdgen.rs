@@ -12,7 +12,10 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
         ("compliancepolicies.yaml", harden(CompliancePolicy::crd())),
         ("modeldeployments.yaml", harden(ModelDeployment::crd())),
-        ("complianceevidences.yaml", harden(ComplianceEvidence::crd())),
+        (
+            "complianceevidences.yaml",
+            harden(ComplianceEvidence::crd()),
+        ),
     ]
 }
 
@@ -21,7 +24,11 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
 /// the API server instead of being rejected as "Unsupported value: null".
 fn harden(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
     for version in &mut crd.spec.versions {
-        if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
+        if let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        {
             let mut value = serde_json::to_value(&*schema).expect("schema serializes");
             strip_nulls(&mut value);
             *schema = serde_json::from_value(value).expect("schema round-trips");
@@ -59,6 +66,18 @@ pub fn write_all(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
             let path = dir.join(file);
             std::fs::write(&path, render(&crd))?;
             Ok(path)
+        })
+        .collect()
+}
+
+/// The files under `dir` that differ from (or lack) the generated CRDs.
+pub fn stale(dir: &Path) -> Vec<std::path::PathBuf> {
+    crds()
+        .into_iter()
+        .filter_map(|(file, crd)| {
+            let path = dir.join(file);
+            let current = std::fs::read_to_string(&path).ok();
+            (current.as_deref() != Some(render(&crd).as_str())).then_some(path)
         })
         .collect()
 }

@@ -1,4 +1,119 @@
-use model_compliance_operator::crdgen;
-fn main() {
-    crdgen::write_all(std::path::Path::new("crds")).unwrap();
+//! `model-compliance-operator`: the offline check of manifests, and the CRD generator.
+//! (The controller itself, `run`, is added with the controller.)
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use k8s_openapi::jiff::Timestamp;
+use model_compliance_operator::{catalog::Lang, check, crdgen};
+
+#[derive(Parser)]
+#[command(
+    name = "model-compliance-operator",
+    version,
+    about = "Compliance status and controls for general-purpose large models on Kubernetes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate ModelDeployments in manifest files against their policies and print the
+    /// Annex A obligation table. Exit code: 0 acceptable, 1 risk above acceptance, 2 bad input.
+    Check {
+        /// Files or folders to read (every .yaml/.yml below a folder, multi-document).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = check::Format::Table)]
+        output: check::Format,
+        /// Language of the table's labels.
+        #[arg(long, value_enum, default_value_t = LangArg::En)]
+        lang: LangArg,
+        /// Evaluate as of this instant (RFC 3339) instead of now, for reproducible reports.
+        #[arg(long)]
+        now: Option<Timestamp>,
+    },
+    /// Write the CustomResourceDefinitions generated from the types.
+    Crd {
+        /// Folder to write them to.
+        #[arg(long, default_value = "crds")]
+        dir: PathBuf,
+        /// Do not write; fail if the files in the folder differ from the generated ones.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    En,
+    Zh,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                check::exit::INPUT
+            } else {
+                0
+            });
+        }
+    };
+    match cli.command {
+        Command::Check {
+            paths,
+            output,
+            lang,
+            now,
+        } => {
+            let lang = match lang {
+                LangArg::En => Lang::En,
+                LangArg::Zh => Lang::Zh,
+            };
+            let (out, errors, code) =
+                check::run(&paths, output, lang, now.unwrap_or_else(Timestamp::now));
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            // A closed pipe (`| head`) is not an error of the check.
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            ExitCode::from(code)
+        }
+        Command::Crd { dir, check } => {
+            if check {
+                let stale = crdgen::stale(&dir);
+                for file in &stale {
+                    eprintln!(
+                        "error: {} is not what `model-compliance-operator crd` generates; run it and commit",
+                        file.display()
+                    );
+                }
+                return if stale.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                };
+            }
+            match crdgen::write_all(&dir) {
+                Ok(written) => {
+                    for path in written {
+                        println!("wrote {}", path.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: cannot write CRDs to {}: {e}", dir.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
 }

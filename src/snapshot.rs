@@ -28,7 +28,12 @@ pub enum FactSource {
 
 /// A CSI VolumeSnapshot (snapshot.storage.k8s.io/v1), with the fields backups are judged by.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[kube(group = "snapshot.storage.k8s.io", version = "v1", kind = "VolumeSnapshot", namespaced)]
+#[kube(
+    group = "snapshot.storage.k8s.io",
+    version = "v1",
+    kind = "VolumeSnapshot",
+    namespaced
+)]
 #[kube(status = "VolumeSnapshotStatus")]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeSnapshotSpec {
@@ -100,11 +105,15 @@ pub struct Snapshot {
     pub access_reviews: Vec<AccessReview>,
 }
 
-static EMPTY: std::sync::LazyLock<NamespaceObjects> = std::sync::LazyLock::new(NamespaceObjects::default);
+static EMPTY: std::sync::LazyLock<NamespaceObjects> =
+    std::sync::LazyLock::new(NamespaceObjects::default);
 
 impl Snapshot {
     pub fn new(source: FactSource) -> Self {
-        Snapshot { source, ..Default::default() }
+        Snapshot {
+            source,
+            ..Default::default()
+        }
     }
 
     /// The objects of `namespace` (empty when none were observed).

@@ -6,7 +6,18 @@ use serde::{Deserialize, Serialize};
 /// How serious an unmet obligation is. The highest severity among open findings is the
 /// deployment's risk level (clause 6.3 d).
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 pub enum Severity {
     Low,
@@ -29,7 +40,18 @@ impl Severity {
 
 /// A risk level: `None` when no finding is open, otherwise the highest open severity.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 pub enum RiskLevel {
     #[default]
@@ -126,7 +148,9 @@ pub struct WorkloadRef {
 }
 
 /// Kinds of workload that can carry the required sidecars.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum WorkloadKind {
     Deployment,
     StatefulSet,

@@ -21,10 +21,22 @@ use super::common::{RiskLevel, Severity, WorkloadRef};
     status = "ModelDeploymentStatus",
     cel,
     printcolumn(name = "Policy", type_ = "string", json_path = ".spec.policyRef"),
-    printcolumn(name = "Compliant", type_ = "string", json_path = ".status.summary.compliant"),
+    printcolumn(
+        name = "Compliant",
+        type_ = "string",
+        json_path = ".status.summary.compliant"
+    ),
     printcolumn(name = "Risk", type_ = "string", json_path = ".status.risk"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ModelDeploymentSpec {
@@ -71,7 +83,9 @@ pub struct ModelInfo {
 }
 
 /// Kinds of content a model generates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum Modality {
     Text,
     Image,
@@ -127,7 +141,9 @@ fn default_true() -> bool {
 }
 
 /// Who a service is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum Audience {
     General,
     Minors,
@@ -167,7 +183,10 @@ pub struct MinorsProtection {
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
     /// Where requests are received (web form or mailto: address).
-    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^(https?://|mailto:)\S+$"))]
+    #[schemars(
+        length(min = 1, max = 2048),
+        regex(pattern = r"^(https?://|mailto:)\S+$")
+    )]
     pub url: String,
     /// The published time within which requests are answered, in days.
     #[schemars(range(min = 0, max = 365))]
@@ -274,7 +293,9 @@ pub struct Dataset {
 }
 
 /// How a dataset was obtained.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum Acquisition {
     Licensed,
     Purchased,
@@ -286,7 +307,9 @@ pub enum Acquisition {
 }
 
 /// Legal basis for using data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum LegalBasis {
     /// The individuals consented.
     Consent,

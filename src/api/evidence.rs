@@ -24,7 +24,11 @@ use super::common::Measure;
     printcolumn(name = "Rows", type_ = "string", json_path = ".spec.rows"),
     printcolumn(name = "Attested by", type_ = "string", json_path = ".spec.attestedBy"),
     printcolumn(name = "Valid until", type_ = "string", json_path = ".spec.validUntil"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(

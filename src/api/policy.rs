@@ -19,10 +19,26 @@ use super::common::{EnforcementMode, Measure, NamespacedWorkloadRef, RiskLevel, 
     category = "compliance",
     status = "CompliancePolicyStatus",
     cel,
-    printcolumn(name = "Max risk", type_ = "string", json_path = ".spec.riskAcceptance.maxAcceptable"),
-    printcolumn(name = "Treatment", type_ = "string", json_path = ".spec.riskAcceptance.treatment"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Max risk",
+        type_ = "string",
+        json_path = ".spec.riskAcceptance.maxAcceptable"
+    ),
+    printcolumn(
+        name = "Treatment",
+        type_ = "string",
+        json_path = ".spec.riskAcceptance.treatment"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct CompliancePolicySpec {
@@ -281,7 +297,7 @@ pub struct AccessControl {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = Rule::new("self.kind != 'ServiceAccount' || has(self.namespace)").message("a ServiceAccount reader needs its namespace")
+    validation = Rule::new("self.kind != 'ServiceAccount' || has(self.__namespace__)").message("a ServiceAccount reader needs its namespace")
 )]
 pub struct Reader {
     /// Kind of subject.
@@ -296,7 +312,9 @@ pub struct Reader {
 }
 
 /// Kinds of RBAC subject.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum ReaderKind {
     User,
     Group,
@@ -409,7 +427,9 @@ fn default_max_acceptable() -> RiskLevel {
 }
 
 /// Treatment of an unacceptable risk.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum RiskTreatment {
     /// Report in status and events only.
     #[default]
@@ -419,7 +439,9 @@ pub enum RiskTreatment {
 }
 
 /// How undecided rows weigh on the risk.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum UnknownRows {
     /// Undecided rows are reported but do not raise the risk.
     #[default]

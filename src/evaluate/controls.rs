@@ -27,15 +27,18 @@ pub(crate) struct PodView<'a> {
 
 impl PodView<'_> {
     fn service_account(&self) -> &str {
-        self.spec.service_account_name.as_deref().unwrap_or("default")
+        self.spec
+            .service_account_name
+            .as_deref()
+            .unwrap_or("default")
     }
 
     fn claims(&self) -> impl Iterator<Item = &str> {
-        self.spec
-            .volumes
-            .iter()
-            .flatten()
-            .filter_map(|v| v.persistent_volume_claim.as_ref().map(|c| c.claim_name.as_str()))
+        self.spec.volumes.iter().flatten().filter_map(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .map(|c| c.claim_name.as_str())
+        })
     }
 
     fn node(&self) -> Option<&str> {
@@ -89,11 +92,19 @@ pub(crate) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &str) -> Vec<PodVie
 
 fn origins(pods: &[&PodView]) -> String {
     let names: Vec<&str> = pods.iter().map(|p| p.origin.as_str()).collect();
-    if names.len() <= 4 { names.join(", ") } else { format!("{} and {} more", names[..4].join(", "), names.len() - 4) }
+    if names.len() <= 4 {
+        names.join(", ")
+    } else {
+        format!("{} and {} more", names[..4].join(", "), names.len() - 4)
+    }
 }
 
 fn offline_hint(live: bool) -> &'static str {
-    if live { "" } else { " (not in the manifests read)" }
+    if live {
+        ""
+    } else {
+        " (not in the manifests read)"
+    }
 }
 
 /// Outcomes shared by several rows, computed once per evaluation.
@@ -106,19 +117,32 @@ pub(crate) struct ControlFacts {
 
 impl ControlFacts {
     pub fn gather(ctx: &Ctx) -> Self {
-        ControlFacts { isolation: isolation(ctx), access: access_control(ctx), backup: backup(ctx), sidecar: sidecar(ctx) }
+        ControlFacts {
+            isolation: isolation(ctx),
+            access: access_control(ctx),
+            backup: backup(ctx),
+            sidecar: sidecar(ctx),
+        }
     }
 }
 
 pub(crate) fn decide_row(ctx: &Ctx, facts: &ControlFacts, row: u8) -> Outcome {
     match row {
         2 => cluster_or_evidence(ctx, Obligation::Row(2), platform_monitoring(ctx)),
-        19 => combine(&[("isolation", &facts.isolation), ("access control", &facts.access), ("backups", &facts.backup)]),
+        19 => combine(&[
+            ("isolation", &facts.isolation),
+            ("access control", &facts.access),
+            ("backups", &facts.backup),
+        ]),
         23 => safety_annotations(ctx, &facts.isolation),
         27 => prefixed("input-safety filter", &facts.sidecar),
         28 => {
             let check = ctx.policy().cluster_checks.safety_evaluation.as_ref();
-            cluster_or_evidence(ctx, Obligation::Row(28), recurring_job(ctx, check, "safetyEvaluation"))
+            cluster_or_evidence(
+                ctx,
+                Obligation::Row(28),
+                recurring_job(ctx, check, "safetyEvaluation"),
+            )
         }
         37 => prefixed("labeling sidecar", &facts.sidecar),
         40 => kill_switch(ctx),
@@ -134,24 +158,43 @@ pub(crate) fn decide_measure(ctx: &Ctx, facts: &ControlFacts, measure: Measure) 
         Measure::Backup => facts.backup.clone(),
         Measure::CodeAudit => {
             let check = ctx.policy().cluster_checks.code_audit.as_ref();
-            cluster_or_evidence(ctx, Obligation::Measure(Measure::CodeAudit), recurring_job(ctx, check, "codeAudit"))
+            cluster_or_evidence(
+                ctx,
+                Obligation::Measure(Measure::CodeAudit),
+                recurring_job(ctx, check, "codeAudit"),
+            )
         }
         Measure::AdversarialDefense => evidence::require(ctx, Obligation::Measure(measure)),
     }
 }
 
 fn prefixed(what: &str, outcome: &Outcome) -> Outcome {
-    Outcome { message: format!("{what}: {}", outcome.message), ..outcome.clone() }
+    Outcome {
+        message: format!("{what}: {}", outcome.message),
+        ..outcome.clone()
+    }
 }
 
 /// Row 19 rests on several measures: unmet if any is unmet, unknown if any is unknown.
 fn combine(parts: &[(&str, &Outcome)]) -> Outcome {
-    let relevant: Vec<&(&str, &Outcome)> = parts.iter().filter(|(_, o)| o.state != State::NotApplicable).collect();
+    let relevant: Vec<&(&str, &Outcome)> = parts
+        .iter()
+        .filter(|(_, o)| o.state != State::NotApplicable)
+        .collect();
     if relevant.is_empty() {
-        return Outcome::not_applicable("NoTrainingData", "no training data is declared for this deployment");
+        return Outcome::not_applicable(
+            "NoTrainingData",
+            "no training data is declared for this deployment",
+        );
     }
     let worst = |state: State| relevant.iter().filter(move |(_, o)| o.state == state);
-    let describe = |items: Vec<&&(&str, &Outcome)>| join(items.into_iter().map(|(w, o)| format!("{w}: {}", o.message)));
+    let describe = |items: Vec<&&(&str, &Outcome)>| {
+        join(
+            items
+                .into_iter()
+                .map(|(w, o)| format!("{w}: {}", o.message)),
+        )
+    };
     if let Some((_, first)) = worst(State::NonCompliant).next() {
         return Outcome::unmet(first.reason, describe(worst(State::NonCompliant).collect()));
     }
@@ -164,7 +207,8 @@ fn combine(parts: &[(&str, &Outcome)]) -> Outcome {
 /// 8.1a isolation: network policies, shared volumes, service accounts and nodes.
 fn isolation(ctx: &Ctx) -> Outcome {
     let spec = ctx.spec();
-    let (Some(training), Some(inference)) = (spec.training.as_ref(), spec.inference.as_ref()) else {
+    let (Some(training), Some(inference)) = (spec.training.as_ref(), spec.inference.as_ref())
+    else {
         return Outcome::not_applicable(
             "SingleEnvironment",
             "training and inference are not both declared, so there is nothing to isolate",
@@ -181,50 +225,103 @@ fn isolation(ctx: &Ctx) -> Outcome {
         inference_all = pods_in(snapshot, &inference.namespace);
         &inference_all
     };
-    let trainers: Vec<&PodView> =
-        training_all.iter().filter(|p| selector::matches(&training.pod_selector, p.labels)).collect();
-    let servers: Vec<&PodView> =
-        inference_pods_src.iter().filter(|p| selector::matches(&inference.pod_selector, p.labels)).collect();
+    let trainers: Vec<&PodView> = training_all
+        .iter()
+        .filter(|p| selector::matches(&training.pod_selector, p.labels))
+        .collect();
+    let servers: Vec<&PodView> = inference_pods_src
+        .iter()
+        .filter(|p| selector::matches(&inference.pod_selector, p.labels))
+        .collect();
     let mut f = Findings::default();
     if trainers.is_empty() {
-        f.open("NoTrainingPods", format!("no training pods match the selector in namespace {}{}", training.namespace, offline_hint(live)));
+        f.open(
+            "NoTrainingPods",
+            format!(
+                "no training pods match the selector in namespace {}{}",
+                training.namespace,
+                offline_hint(live)
+            ),
+        );
     }
     if servers.is_empty() {
-        f.open("NoInferencePods", format!("no inference pods match the selector in namespace {}{}", inference.namespace, offline_hint(live)));
+        f.open(
+            "NoInferencePods",
+            format!(
+                "no inference pods match the selector in namespace {}{}",
+                inference.namespace,
+                offline_hint(live)
+            ),
+        );
     }
-    if let Some(both) = trainers.iter().find(|t| servers.iter().any(|s| s.origin == t.origin)) {
-        f.problem("SelectorsOverlap", format!("{} matches both the training and the inference selector", both.origin));
+    if let Some(both) = trainers
+        .iter()
+        .find(|t| servers.iter().any(|s| s.origin == t.origin))
+    {
+        f.problem(
+            "SelectorsOverlap",
+            format!(
+                "{} matches both the training and the inference selector",
+                both.origin
+            ),
+        );
     }
 
     if inference.namespace == training.namespace {
-        let training_claims: BTreeSet<&str> =
-            trainers.iter().flat_map(|p| p.claims()).chain(training.data_volumes.iter().map(String::as_str)).collect();
+        let training_claims: BTreeSet<&str> = trainers
+            .iter()
+            .flat_map(|p| p.claims())
+            .chain(training.data_volumes.iter().map(String::as_str))
+            .collect();
         for server in &servers {
-            let shared: Vec<&str> = server.claims().filter(|c| training_claims.contains(c)).collect();
+            let shared: Vec<&str> = server
+                .claims()
+                .filter(|c| training_claims.contains(c))
+                .collect();
             if !shared.is_empty() {
-                f.problem("SharedVolume", format!("{} mounts training volume(s) {}", server.origin, shared.join(", ")));
+                f.problem(
+                    "SharedVolume",
+                    format!(
+                        "{} mounts training volume(s) {}",
+                        server.origin,
+                        shared.join(", ")
+                    ),
+                );
             }
         }
-        let training_accounts: BTreeSet<&str> = trainers.iter().map(|p| p.service_account()).collect();
-        let mut shared_accounts: Vec<&str> =
-            servers.iter().map(|p| p.service_account()).filter(|sa| training_accounts.contains(sa)).collect();
+        let training_accounts: BTreeSet<&str> =
+            trainers.iter().map(|p| p.service_account()).collect();
+        let mut shared_accounts: Vec<&str> = servers
+            .iter()
+            .map(|p| p.service_account())
+            .filter(|sa| training_accounts.contains(sa))
+            .collect();
         shared_accounts.dedup();
         if !shared_accounts.is_empty() {
             f.problem(
                 "SharedServiceAccount",
-                format!("training and inference pods share service account(s) {}", shared_accounts.join(", ")),
+                format!(
+                    "training and inference pods share service account(s) {}",
+                    shared_accounts.join(", ")
+                ),
             );
         }
     } else {
         // A claim can only be mounted in its own namespace; a declared training volume in the
         // inference namespace would be a copy under the same name.
         for server in &servers {
-            let shared: Vec<&str> =
-                server.claims().filter(|c| training.data_volumes.iter().any(|v| v == c)).collect();
+            let shared: Vec<&str> = server
+                .claims()
+                .filter(|c| training.data_volumes.iter().any(|v| v == c))
+                .collect();
             if !shared.is_empty() {
                 f.problem(
                     "SharedVolume",
-                    format!("{} mounts claim(s) {} named as training data volumes", server.origin, shared.join(", ")),
+                    format!(
+                        "{} mounts claim(s) {} named as training data volumes",
+                        server.origin,
+                        shared.join(", ")
+                    ),
                 );
             }
         }
@@ -232,14 +329,27 @@ fn isolation(ctx: &Ctx) -> Outcome {
     if control.require_separate_nodes {
         if live {
             let training_nodes: BTreeSet<&str> = trainers.iter().filter_map(|p| p.node()).collect();
-            let mut shared: Vec<&str> = servers.iter().filter_map(|p| p.node()).filter(|n| training_nodes.contains(n)).collect();
+            let mut shared: Vec<&str> = servers
+                .iter()
+                .filter_map(|p| p.node())
+                .filter(|n| training_nodes.contains(n))
+                .collect();
             shared.sort_unstable();
             shared.dedup();
             if !shared.is_empty() {
-                f.problem("SharedNode", format!("training and inference pods share node(s) {}", shared.join(", ")));
+                f.problem(
+                    "SharedNode",
+                    format!(
+                        "training and inference pods share node(s) {}",
+                        shared.join(", ")
+                    ),
+                );
             }
         } else {
-            f.open("NodePlacementUnknown", "node placement is only known in the cluster");
+            f.open(
+                "NodePlacementUnknown",
+                "node placement is only known in the cluster",
+            );
         }
     }
 
@@ -253,21 +363,37 @@ fn isolation(ctx: &Ctx) -> Outcome {
             .collect();
         let mut unprotected = Vec::new();
         for trainer in &trainers {
-            let selecting: Vec<&NetworkPolicy> = policies.iter().filter(|np| isolates_ingress(np, trainer)).collect();
+            let selecting: Vec<&NetworkPolicy> = policies
+                .iter()
+                .filter(|np| isolates_ingress(np, trainer))
+                .collect();
             if selecting.is_empty() {
                 unprotected.push(*trainer);
                 continue;
             }
             for np in selecting {
-                for leak in ingress_leaks(ctx, np, &training.namespace, &allowed, &trainers, &training_all) {
+                for leak in ingress_leaks(
+                    ctx,
+                    np,
+                    &training.namespace,
+                    &allowed,
+                    &trainers,
+                    &training_all,
+                ) {
                     f.problem("IngressTooBroad", leak);
                 }
             }
         }
         if !unprotected.is_empty() {
-            let message = format!("no NetworkPolicy restricts ingress to {}", origins(&unprotected));
+            let message = format!(
+                "no NetworkPolicy restricts ingress to {}",
+                origins(&unprotected)
+            );
             if control.mode == EnforcementMode::Enforce && !live {
-                f.open("PendingEnforcement", format!("{message}; the operator creates it (Enforce mode)"));
+                f.open(
+                    "PendingEnforcement",
+                    format!("{message}; the operator creates it (Enforce mode)"),
+                );
             } else {
                 f.problem("NetworkPolicyMissing", message);
             }
@@ -289,12 +415,24 @@ fn isolation(ctx: &Ctx) -> Outcome {
 
 fn dedup_parts(message: String) -> String {
     let mut seen = BTreeSet::new();
-    join(message.split("; ").filter(|p| seen.insert(p.to_string())).map(str::to_owned).collect::<Vec<_>>().into_iter())
+    join(
+        message
+            .split("; ")
+            .filter(|p| seen.insert(p.to_string()))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )
 }
 
 fn isolates_ingress(np: &NetworkPolicy, pod: &PodView) -> bool {
-    let Some(spec) = np.spec.as_ref() else { return false };
-    let ingress_type = spec.policy_types.as_ref().is_none_or(|t| t.is_empty() || t.iter().any(|t| t == "Ingress"));
+    let Some(spec) = np.spec.as_ref() else {
+        return false;
+    };
+    let ingress_type = spec
+        .policy_types
+        .as_ref()
+        .is_none_or(|t| t.is_empty() || t.iter().any(|t| t == "Ingress"));
     ingress_type && selector::matches(&spec.pod_selector.clone().unwrap_or_default(), pod.labels)
 }
 
@@ -309,26 +447,48 @@ fn ingress_leaks(
 ) -> Vec<String> {
     let name = np.metadata.name.as_deref().unwrap_or("");
     let mut leaks = Vec::new();
-    for rule in np.spec.as_ref().and_then(|s| s.ingress.as_ref()).into_iter().flatten() {
+    for rule in np
+        .spec
+        .as_ref()
+        .and_then(|s| s.ingress.as_ref())
+        .into_iter()
+        .flatten()
+    {
         let Some(peers) = rule.from.as_ref().filter(|p| !p.is_empty()) else {
-            leaks.push(format!("NetworkPolicy {training_ns}/{name} allows ingress from any source"));
+            leaks.push(format!(
+                "NetworkPolicy {training_ns}/{name} allows ingress from any source"
+            ));
             continue;
         };
         for peer in peers {
             if let Some(block) = &peer.ip_block {
-                leaks.push(format!("NetworkPolicy {training_ns}/{name} allows ingress from ipBlock {}", block.cidr));
+                leaks.push(format!(
+                    "NetworkPolicy {training_ns}/{name} allows ingress from ipBlock {}",
+                    block.cidr
+                ));
                 continue;
             }
             let namespaces: Vec<String> = match &peer.namespace_selector {
                 None => vec![training_ns.to_owned()],
                 Some(sel) => namespaces_matching(ctx, sel),
             };
-            if peer.namespace_selector.as_ref().is_some_and(selector::is_empty) {
-                leaks.push(format!("NetworkPolicy {training_ns}/{name} allows ingress from every namespace"));
+            if peer
+                .namespace_selector
+                .as_ref()
+                .is_some_and(selector::is_empty)
+            {
+                leaks.push(format!(
+                    "NetworkPolicy {training_ns}/{name} allows ingress from every namespace"
+                ));
                 continue;
             }
-            for ns in namespaces.iter().filter(|ns| !allowed.contains(ns.as_str())) {
-                leaks.push(format!("NetworkPolicy {training_ns}/{name} allows ingress from namespace {ns}"));
+            for ns in namespaces
+                .iter()
+                .filter(|ns| !allowed.contains(ns.as_str()))
+            {
+                leaks.push(format!(
+                    "NetworkPolicy {training_ns}/{name} allows ingress from namespace {ns}"
+                ));
             }
             if namespaces.iter().any(|ns| ns == training_ns) {
                 let pod_selector = peer.pod_selector.clone().unwrap_or_default();
@@ -351,9 +511,17 @@ fn ingress_leaks(
 
 /// Namespaces a namespace selector picks among those known, with each namespace's
 /// automatic `kubernetes.io/metadata.name` label.
-fn namespaces_matching(ctx: &Ctx, sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector) -> Vec<String> {
+fn namespaces_matching(
+    ctx: &Ctx,
+    sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+) -> Vec<String> {
     let spec = ctx.spec();
-    let mut known: BTreeSet<&str> = ctx.snapshot().namespaces.keys().map(String::as_str).collect();
+    let mut known: BTreeSet<&str> = ctx
+        .snapshot()
+        .namespaces
+        .keys()
+        .map(String::as_str)
+        .collect();
     known.extend(spec.training.iter().map(|t| t.namespace.as_str()));
     known.extend(spec.inference.iter().map(|i| i.namespace.as_str()));
     known
@@ -375,7 +543,8 @@ fn namespaces_matching(ctx: &Ctx, sel: &k8s_openapi::apimachinery::pkg::apis::me
 
 fn grants_data_read(rule: &PolicyRule) -> bool {
     let any = |list: &Option<Vec<String>>, wanted: &[&str]| {
-        list.as_ref().is_some_and(|l| l.iter().any(|x| wanted.contains(&x.as_str())))
+        list.as_ref()
+            .is_some_and(|l| l.iter().any(|x| wanted.contains(&x.as_str())))
     };
     any(&rule.api_groups, &["", "*"])
         && any(&rule.resources, &["secrets", "persistentvolumeclaims", "*"])
@@ -386,7 +555,10 @@ fn grants_data_read(rule: &PolicyRule) -> bool {
 fn access_control(ctx: &Ctx) -> Outcome {
     let spec = ctx.spec();
     let Some(training) = spec.training.as_ref() else {
-        return Outcome::not_applicable("NoTrainingEnvironment", "no training environment is declared");
+        return Outcome::not_applicable(
+            "NoTrainingEnvironment",
+            "no training environment is declared",
+        );
     };
     let snapshot = ctx.snapshot();
     let live = snapshot.is_live();
@@ -401,13 +573,19 @@ fn access_control(ctx: &Ctx) -> Outcome {
         control.readers.iter().any(|r| {
             r.kind.as_str() == kind
                 && r.name == name
-                && (kind != "ServiceAccount" || r.namespace.as_deref() == ns.or(Some(&training.namespace)))
+                && (kind != "ServiceAccount"
+                    || r.namespace.as_deref() == ns.or(Some(&training.namespace)))
         })
     };
     let mut f = Findings::default();
     let mut bound_readers: BTreeSet<(String, String)> = BTreeSet::new();
     for binding in &objects.role_bindings {
-        let managed = binding.metadata.labels.as_ref().and_then(|l| l.get(MANAGED_BY.0)).is_some_and(|v| v == MANAGED_BY.1);
+        let managed = binding
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(MANAGED_BY.0))
+            .is_some_and(|v| v == MANAGED_BY.1);
         let role = &binding.role_ref;
         let grants = match role.kind.as_str() {
             "Role" => objects
@@ -429,7 +607,8 @@ fn access_control(ctx: &Ctx) -> Outcome {
                 continue;
             }
             let account = format!("{}/{}", ns.unwrap_or(&training.namespace), subject.name);
-            if managed || (subject.kind == "ServiceAccount" && training_accounts.contains(&account)) {
+            if managed || (subject.kind == "ServiceAccount" && training_accounts.contains(&account))
+            {
                 continue;
             }
             f.problem(
@@ -448,9 +627,15 @@ fn access_control(ctx: &Ctx) -> Outcome {
         .map(|r| format!("{} {}", r.kind.as_str(), r.name))
         .collect();
     if !unbound.is_empty() {
-        let message = format!("reader(s) {} have no RoleBinding to training data", unbound.join(", "));
+        let message = format!(
+            "reader(s) {} have no RoleBinding to training data",
+            unbound.join(", ")
+        );
         if control.mode == EnforcementMode::Enforce && !live {
-            f.open("PendingEnforcement", format!("{message}; the operator creates it (Enforce mode)"));
+            f.open(
+                "PendingEnforcement",
+                format!("{message}; the operator creates it (Enforce mode)"),
+            );
         } else {
             f.problem("ReaderBindingMissing", message);
         }
@@ -476,17 +661,26 @@ fn access_control(ctx: &Ctx) -> Outcome {
                     .filter(|r| &r.service_account == account && r.namespace == training.namespace)
                     .collect();
                 if reviews.is_empty() {
-                    f.open("AccessReviewPending", format!("no SubjectAccessReview answer yet for {account}"));
+                    f.open(
+                        "AccessReviewPending",
+                        format!("no SubjectAccessReview answer yet for {account}"),
+                    );
                 }
                 for r in reviews.iter().filter(|r| r.allowed) {
                     f.problem(
                         "InferenceCanReadTrainingData",
-                        format!("inference service account {account} can read {} in namespace {}", r.resource, r.namespace),
+                        format!(
+                            "inference service account {account} can read {} in namespace {}",
+                            r.resource, r.namespace
+                        ),
                     );
                 }
             }
             if !accounts.is_empty() && !f.has_problems() {
-                f.passed(format!("SubjectAccessReview denies {} inference service account(s)", accounts.len()));
+                f.passed(format!(
+                    "SubjectAccessReview denies {} inference service account(s)",
+                    accounts.len()
+                ));
             }
         }
     }
@@ -499,10 +693,19 @@ fn backup(ctx: &Ctx) -> Outcome {
     let spec = ctx.spec();
     let mut volumes: Vec<(&str, &str)> = Vec::new();
     if let Some(t) = spec.training.as_ref() {
-        volumes.extend(t.data_volumes.iter().chain(&t.safety_annotation_volumes).map(|v| (t.namespace.as_str(), v.as_str())));
+        volumes.extend(
+            t.data_volumes
+                .iter()
+                .chain(&t.safety_annotation_volumes)
+                .map(|v| (t.namespace.as_str(), v.as_str())),
+        );
     }
     if let Some(i) = spec.inference.as_ref() {
-        volumes.extend(i.model_volumes.iter().map(|v| (i.namespace.as_str(), v.as_str())));
+        volumes.extend(
+            i.model_volumes
+                .iter()
+                .map(|v| (i.namespace.as_str(), v.as_str())),
+        );
     }
     if volumes.is_empty() {
         return Outcome::unmet(
@@ -511,12 +714,27 @@ fn backup(ctx: &Ctx) -> Outcome {
         );
     }
     let snapshot = ctx.snapshot();
-    let max_hours = i64::from(ctx.policy().controls.backup.max_age_hours.unwrap_or(d::BACKUP_MAX_AGE_HOURS));
-    let names = || volumes.iter().map(|(ns, v)| format!("{ns}/{v}")).collect::<Vec<_>>().join(", ");
+    let max_hours = i64::from(
+        ctx.policy()
+            .controls
+            .backup
+            .max_age_hours
+            .unwrap_or(d::BACKUP_MAX_AGE_HOURS),
+    );
+    let names = || {
+        volumes
+            .iter()
+            .map(|(ns, v)| format!("{ns}/{v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if !snapshot.is_live() {
         return Outcome::unknown(
             "BackupAgeUnknown",
-            format!("the age of the newest backup of {} is only known in the cluster (max {max_hours} h)", names()),
+            format!(
+                "the age of the newest backup of {} is only known in the cluster (max {max_hours} h)",
+                names()
+            ),
         );
     }
     let mut f = Findings::default();
@@ -536,23 +754,37 @@ fn backup(ctx: &Ctx) -> Outcome {
             })
             .max();
         match newest {
-            None => f.problem("NoBackup", format!("no ready VolumeSnapshot of {ns}/{volume}")),
+            None => f.problem(
+                "NoBackup",
+                format!("no ready VolumeSnapshot of {ns}/{volume}"),
+            ),
             Some(t) => {
                 let hours = (ctx.now() - t).get_seconds() / 3600;
                 if hours > max_hours {
-                    f.problem("BackupTooOld", format!("newest backup of {ns}/{volume} is {hours} h old (max {max_hours} h)"));
+                    f.problem(
+                        "BackupTooOld",
+                        format!(
+                            "newest backup of {ns}/{volume} is {hours} h old (max {max_hours} h)"
+                        ),
+                    );
                 }
             }
         }
     }
-    f.passed(format!("every declared volume ({}) has a ready backup younger than {max_hours} h", names()));
+    f.passed(format!(
+        "every declared volume ({}) has a ready backup younger than {max_hours} h",
+        names()
+    ));
     f.outcome("BackupsCurrent")
 }
 
 /// Rows 27, 37 and 8.1b: the sidecar is in every inference pod and the Service goes through it.
 fn sidecar(ctx: &Ctx) -> Outcome {
     let Some(inference) = ctx.spec().inference.as_ref() else {
-        return Outcome::not_applicable("NoInferenceEnvironment", "no inference environment is declared");
+        return Outcome::not_applicable(
+            "NoInferenceEnvironment",
+            "no inference environment is declared",
+        );
     };
     let snapshot = ctx.snapshot();
     let live = snapshot.is_live();
@@ -561,20 +793,48 @@ fn sidecar(ctx: &Ctx) -> Outcome {
     let image = control.image.as_deref().unwrap_or(d::SIDECAR_IMAGE);
     let port = control.port.unwrap_or(d::SIDECAR_PORT);
     let pods = pods_in(snapshot, &inference.namespace);
-    let servers: Vec<&PodView> = pods.iter().filter(|p| selector::matches(&inference.pod_selector, p.labels)).collect();
+    let servers: Vec<&PodView> = pods
+        .iter()
+        .filter(|p| selector::matches(&inference.pod_selector, p.labels))
+        .collect();
     let mut f = Findings::default();
     if servers.is_empty() {
-        f.open("NoInferencePods", format!("no inference pods match the selector in namespace {}{}", inference.namespace, offline_hint(live)));
+        f.open(
+            "NoInferencePods",
+            format!(
+                "no inference pods match the selector in namespace {}{}",
+                inference.namespace,
+                offline_hint(live)
+            ),
+        );
     }
     for w in &inference.workloads {
         let objects = snapshot.ns(&inference.namespace);
         let found = match w.kind {
-            WorkloadKind::Deployment => objects.deployments.iter().any(|o| o.metadata.name.as_deref() == Some(&w.name)),
-            WorkloadKind::StatefulSet => objects.stateful_sets.iter().any(|o| o.metadata.name.as_deref() == Some(&w.name)),
+            WorkloadKind::Deployment => objects
+                .deployments
+                .iter()
+                .any(|o| o.metadata.name.as_deref() == Some(&w.name)),
+            WorkloadKind::StatefulSet => objects
+                .stateful_sets
+                .iter()
+                .any(|o| o.metadata.name.as_deref() == Some(&w.name)),
         };
         if !found {
-            let message = format!("{} {}/{} named in spec.inference.workloads does not exist", w.kind.as_str(), inference.namespace, w.name);
-            if live { f.problem("WorkloadMissing", message) } else { f.open("WorkloadNotInManifests", format!("{message} in the manifests read")) }
+            let message = format!(
+                "{} {}/{} named in spec.inference.workloads does not exist",
+                w.kind.as_str(),
+                inference.namespace,
+                w.name
+            );
+            if live {
+                f.problem("WorkloadMissing", message)
+            } else {
+                f.open(
+                    "WorkloadNotInManifests",
+                    format!("{message} in the manifests read"),
+                )
+            }
         }
     }
     let mut missing = Vec::new();
@@ -584,36 +844,65 @@ fn sidecar(ctx: &Ctx) -> Outcome {
             missing.push(*pod);
             continue;
         };
-        sidecar_ports.extend(container.ports.iter().flatten().filter_map(|p| p.name.clone()));
+        sidecar_ports.extend(
+            container
+                .ports
+                .iter()
+                .flatten()
+                .filter_map(|p| p.name.clone()),
+        );
         if container.image.as_deref() != Some(image) {
             f.problem(
                 "SidecarImageMismatch",
-                format!("{} runs {name} image {} instead of {image}", pod.origin, container.image.as_deref().unwrap_or("(none)")),
+                format!(
+                    "{} runs {name} image {} instead of {image}",
+                    pod.origin,
+                    container.image.as_deref().unwrap_or("(none)")
+                ),
             );
         }
         if live && !pod.container_ready(name) {
-            f.problem("SidecarNotReady", format!("{name} is not ready in {}", pod.origin));
+            f.problem(
+                "SidecarNotReady",
+                format!("{name} is not ready in {}", pod.origin),
+            );
         }
     }
     if !missing.is_empty() {
         let message = format!("{} lack(s) the {name} container", origins(&missing));
         if control.mode == EnforcementMode::Enforce && !live {
-            f.open("PendingInjection", format!("{message}; the operator injects it (Enforce mode)"));
+            f.open(
+                "PendingInjection",
+                format!("{message}; the operator injects it (Enforce mode)"),
+            );
         } else {
             f.problem("SidecarMissing", message);
         }
     }
     if !live && !servers.is_empty() {
-        f.open("ReadinessUnknown", format!("readiness of {name} is only known in the cluster"));
+        f.open(
+            "ReadinessUnknown",
+            format!("readiness of {name} is only known in the cluster"),
+        );
     }
 
     let services = &snapshot.ns(&inference.namespace).services;
     let routing: Vec<_> = match inference.service.as_deref() {
         Some(wanted) => {
-            let found: Vec<_> = services.iter().filter(|s| s.metadata.name.as_deref() == Some(wanted)).collect();
+            let found: Vec<_> = services
+                .iter()
+                .filter(|s| s.metadata.name.as_deref() == Some(wanted))
+                .collect();
             if found.is_empty() {
                 let message = format!("Service {}/{wanted} does not exist", inference.namespace);
-                if live { f.problem("ServiceMissing", message) } else { f.open("ServiceNotInManifests", format!("{message} in the manifests read")) }
+                if live {
+                    f.problem("ServiceMissing", message)
+                } else {
+                    f.open(
+                        "ServiceNotInManifests",
+                        format!("{message} in the manifests read"),
+                    )
+                }
             }
             found
         }
@@ -622,17 +911,32 @@ fn sidecar(ctx: &Ctx) -> Outcome {
             .filter(|s| {
                 let selector = s.spec.as_ref().and_then(|sp| sp.selector.as_ref());
                 selector.is_some_and(|sel| {
-                    servers.iter().any(|p| sel.iter().all(|(k, v)| p.labels.and_then(|l| l.get(k)) == Some(v)))
+                    servers.iter().any(|p| {
+                        sel.iter()
+                            .all(|(k, v)| p.labels.and_then(|l| l.get(k)) == Some(v))
+                    })
                 })
             })
             .collect(),
     };
     if routing.is_empty() && inference.service.is_none() {
-        f.open("NoService", format!("no Service in namespace {} routes to the inference pods", inference.namespace));
+        f.open(
+            "NoService",
+            format!(
+                "no Service in namespace {} routes to the inference pods",
+                inference.namespace
+            ),
+        );
     }
     for service in routing {
         let service_name = service.metadata.name.as_deref().unwrap_or("");
-        for p in service.spec.as_ref().and_then(|s| s.ports.as_ref()).into_iter().flatten() {
+        for p in service
+            .spec
+            .as_ref()
+            .and_then(|s| s.ports.as_ref())
+            .into_iter()
+            .flatten()
+        {
             let through_sidecar = match &p.target_port {
                 None => p.port == port,
                 Some(IntOrString::Int(n)) => *n == port,
@@ -655,7 +959,10 @@ fn sidecar(ctx: &Ctx) -> Outcome {
         }
     }
     if !servers.is_empty() {
-        f.passed(format!("{name} in {} inference pod(s), Service routed through port {port}", servers.len()));
+        f.passed(format!(
+            "{name} in {} inference pod(s), Service routed through port {port}",
+            servers.len()
+        ));
     }
     f.outcome("SidecarInPlace")
 }
@@ -663,7 +970,10 @@ fn sidecar(ctx: &Ctx) -> Outcome {
 /// Row 23: only training pods mount safety-annotation data, and training is isolated.
 fn safety_annotations(ctx: &Ctx, isolation: &Outcome) -> Outcome {
     let Some(training) = ctx.spec().training.as_ref() else {
-        return Outcome::not_applicable("NoTrainingEnvironment", "no training environment is declared");
+        return Outcome::not_applicable(
+            "NoTrainingEnvironment",
+            "no training environment is declared",
+        );
     };
     if training.safety_annotation_volumes.is_empty() {
         return Outcome::unmet(
@@ -676,14 +986,26 @@ fn safety_annotations(ctx: &Ctx, isolation: &Outcome) -> Outcome {
         if selector::matches(&training.pod_selector, pod.labels) {
             continue;
         }
-        let mounted: Vec<&str> =
-            pod.claims().filter(|c| training.safety_annotation_volumes.iter().any(|v| v == c)).collect();
+        let mounted: Vec<&str> = pod
+            .claims()
+            .filter(|c| training.safety_annotation_volumes.iter().any(|v| v == c))
+            .collect();
         if !mounted.is_empty() {
-            f.problem("MountedOutsideTraining", format!("{} is not a training pod but mounts {}", pod.origin, mounted.join(", ")));
+            f.problem(
+                "MountedOutsideTraining",
+                format!(
+                    "{} is not a training pod but mounts {}",
+                    pod.origin,
+                    mounted.join(", ")
+                ),
+            );
         }
     }
     match isolation.state {
-        State::NonCompliant => f.problem("TrainingNotIsolated", format!("training environment not isolated: {}", isolation.message)),
+        State::NonCompliant => f.problem(
+            "TrainingNotIsolated",
+            format!("training environment not isolated: {}", isolation.message),
+        ),
         State::Unknown => f.open(isolation.reason, isolation.message.clone()),
         _ => {}
     }
@@ -698,14 +1020,21 @@ fn safety_annotations(ctx: &Ctx, isolation: &Outcome) -> Outcome {
 fn kill_switch(ctx: &Ctx) -> Outcome {
     let spec = ctx.spec();
     let Some(inference) = spec.inference.as_ref() else {
-        return Outcome::not_applicable("NoInferenceEnvironment", "no inference environment is declared");
+        return Outcome::not_applicable(
+            "NoInferenceEnvironment",
+            "no inference environment is declared",
+        );
     };
     let mut f = Findings::default();
     if selector::is_empty(&inference.pod_selector) {
         f.problem("SelectorEmpty", "spec.inference.podSelector is empty: the kill switch would cut every pod in the namespace");
     } else if spec.suspend {
         let snapshot = ctx.snapshot();
-        let cut = snapshot.ns(&inference.namespace).network_policies.iter().any(|np| is_deny_all_for(np, &inference.pod_selector));
+        let cut = snapshot
+            .ns(&inference.namespace)
+            .network_policies
+            .iter()
+            .any(|np| is_deny_all_for(np, &inference.pod_selector));
         match (cut, snapshot.is_live()) {
             (true, _) => f.passed("suspended: all ingress to the inference pods is denied"),
             (false, true) => f.problem("SuspendNotApplied", "spec.suspend is true but no deny-all NetworkPolicy covers the inference pods yet"),
@@ -723,10 +1052,15 @@ fn kill_switch(ctx: &Ctx) -> Outcome {
     f.outcome("KillSwitchReady").with_evidence(refs)
 }
 
-fn is_deny_all_for(np: &NetworkPolicy, selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector) -> bool {
+fn is_deny_all_for(
+    np: &NetworkPolicy,
+    selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+) -> bool {
     np.spec.as_ref().is_some_and(|s| {
         s.pod_selector.as_ref() == Some(selector)
-            && s.policy_types.as_ref().is_some_and(|t| t.iter().any(|t| t == "Ingress"))
+            && s.policy_types
+                .as_ref()
+                .is_some_and(|t| t.iter().any(|t| t == "Ingress"))
             && s.ingress.as_ref().is_none_or(|i| i.is_empty())
     })
 }
@@ -735,7 +1069,10 @@ fn is_deny_all_for(np: &NetworkPolicy, selector: &k8s_openapi::apimachinery::pkg
 fn platform_monitoring(ctx: &Ctx) -> Outcome {
     let named = &ctx.policy().cluster_checks.platform_monitoring;
     if named.is_empty() {
-        return Outcome::unmet("NothingNamed", "the policy names no clusterChecks.platformMonitoring workload");
+        return Outcome::unmet(
+            "NothingNamed",
+            "the policy names no clusterChecks.platformMonitoring workload",
+        );
     }
     let snapshot = ctx.snapshot();
     let live = snapshot.is_live();
@@ -747,19 +1084,37 @@ fn platform_monitoring(ctx: &Ctx) -> Outcome {
                 .deployments
                 .iter()
                 .find(|o| o.metadata.name.as_deref() == Some(&w.name))
-                .map(|o| o.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0)),
+                .map(|o| {
+                    o.status
+                        .as_ref()
+                        .and_then(|s| s.ready_replicas)
+                        .unwrap_or(0)
+                }),
             WorkloadKind::StatefulSet => objects
                 .stateful_sets
                 .iter()
                 .find(|o| o.metadata.name.as_deref() == Some(&w.name))
-                .map(|o| o.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0)),
+                .map(|o| {
+                    o.status
+                        .as_ref()
+                        .and_then(|s| s.ready_replicas)
+                        .unwrap_or(0)
+                }),
         };
         let what = format!("{} {}/{}", w.kind.as_str(), w.namespace, w.name);
         match (ready, live) {
             (None, true) => f.problem("MonitoringMissing", format!("{what} does not exist")),
-            (None, false) => f.open("NotInManifests", format!("{what} is not in the manifests read")),
-            (Some(_), false) => f.open("ReadinessUnknown", format!("readiness of {what} is only known in the cluster")),
-            (Some(0), true) => f.problem("MonitoringNotReady", format!("{what} has no ready replica")),
+            (None, false) => f.open(
+                "NotInManifests",
+                format!("{what} is not in the manifests read"),
+            ),
+            (Some(_), false) => f.open(
+                "ReadinessUnknown",
+                format!("readiness of {what} is only known in the cluster"),
+            ),
+            (Some(0), true) => {
+                f.problem("MonitoringNotReady", format!("{what} has no ready replica"))
+            }
             (Some(n), true) => f.passed(format!("{what} has {n} ready replica(s)")),
         }
     }
@@ -769,21 +1124,44 @@ fn platform_monitoring(ctx: &Ctx) -> Outcome {
 /// Row 28 and 8.1c: a CronJob that succeeded recently.
 fn recurring_job(ctx: &Ctx, check: Option<&RecurringJobCheck>, field: &str) -> Outcome {
     let Some(check) = check else {
-        return Outcome::unmet("NothingNamed", format!("the policy names no clusterChecks.{field} CronJob"));
+        return Outcome::unmet(
+            "NothingNamed",
+            format!("the policy names no clusterChecks.{field} CronJob"),
+        );
     };
     let snapshot = ctx.snapshot();
     let what = format!("CronJob {}/{}", check.namespace, check.name);
-    let job = snapshot.ns(&check.namespace).cron_jobs.iter().find(|c| c.metadata.name.as_deref() == Some(&check.name));
+    let job = snapshot
+        .ns(&check.namespace)
+        .cron_jobs
+        .iter()
+        .find(|c| c.metadata.name.as_deref() == Some(&check.name));
     match (job, snapshot.is_live()) {
         (None, true) => Outcome::unmet("JobMissing", format!("{what} does not exist")),
-        (None, false) => Outcome::unknown("NotInManifests", format!("{what} is not in the manifests read")),
-        (Some(_), false) => Outcome::unknown("LastRunUnknown", format!("the last successful run of {what} is only known in the cluster")),
-        (Some(job), true) => match job.status.as_ref().and_then(|s| s.last_successful_time.as_ref()) {
+        (None, false) => Outcome::unknown(
+            "NotInManifests",
+            format!("{what} is not in the manifests read"),
+        ),
+        (Some(_), false) => Outcome::unknown(
+            "LastRunUnknown",
+            format!("the last successful run of {what} is only known in the cluster"),
+        ),
+        (Some(job), true) => match job
+            .status
+            .as_ref()
+            .and_then(|s| s.last_successful_time.as_ref())
+        {
             None => Outcome::unmet("NeverSucceeded", format!("{what} has never succeeded")),
             Some(t) => {
                 let days = (ctx.now() - t.0).get_seconds() / 86_400;
                 if days > i64::from(check.max_age_days) {
-                    Outcome::unmet("JobStale", format!("{what} last succeeded {days} days ago (max {})", check.max_age_days))
+                    Outcome::unmet(
+                        "JobStale",
+                        format!(
+                            "{what} last succeeded {days} days ago (max {})",
+                            check.max_age_days
+                        ),
+                    )
                 } else {
                     Outcome::met("JobRecent", format!("{what} succeeded {days} day(s) ago"))
                 }
@@ -801,5 +1179,8 @@ fn cluster_or_evidence(ctx: &Ctx, id: Obligation, cluster: Outcome) -> Outcome {
     if evidence.state == State::Compliant {
         return evidence;
     }
-    Outcome { message: format!("{}; or attest it: {}", cluster.message, evidence.message), ..cluster }
+    Outcome {
+        message: format!("{}; or attest it: {}", cluster.message, evidence.message),
+        ..cluster
+    }
 }

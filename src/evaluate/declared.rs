@@ -44,7 +44,11 @@ fn list(names: &[&str]) -> String {
     if names.len() <= SHOWN {
         names.join(", ")
     } else {
-        format!("{} and {} more", names[..SHOWN].join(", "), names.len() - SHOWN)
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
     }
 }
 
@@ -61,22 +65,48 @@ fn per_dataset(
     if relevant.is_empty() {
         return Outcome::not_applicable(none_apply.0, none_apply.1);
     }
-    let failing: Vec<&str> = relevant.iter().filter(|ds| !ok(ds)).map(|ds| ds.name.as_str()).collect();
+    let failing: Vec<&str> = relevant
+        .iter()
+        .filter(|ds| !ok(ds))
+        .map(|ds| ds.name.as_str())
+        .collect();
     if failing.is_empty() {
-        Outcome::met(met.0, format!("{} of {} dataset(s) {}", relevant.len(), relevant.len(), met.1))
+        Outcome::met(
+            met.0,
+            format!(
+                "{} of {} dataset(s) {}",
+                relevant.len(),
+                relevant.len(),
+                met.1
+            ),
+        )
     } else {
-        Outcome::unmet(unmet.0, format!("dataset(s) {} {}", list(&failing), unmet.1))
+        Outcome::unmet(
+            unmet.0,
+            format!("dataset(s) {} {}", list(&failing), unmet.1),
+        )
     }
 }
 
 fn datasets(ctx: &Ctx, row: u8) -> Outcome {
-    let Some(datasets) = ctx.spec().training.as_ref().map(|t| t.datasets.as_slice()).filter(|d| !d.is_empty())
+    let Some(datasets) = ctx
+        .spec()
+        .training
+        .as_ref()
+        .map(|t| t.datasets.as_slice())
+        .filter(|d| !d.is_empty())
     else {
-        return Outcome::unmet("NoDatasetsDeclared", "spec.training.datasets is empty: declare the training datasets");
+        return Outcome::unmet(
+            "NoDatasetsDeclared",
+            "spec.training.datasets is empty: declare the training datasets",
+        );
     };
     let all = |_: &Dataset| true;
     let personal = |ds: &Dataset| ds.contains_personal_info;
-    const NO_PI: (&str, &str) = ("NoPersonalInformation", "no declared dataset contains personal information");
+    const NO_PI: (&str, &str) = (
+        "NoPersonalInformation",
+        "no declared dataset contains personal information",
+    );
     const NONE: (&str, &str) = ("", "");
     match row {
         4 => per_dataset(
@@ -84,7 +114,10 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
             all,
             |ds| ds.acquisition.is_some() && ds.legal_basis.is_some(),
             NONE,
-            ("SourcesLawful", "declare how they were acquired and on what legal basis"),
+            (
+                "SourcesLawful",
+                "declare how they were acquired and on what legal basis",
+            ),
             ("AcquisitionUndeclared", "lack acquisition or legalBasis"),
         ),
         6 => per_dataset(
@@ -100,19 +133,28 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
             personal,
             |ds| ds.legal_basis.is_some(),
             NO_PI,
-            ("PersonalDataHasLegalBasis", "with personal information declare a legal basis"),
-            ("LegalBasisMissing", "contain personal information but declare no legalBasis"),
+            (
+                "PersonalDataHasLegalBasis",
+                "with personal information declare a legal basis",
+            ),
+            (
+                "LegalBasisMissing",
+                "contain personal information but declare no legalBasis",
+            ),
         ),
         8 => per_dataset(
             datasets,
             |ds| ds.acquisition == Some(crate::api::Acquisition::Crawled),
             |ds| {
-                ds.crawl_compliance
-                    .as_ref()
-                    .is_some_and(|c| c.robots_respected && c.terms_respected && c.no_access_control_bypass)
+                ds.crawl_compliance.as_ref().is_some_and(|c| {
+                    c.robots_respected && c.terms_respected && c.no_access_control_bypass
+                })
             },
             ("NoCrawledData", "no declared dataset was crawled"),
-            ("CrawlingCompliant", "crawled respected robots rules, terms and access controls"),
+            (
+                "CrawlingCompliant",
+                "crawled respected robots rules, terms and access controls",
+            ),
             (
                 "CrawlNotCompliant",
                 "were crawled without declaring robotsRespected, termsRespected and noAccessControlBypass all true",
@@ -123,8 +165,14 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
             personal,
             |ds| ds.desensitized == Some(true),
             NO_PI,
-            ("PersonalDataDesensitized", "with personal information are desensitized"),
-            ("NotDesensitized", "contain personal information but are not declared desensitized"),
+            (
+                "PersonalDataDesensitized",
+                "with personal information are desensitized",
+            ),
+            (
+                "NotDesensitized",
+                "contain personal information but are not declared desensitized",
+            ),
         ),
         10 => per_dataset(
             datasets,
@@ -143,36 +191,64 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
             ("CleaningMissing", "declare no cleaning step"),
         ),
         12 => {
-            let max = ctx.policy().parameters.training_data_max_age_days.unwrap_or(d::TRAINING_DATA_MAX_AGE_DAYS);
+            let max = ctx
+                .policy()
+                .parameters
+                .training_data_max_age_days
+                .unwrap_or(d::TRAINING_DATA_MAX_AGE_DAYS);
             let now = ctx.now();
             let mut problems = Vec::new();
             for ds in datasets {
-                match ds.last_updated.as_deref().map(|day| (day, age_days(day, now))) {
+                match ds
+                    .last_updated
+                    .as_deref()
+                    .map(|day| (day, age_days(day, now)))
+                {
                     None => problems.push(format!("{} declares no lastUpdated", ds.name)),
-                    Some((day, None)) => problems.push(format!("{}: lastUpdated {day} is not a date", ds.name)),
-                    Some((day, Some(age))) if age > i64::from(max) => {
-                        problems.push(format!("{} last updated {day}, {age} days ago (max {max})", ds.name))
+                    Some((day, None)) => {
+                        problems.push(format!("{}: lastUpdated {day} is not a date", ds.name))
                     }
+                    Some((day, Some(age))) if age > i64::from(max) => problems.push(format!(
+                        "{} last updated {day}, {age} days ago (max {max})",
+                        ds.name
+                    )),
                     Some(_) => {}
                 }
             }
             if problems.is_empty() {
-                Outcome::met("DataFresh", format!("every dataset updated within {max} days"))
+                Outcome::met(
+                    "DataFresh",
+                    format!("every dataset updated within {max} days"),
+                )
             } else {
                 Outcome::unmet("DataStale", join(problems.into_iter()))
             }
         }
         13 => {
-            let min = ctx.policy().parameters.min_distinct_sources.unwrap_or(d::MIN_DISTINCT_SOURCES);
-            let mut sources: Vec<&str> = datasets.iter().filter_map(|ds| ds.source.as_deref()).collect();
+            let min = ctx
+                .policy()
+                .parameters
+                .min_distinct_sources
+                .unwrap_or(d::MIN_DISTINCT_SOURCES);
+            let mut sources: Vec<&str> = datasets
+                .iter()
+                .filter_map(|ds| ds.source.as_deref())
+                .collect();
             sources.sort_unstable();
             sources.dedup();
             if sources.len() as i64 >= i64::from(min) {
-                Outcome::met("SourcesDiverse", format!("{} distinct sources (min {min})", sources.len()))
+                Outcome::met(
+                    "SourcesDiverse",
+                    format!("{} distinct sources (min {min})", sources.len()),
+                )
             } else {
                 Outcome::unmet(
                     "TooFewSources",
-                    format!("{} distinct source(s) declared ({}); the policy asks for at least {min}", sources.len(), list(&sources)),
+                    format!(
+                        "{} distinct source(s) declared ({}); the policy asks for at least {min}",
+                        sources.len(),
+                        list(&sources)
+                    ),
                 )
             }
         }
@@ -187,24 +263,44 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
         15 => per_dataset(
             datasets,
             personal,
-            |ds| matches!(ds.legal_basis, Some(LegalBasis::Consent | LegalBasis::LegalDuty)),
+            |ds| {
+                matches!(
+                    ds.legal_basis,
+                    Some(LegalBasis::Consent | LegalBasis::LegalDuty)
+                )
+            },
             NO_PI,
-            ("PersonalDataConsented", "with personal information rest on consent or a legal duty"),
-            ("ConsentMissing", "contain personal information without Consent or LegalDuty as legalBasis"),
+            (
+                "PersonalDataConsented",
+                "with personal information rest on consent or a legal duty",
+            ),
+            (
+                "ConsentMissing",
+                "contain personal information without Consent or LegalDuty as legalBasis",
+            ),
         ),
         _ => unreachable!(),
     }
 }
 
 fn annotation_batches(ctx: &Ctx) -> Outcome {
-    let batches = ctx.spec().training.as_ref().map(|t| t.annotation_batches.as_slice()).unwrap_or(&[]);
+    let batches = ctx
+        .spec()
+        .training
+        .as_ref()
+        .map(|t| t.annotation_batches.as_slice())
+        .unwrap_or(&[]);
     if batches.is_empty() {
         return Outcome::unmet(
             "NoAnnotationBatches",
             "spec.training.annotationBatches is empty: record the sampling of every annotation batch",
         );
     }
-    let max = ctx.policy().parameters.annotation_max_illegal_ratio.unwrap_or(d::ANNOTATION_MAX_ILLEGAL_RATIO);
+    let max = ctx
+        .policy()
+        .parameters
+        .annotation_max_illegal_ratio
+        .unwrap_or(d::ANNOTATION_MAX_ILLEGAL_RATIO);
     let mut problems = Vec::new();
     let mut voided = 0;
     for b in batches {
@@ -226,7 +322,10 @@ fn annotation_batches(ctx: &Ctx) -> Outcome {
     if problems.is_empty() {
         Outcome::met(
             "BatchesSampled",
-            format!("{} batch(es) sampled; {voided} over the limit voided", batches.len()),
+            format!(
+                "{} batch(es) sampled; {voided} over the limit voided",
+                batches.len()
+            ),
         )
     } else {
         Outcome::unmet("BatchNotVoided", join(problems.into_iter()))
@@ -235,24 +334,46 @@ fn annotation_batches(ctx: &Ctx) -> Outcome {
 
 fn security_assessment(ctx: &Ctx) -> Outcome {
     let Some(a) = ctx.spec().service.security_assessment.as_ref() else {
-        return Outcome::unmet("AssessmentMissing", "spec.service.securityAssessment is not declared");
+        return Outcome::unmet(
+            "AssessmentMissing",
+            "spec.service.securityAssessment is not declared",
+        );
     };
-    let max = ctx.policy().parameters.security_assessment_max_age_days.unwrap_or(d::SECURITY_ASSESSMENT_MAX_AGE_DAYS);
+    let max = ctx
+        .policy()
+        .parameters
+        .security_assessment_max_age_days
+        .unwrap_or(d::SECURITY_ASSESSMENT_MAX_AGE_DAYS);
     match age_days(&a.date, ctx.now()) {
-        None => Outcome::unmet("AssessmentDateInvalid", format!("securityAssessment.date {} is not a date", a.date)),
+        None => Outcome::unmet(
+            "AssessmentDateInvalid",
+            format!("securityAssessment.date {} is not a date", a.date),
+        ),
         Some(age) if age > i64::from(max) => Outcome::unmet(
             "AssessmentStale",
-            format!("security assessment of {} is {age} days old (max {max}): assess again", a.date),
+            format!(
+                "security assessment of {} is {age} days old (max {max}): assess again",
+                a.date
+            ),
         ),
-        Some(age) if age < 0 => Outcome::unmet("AssessmentInFuture", format!("security assessment date {} is in the future", a.date)),
-        Some(_) => Outcome::met("AssessmentCurrent", format!("assessment {} of {}", a.reference, a.date)),
+        Some(age) if age < 0 => Outcome::unmet(
+            "AssessmentInFuture",
+            format!("security assessment date {} is in the future", a.date),
+        ),
+        Some(_) => Outcome::met(
+            "AssessmentCurrent",
+            format!("assessment {} of {}", a.reference, a.date),
+        ),
     }
 }
 
 fn filing(ctx: &Ctx) -> Outcome {
     let service = &ctx.spec().service;
     if !service.public {
-        return Outcome::not_applicable("NotPublicService", "the service is not offered to the public");
+        return Outcome::not_applicable(
+            "NotPublicService",
+            "the service is not offered to the public",
+        );
     }
     let Some(number) = service.filing_number.as_deref() else {
         return Outcome::unmet("FilingMissing", "spec.service.filingNumber is not declared");
@@ -261,11 +382,15 @@ fn filing(ctx: &Ctx) -> Outcome {
     match service.filed_model_version.as_deref() {
         None => Outcome::unmet(
             "FiledVersionMissing",
-            format!("filing {number} declares no filedModelVersion: state which model version the filing covers"),
+            format!(
+                "filing {number} declares no filedModelVersion: state which model version the filing covers"
+            ),
         ),
         Some(filed) if filed != version => Outcome::unmet(
             "RefilingRequired",
-            format!("filing {number} covers model version {filed} but version {version} is served: file the change"),
+            format!(
+                "filing {number} covers model version {filed} but version {version} is served: file the change"
+            ),
         ),
         Some(_) => Outcome::met("Filed", format!("filing {number} covers version {version}")),
     }
@@ -274,19 +399,32 @@ fn filing(ctx: &Ctx) -> Outcome {
 fn disclosure(ctx: &Ctx) -> Outcome {
     match ctx.spec().service.disclosure_url.as_deref() {
         Some(url) => Outcome::met("UsagePublished", format!("published at {url}")),
-        None => Outcome::unmet("DisclosureMissing", "spec.service.disclosureUrl is not declared"),
+        None => Outcome::unmet(
+            "DisclosureMissing",
+            "spec.service.disclosureUrl is not declared",
+        ),
     }
 }
 
 fn input_retention(ctx: &Ctx) -> Outcome {
-    let max = ctx.policy().parameters.input_retention_max_days.unwrap_or(d::INPUT_RETENTION_MAX_DAYS);
+    let max = ctx
+        .policy()
+        .parameters
+        .input_retention_max_days
+        .unwrap_or(d::INPUT_RETENTION_MAX_DAYS);
     match ctx.spec().service.input_retention_days {
-        None => Outcome::unmet("RetentionUndeclared", "spec.service.inputRetentionDays is not declared"),
+        None => Outcome::unmet(
+            "RetentionUndeclared",
+            "spec.service.inputRetentionDays is not declared",
+        ),
         Some(days) if days > max => Outcome::unmet(
             "RetentionTooLong",
             format!("user input is kept {days} days; the policy allows at most {max}"),
         ),
-        Some(days) => Outcome::met("RetentionLimited", format!("user input kept {days} days (max {max})")),
+        Some(days) => Outcome::met(
+            "RetentionLimited",
+            format!("user input kept {days} days (max {max})"),
+        ),
     }
 }
 
@@ -297,32 +435,54 @@ fn channel(ctx: &Ctx, row: u8) -> Outcome {
         (
             service.personal_info_channel.as_ref(),
             "personalInfoChannel",
-            params.personal_info_request_max_days.unwrap_or(d::PERSONAL_INFO_REQUEST_MAX_DAYS),
+            params
+                .personal_info_request_max_days
+                .unwrap_or(d::PERSONAL_INFO_REQUEST_MAX_DAYS),
         )
     } else {
         (
             service.complaint_channel.as_ref(),
             "complaintChannel",
-            params.complaint_response_max_days.unwrap_or(d::COMPLAINT_RESPONSE_MAX_DAYS),
+            params
+                .complaint_response_max_days
+                .unwrap_or(d::COMPLAINT_RESPONSE_MAX_DAYS),
         )
     };
     match channel {
-        None => Outcome::unmet("ChannelMissing", format!("spec.service.{field} is not declared")),
+        None => Outcome::unmet(
+            "ChannelMissing",
+            format!("spec.service.{field} is not declared"),
+        ),
         Some(c) if c.response_days > max => Outcome::unmet(
             "ResponseTooSlow",
-            format!("{field} promises an answer in {} days; the policy allows at most {max}", c.response_days),
+            format!(
+                "{field} promises an answer in {} days; the policy allows at most {max}",
+                c.response_days
+            ),
         ),
-        Some(c) => Outcome::met("ChannelOpen", format!("{} answers within {} days (max {max})", c.url, c.response_days)),
+        Some(c) => Outcome::met(
+            "ChannelOpen",
+            format!(
+                "{} answers within {} days (max {max})",
+                c.url, c.response_days
+            ),
+        ),
     }
 }
 
 fn minors(ctx: &Ctx) -> Outcome {
     let service = &ctx.spec().service;
     if !service.audiences.contains(&Audience::Minors) {
-        return Outcome::not_applicable("MinorsNotAdmitted", "the declared audiences do not include minors");
+        return Outcome::not_applicable(
+            "MinorsNotAdmitted",
+            "the declared audiences do not include minors",
+        );
     }
     let Some(p) = service.minors_protection.as_ref() else {
-        return Outcome::unmet("MinorsProtectionMissing", "audiences include Minors but spec.service.minorsProtection is not declared");
+        return Outcome::unmet(
+            "MinorsProtectionMissing",
+            "audiences include Minors but spec.service.minorsProtection is not declared",
+        );
     };
     let mut missing = Vec::new();
     if !p.minors_mode {
@@ -335,9 +495,15 @@ fn minors(ctx: &Ctx) -> Outcome {
         missing.push("ageAppropriateContent");
     }
     if missing.is_empty() {
-        Outcome::met("MinorsProtected", "minors mode, time limits and age-appropriate content enabled")
+        Outcome::met(
+            "MinorsProtected",
+            "minors mode, time limits and age-appropriate content enabled",
+        )
     } else {
-        Outcome::unmet("MinorsProtectionIncomplete", format!("minorsProtection lacks {}", missing.join(", ")))
+        Outcome::unmet(
+            "MinorsProtectionIncomplete",
+            format!("minorsProtection lacks {}", missing.join(", ")),
+        )
     }
 }
 
@@ -363,14 +529,23 @@ fn supervision(ctx: &Ctx) -> Outcome {
                 .map(|ds| ds.name.as_str())
                 .collect();
             if !unsized_sets.is_empty() {
-                missing.push(format!("records and source of dataset(s) {}", list(&unsized_sets)));
+                missing.push(format!(
+                    "records and source of dataset(s) {}",
+                    list(&unsized_sets)
+                ));
             }
         }
     }
     if missing.is_empty() {
-        Outcome::met("ReportComplete", "sources, scale, annotation rules and algorithm declared for the regulator report")
+        Outcome::met(
+            "ReportComplete",
+            "sources, scale, annotation rules and algorithm declared for the regulator report",
+        )
     } else {
-        Outcome::unmet("ReportIncomplete", format!("the regulator report lacks {}", missing.join(", ")))
+        Outcome::unmet(
+            "ReportIncomplete",
+            format!("the regulator report lacks {}", missing.join(", ")),
+        )
     }
 }
 
@@ -382,7 +557,10 @@ fn sample_check(
     min_rate: f64,
 ) {
     if s.items < min_items {
-        problems.push(format!("{what} sample has {} items (min {min_items})", s.items));
+        problems.push(format!(
+            "{what} sample has {} items (min {min_items})",
+            s.items
+        ));
     }
     if !rate_at_least(s.passed, s.items, min_rate) {
         problems.push(format!(
@@ -403,13 +581,27 @@ fn evaluation_outcome(problems: Vec<String>, met: String) -> Outcome {
 
 fn corpus_evaluation(ctx: &Ctx) -> Outcome {
     let Some(e) = ctx.spec().evaluation.corpus.as_ref() else {
-        return Outcome::unmet("EvaluationMissing", "no corpus safety evaluation recorded in spec.evaluation.corpus");
+        return Outcome::unmet(
+            "EvaluationMissing",
+            "no corpus safety evaluation recorded in spec.evaluation.corpus",
+        );
     };
-    let t = ctx.policy().parameters.corpus_evaluation.clone().unwrap_or_default();
+    let t = ctx
+        .policy()
+        .parameters
+        .corpus_evaluation
+        .clone()
+        .unwrap_or_default();
     let manual_min = t.manual_min_samples.unwrap_or(d::CORPUS_MANUAL_MIN_SAMPLES);
-    let manual_rate = t.manual_min_pass_rate.unwrap_or(d::CORPUS_MANUAL_MIN_PASS_RATE);
-    let auto_ratio = t.automated_min_sample_ratio.unwrap_or(d::CORPUS_AUTOMATED_MIN_SAMPLE_RATIO);
-    let auto_rate = t.automated_min_pass_rate.unwrap_or(d::CORPUS_AUTOMATED_MIN_PASS_RATE);
+    let manual_rate = t
+        .manual_min_pass_rate
+        .unwrap_or(d::CORPUS_MANUAL_MIN_PASS_RATE);
+    let auto_ratio = t
+        .automated_min_sample_ratio
+        .unwrap_or(d::CORPUS_AUTOMATED_MIN_SAMPLE_RATIO);
+    let auto_rate = t
+        .automated_min_pass_rate
+        .unwrap_or(d::CORPUS_AUTOMATED_MIN_PASS_RATE);
     let mut problems = Vec::new();
     sample_check(&mut problems, "manual", &e.manual, manual_min, manual_rate);
     if !rate_at_least(e.automated.items, e.corpus_size, auto_ratio) {
@@ -441,7 +633,12 @@ fn content_evaluation(ctx: &Ctx) -> Outcome {
             "no generated-content safety evaluation recorded in spec.evaluation.generatedContent",
         );
     };
-    let t = ctx.policy().parameters.content_evaluation.clone().unwrap_or_default();
+    let t = ctx
+        .policy()
+        .parameters
+        .content_evaluation
+        .clone()
+        .unwrap_or_default();
     let min = t.min_items.unwrap_or(d::CONTENT_MIN_ITEMS);
     let rate = t.min_pass_rate.unwrap_or(d::CONTENT_MIN_PASS_RATE);
     let mut problems = Vec::new();
@@ -462,17 +659,38 @@ fn content_evaluation(ctx: &Ctx) -> Outcome {
 
 fn refusal_evaluation(ctx: &Ctx) -> Outcome {
     let Some(e) = ctx.spec().evaluation.refusal.as_ref() else {
-        return Outcome::unmet("EvaluationMissing", "no refusal evaluation recorded in spec.evaluation.refusal");
+        return Outcome::unmet(
+            "EvaluationMissing",
+            "no refusal evaluation recorded in spec.evaluation.refusal",
+        );
     };
-    let t = ctx.policy().parameters.refusal_evaluation.clone().unwrap_or_default();
+    let t = ctx
+        .policy()
+        .parameters
+        .refusal_evaluation
+        .clone()
+        .unwrap_or_default();
     let min = t.min_items.unwrap_or(d::REFUSAL_MIN_ITEMS);
-    let refuse_rate = t.should_refuse_min_rate.unwrap_or(d::REFUSAL_SHOULD_REFUSE_MIN_RATE);
-    let over_refusal = t.should_answer_max_refusal_rate.unwrap_or(d::REFUSAL_SHOULD_ANSWER_MAX_RATE);
+    let refuse_rate = t
+        .should_refuse_min_rate
+        .unwrap_or(d::REFUSAL_SHOULD_REFUSE_MIN_RATE);
+    let over_refusal = t
+        .should_answer_max_refusal_rate
+        .unwrap_or(d::REFUSAL_SHOULD_ANSWER_MAX_RATE);
     let mut problems = Vec::new();
-    sample_check(&mut problems, "should-refuse", &e.should_refuse, min, refuse_rate);
+    sample_check(
+        &mut problems,
+        "should-refuse",
+        &e.should_refuse,
+        min,
+        refuse_rate,
+    );
     let answered = &e.should_answer;
     if answered.items < min {
-        problems.push(format!("should-answer set has {} items (min {min})", answered.items));
+        problems.push(format!(
+            "should-answer set has {} items (min {min})",
+            answered.items
+        ));
     }
     let refused = answered.items - answered.passed;
     if !rate_at_most(refused, answered.items, over_refusal) {

@@ -13,7 +13,8 @@ use k8s_openapi::jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
 use crate::api::{
-    ComplianceEvidence, CompliancePolicy, Measure, ModelDeployment, RiskLevel, Severity, UnknownRows,
+    ComplianceEvidence, CompliancePolicy, Measure, ModelDeployment, RiskLevel, Severity,
+    UnknownRows,
 };
 use crate::catalog::{self, Basis, MeasureEntry, Row};
 use crate::snapshot::Snapshot;
@@ -172,7 +173,8 @@ impl Evaluation {
     }
 
     pub fn measure(&self, m: Measure) -> &Decision {
-        self.decision(Obligation::Measure(m)).expect("every measure is decided")
+        self.decision(Obligation::Measure(m))
+            .expect("every measure is decided")
     }
 }
 
@@ -187,16 +189,36 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     pub fn met(reason: &'static str, message: impl Into<String>) -> Self {
-        Outcome { state: State::Compliant, reason, message: message.into(), evidence: vec![] }
+        Outcome {
+            state: State::Compliant,
+            reason,
+            message: message.into(),
+            evidence: vec![],
+        }
     }
     pub fn unmet(reason: &'static str, message: impl Into<String>) -> Self {
-        Outcome { state: State::NonCompliant, reason, message: message.into(), evidence: vec![] }
+        Outcome {
+            state: State::NonCompliant,
+            reason,
+            message: message.into(),
+            evidence: vec![],
+        }
     }
     pub fn unknown(reason: &'static str, message: impl Into<String>) -> Self {
-        Outcome { state: State::Unknown, reason, message: message.into(), evidence: vec![] }
+        Outcome {
+            state: State::Unknown,
+            reason,
+            message: message.into(),
+            evidence: vec![],
+        }
     }
     pub fn not_applicable(reason: &'static str, message: impl Into<String>) -> Self {
-        Outcome { state: State::NotApplicable, reason, message: message.into(), evidence: vec![] }
+        Outcome {
+            state: State::NotApplicable,
+            reason,
+            message: message.into(),
+            evidence: vec![],
+        }
     }
     pub fn with_evidence(mut self, evidence: Vec<EvidenceRef>) -> Self {
         self.evidence = evidence;
@@ -287,9 +309,18 @@ impl<'a> Ctx<'a> {
 
 /// Evaluates one ModelDeployment. Same inputs, same output.
 pub fn evaluate(inputs: Inputs<'_>) -> Evaluation {
-    let namespace = inputs.deployment.metadata.namespace.as_deref().unwrap_or("default");
+    let namespace = inputs
+        .deployment
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or("default");
     let name = inputs.deployment.metadata.name.as_deref().unwrap_or("");
-    let ctx = Ctx { inputs, name, namespace };
+    let ctx = Ctx {
+        inputs,
+        name,
+        namespace,
+    };
 
     let controls = controls::ControlFacts::gather(&ctx);
     let mut decisions = Vec::with_capacity(catalog::ROWS.len() + catalog::MEASURES.len());
@@ -329,14 +360,29 @@ pub fn evaluate(inputs: Inputs<'_>) -> Evaluation {
         .max()
         .unwrap_or(RiskLevel::None);
     let mut open: Vec<&Decision> = decisions.iter().filter(|d| d.is_open()).collect();
-    open.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.order_key().cmp(&b.id.order_key())));
+    open.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.id.order_key().cmp(&b.id.order_key()))
+    });
     let findings = open.into_iter().map(|d| d.id).collect();
 
-    Evaluation { decisions, summary, risk, acceptable: risk <= acceptance.max_acceptable, findings }
+    Evaluation {
+        decisions,
+        summary,
+        risk,
+        acceptable: risk <= acceptance.max_acceptable,
+        findings,
+    }
 }
 
 fn row_severity(ctx: &Ctx, row: &Row) -> Severity {
-    let overridden = ctx.policy().rows.iter().find(|o| o.row == i32::from(row.number)).and_then(|o| o.severity);
+    let overridden = ctx
+        .policy()
+        .rows
+        .iter()
+        .find(|o| o.row == i32::from(row.number))
+        .and_then(|o| o.severity);
     overridden.unwrap_or(match row.public_severity {
         Some(s) if ctx.spec().service.public => s,
         _ => row.severity,
@@ -404,10 +450,14 @@ fn finish(ctx: &Ctx, id: Obligation, severity: Severity, outcome: Outcome) -> De
 fn apply_exception(ctx: &Ctx, decision: &mut Decision) {
     let labels = ctx.inputs.deployment.metadata.labels.as_ref();
     let mut lapsed: Option<String> = None;
-    let covering = ctx.policy().exceptions.iter().filter(|e| match decision.id {
-        Obligation::Row(n) => e.row == Some(i32::from(n)),
-        Obligation::Measure(m) => e.measure == Some(m),
-    });
+    let covering = ctx
+        .policy()
+        .exceptions
+        .iter()
+        .filter(|e| match decision.id {
+            Obligation::Row(n) => e.row == Some(i32::from(n)),
+            Obligation::Measure(m) => e.measure == Some(m),
+        });
     let mut best: Option<&crate::api::RiskException> = None;
     for exception in covering {
         if !selector::matches(&exception.selector, labels) {

@@ -30,7 +30,10 @@ pub fn matches(selector: &LabelSelector, labels: Option<&BTreeMap<String, String
 /// Whether the selector has no terms (selects everything).
 pub fn is_empty(selector: &LabelSelector) -> bool {
     selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
-        && selector.match_expressions.as_ref().is_none_or(|e| e.is_empty())
+        && selector
+            .match_expressions
+            .as_ref()
+            .is_none_or(|e| e.is_empty())
 }
 
 #[cfg(test)]
@@ -39,7 +42,10 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn expr(key: &str, op: &str, values: &[&str]) -> LabelSelectorRequirement {
@@ -55,16 +61,28 @@ mod tests {
         let l = labels(&[("app", "llm"), ("tier", "train")]);
         let sel = LabelSelector {
             match_labels: Some(labels(&[("app", "llm")])),
-            match_expressions: Some(vec![expr("tier", "In", &["train", "eval"]), expr("gpu", "DoesNotExist", &[])]),
+            match_expressions: Some(vec![
+                expr("tier", "In", &["train", "eval"]),
+                expr("gpu", "DoesNotExist", &[]),
+            ]),
         };
         assert!(matches(&sel, Some(&l)));
-        let sel = LabelSelector { match_expressions: Some(vec![expr("tier", "NotIn", &["train"])]), ..Default::default() };
+        let sel = LabelSelector {
+            match_expressions: Some(vec![expr("tier", "NotIn", &["train"])]),
+            ..Default::default()
+        };
         assert!(!matches(&sel, Some(&l)));
-        let sel = LabelSelector { match_expressions: Some(vec![expr("tier", "Exists", &[])]), ..Default::default() };
+        let sel = LabelSelector {
+            match_expressions: Some(vec![expr("tier", "Exists", &[])]),
+            ..Default::default()
+        };
         assert!(matches(&sel, Some(&l)));
         assert!(!matches(&sel, None));
         assert!(matches(&LabelSelector::default(), None));
-        let sel = LabelSelector { match_expressions: Some(vec![expr("tier", "Bogus", &[])]), ..Default::default() };
+        let sel = LabelSelector {
+            match_expressions: Some(vec![expr("tier", "Bogus", &[])]),
+            ..Default::default()
+        };
         assert!(!matches(&sel, Some(&l)));
     }
 }

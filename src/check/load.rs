@@ -1,0 +1,547 @@
+//! Reading manifests: every YAML file under the given paths, every document in each file.
+//! Problems name the file, the document and the line, and reading goes on after them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use kube::CustomResourceExt;
+use kube::core::cel::{CompiledSchema, Validator, compile_schema};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::api::{ComplianceEvidence, CompliancePolicy, GROUP, ModelDeployment};
+use crate::snapshot::{FactSource, Snapshot, VolumeSnapshot};
+
+/// Where a document came from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Origin {
+    pub file: PathBuf,
+    /// 1-based number of the document in its file.
+    pub document: usize,
+    /// 1-based line where the document starts.
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{} (document {})",
+            self.file.display(),
+            self.line,
+            self.document
+        )
+    }
+}
+
+/// A problem with the input, located as precisely as possible.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub document: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.document == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}: document {}: {}",
+                self.file.display(),
+                self.line,
+                self.document,
+                self.message
+            )
+        }
+    }
+}
+
+/// A resource read from a manifest, with where it came from and the document's text.
+#[derive(Clone, Debug)]
+pub struct Located<T> {
+    pub object: T,
+    pub origin: Origin,
+    pub text: String,
+}
+
+impl<T> Located<T> {
+    /// The problem `message` at the line of `path` in this document.
+    pub fn problem_at(&self, path: &[&str], message: impl Into<String>) -> Problem {
+        let offset = locate(&self.text, path).unwrap_or(0);
+        Problem {
+            file: self.origin.file.clone(),
+            line: self.origin.line + offset,
+            document: self.origin.document,
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything read.
+#[derive(Default)]
+pub struct Manifests {
+    pub policies: Vec<Located<CompliancePolicy>>,
+    pub deployments: Vec<Located<ModelDeployment>>,
+    pub evidence: Vec<Located<ComplianceEvidence>>,
+    pub snapshot: Snapshot,
+    pub problems: Vec<Problem>,
+    pub files: usize,
+    pub documents: usize,
+    /// Documents of kinds the check does not use.
+    pub ignored: usize,
+}
+
+/// Reads every `.yaml`/`.yml` file under `paths` (files in sorted order, so output is stable).
+pub fn load(paths: &[PathBuf]) -> Manifests {
+    let mut manifests = Manifests {
+        snapshot: Snapshot::new(FactSource::Manifests),
+        ..Default::default()
+    };
+    let mut files = Vec::new();
+    for path in paths {
+        collect_files(path, &mut files, &mut manifests.problems);
+    }
+    files.sort();
+    files.dedup();
+    let mut seen: BTreeMap<(String, String, String), Origin> = BTreeMap::new();
+    for file in files {
+        manifests.files += 1;
+        match std::fs::read_to_string(&file) {
+            Ok(text) => load_file(&file, &text, &mut manifests, &mut seen),
+            Err(e) => manifests.problems.push(Problem {
+                file,
+                line: 0,
+                document: 0,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    manifests.problems.sort();
+    manifests
+}
+
+fn collect_files(path: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
+    let is_yaml = |p: &Path| p.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    match std::fs::metadata(path) {
+        Err(e) => problems.push(Problem {
+            file: path.to_owned(),
+            line: 0,
+            document: 0,
+            message: format!("cannot read: {e}"),
+        }),
+        Ok(meta) if meta.is_dir() => match std::fs::read_dir(path) {
+            Err(e) => problems.push(Problem {
+                file: path.to_owned(),
+                line: 0,
+                document: 0,
+                message: format!("cannot list: {e}"),
+            }),
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    let p = entry.path();
+                    if p.is_dir() || is_yaml(&p) {
+                        collect_files(&p, files, problems);
+                    }
+                }
+            }
+        },
+        // A file named explicitly is read whatever its extension.
+        Ok(_) => files.push(path.to_owned()),
+    }
+}
+
+/// Splits a YAML stream at `---` lines, returning (first line, text) of each document.
+pub fn split_documents(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    let mut start = 1;
+    for (i, line) in text.lines().enumerate() {
+        let marker =
+            line.starts_with("---") && line[3..].chars().next().is_none_or(char::is_whitespace);
+        if marker || line == "..." {
+            docs.push((start, std::mem::take(&mut current)));
+            start = i + 2;
+            // Content after `--- ` on the marker line belongs to the new document.
+            if marker && !line[3..].trim().is_empty() && !line[3..].trim_start().starts_with('#') {
+                current.push_str(&line[3..]);
+                current.push('\n');
+                start = i + 1;
+            }
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    docs.push((start, current));
+    docs.into_iter()
+        .filter(|(_, d)| {
+            d.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
+        .collect()
+}
+
+fn load_file(
+    file: &Path,
+    text: &str,
+    manifests: &mut Manifests,
+    seen: &mut BTreeMap<(String, String, String), Origin>,
+) {
+    for (index, (line, doc)) in split_documents(text).into_iter().enumerate() {
+        manifests.documents += 1;
+        let origin = Origin {
+            file: file.to_owned(),
+            document: index + 1,
+            line,
+        };
+        let problem = |line: usize, message: String| Problem {
+            file: file.to_owned(),
+            line,
+            document: index + 1,
+            message,
+        };
+        let value: Value = match serde_yaml_ng::from_str(&doc) {
+            Ok(v) => v,
+            Err(e) => {
+                let at = e.location().map(|l| line + l.line() - 1).unwrap_or(line);
+                manifests
+                    .problems
+                    .push(problem(at, format!("malformed YAML: {e}")));
+                continue;
+            }
+        };
+        let (Some(api_version), Some(kind)) = (
+            value.get("apiVersion").and_then(Value::as_str),
+            value.get("kind").and_then(Value::as_str),
+        ) else {
+            manifests.problems.push(problem(
+                line,
+                "not a Kubernetes object: apiVersion and kind are required".into(),
+            ));
+            continue;
+        };
+        let (api_version, kind) = (api_version.to_owned(), kind.to_owned());
+        let name = value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if name.is_empty() {
+            manifests
+                .problems
+                .push(problem(line, format!("{kind} has no metadata.name")));
+            continue;
+        }
+        let namespace = value
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_owned();
+        let located = Located {
+            object: value,
+            origin: origin.clone(),
+            text: doc,
+        };
+        if !is_used(&api_version, &kind) {
+            if api_version.split('/').next() == Some(GROUP) {
+                manifests.problems.push(located.problem_at(
+                    &["apiVersion"],
+                    format!("{kind} of {api_version} is not a resource of this operator (expected {GROUP}/v1alpha1)"),
+                ));
+            } else {
+                manifests.ignored += 1;
+            }
+            continue;
+        }
+        let scope = if kind == "CompliancePolicy" || kind == "Namespace" {
+            String::new()
+        } else {
+            namespace.clone()
+        };
+        if let Some(first) = seen.get(&(kind.clone(), scope.clone(), name.clone())) {
+            let place = if scope.is_empty() {
+                name.clone()
+            } else {
+                format!("{scope}/{name}")
+            };
+            manifests.problems.push(located.problem_at(
+                &["metadata", "name"],
+                format!("duplicate {kind} {place}: first defined at {first}"),
+            ));
+            continue;
+        }
+        seen.insert((kind.clone(), scope, name), origin);
+        if let Err(problems) = add(manifests, &kind, &namespace, located) {
+            manifests.problems.extend(problems);
+        }
+    }
+}
+
+fn is_used(api_version: &str, kind: &str) -> bool {
+    matches!(
+        (api_version, kind),
+        (
+            "modelcompliance.io/v1alpha1",
+            "CompliancePolicy" | "ModelDeployment" | "ComplianceEvidence"
+        ) | ("apps/v1", "Deployment" | "StatefulSet")
+            | ("v1", "Service" | "Namespace" | "PersistentVolumeClaim")
+            | ("networking.k8s.io/v1", "NetworkPolicy")
+            | ("rbac.authorization.k8s.io/v1", "Role" | "RoleBinding")
+            | ("snapshot.storage.k8s.io/v1", "VolumeSnapshot")
+            | ("batch/v1", "CronJob")
+    )
+}
+
+fn add(
+    manifests: &mut Manifests,
+    kind: &str,
+    namespace: &str,
+    doc: Located<Value>,
+) -> Result<(), Vec<Problem>> {
+    let ns = namespace;
+    match kind {
+        "CompliancePolicy" => {
+            validate_cel(&doc, &POLICY_SCHEMA)?;
+            let object = typed(&doc)?;
+            manifests.policies.push(Located {
+                object,
+                origin: doc.origin,
+                text: doc.text,
+            });
+        }
+        "ModelDeployment" => {
+            validate_cel(&doc, &DEPLOYMENT_SCHEMA)?;
+            let mut object: ModelDeployment = typed(&doc)?;
+            object
+                .metadata
+                .namespace
+                .get_or_insert_with(|| ns.to_owned());
+            manifests.deployments.push(Located {
+                object,
+                origin: doc.origin,
+                text: doc.text,
+            });
+        }
+        "ComplianceEvidence" => {
+            validate_cel(&doc, &EVIDENCE_SCHEMA)?;
+            let mut object: ComplianceEvidence = typed(&doc)?;
+            object
+                .metadata
+                .namespace
+                .get_or_insert_with(|| ns.to_owned());
+            manifests.evidence.push(Located {
+                object,
+                origin: doc.origin,
+                text: doc.text,
+            });
+        }
+        "Namespace" => {
+            let object: k8s_openapi::api::core::v1::Namespace = typed(&doc)?;
+            let name = object.metadata.name.clone().unwrap_or_default();
+            manifests.snapshot.ns_mut(&name).namespace = Some(object);
+        }
+        "Deployment" => manifests.snapshot.ns_mut(ns).deployments.push(typed(&doc)?),
+        "StatefulSet" => manifests
+            .snapshot
+            .ns_mut(ns)
+            .stateful_sets
+            .push(typed(&doc)?),
+        "Service" => manifests.snapshot.ns_mut(ns).services.push(typed(&doc)?),
+        "PersistentVolumeClaim" => manifests.snapshot.ns_mut(ns).pvcs.push(typed(&doc)?),
+        "NetworkPolicy" => manifests
+            .snapshot
+            .ns_mut(ns)
+            .network_policies
+            .push(typed(&doc)?),
+        "Role" => manifests.snapshot.ns_mut(ns).roles.push(typed(&doc)?),
+        "RoleBinding" => manifests
+            .snapshot
+            .ns_mut(ns)
+            .role_bindings
+            .push(typed(&doc)?),
+        "CronJob" => manifests.snapshot.ns_mut(ns).cron_jobs.push(typed(&doc)?),
+        "VolumeSnapshot" => manifests
+            .snapshot
+            .ns_mut(ns)
+            .volume_snapshots
+            .push(typed::<VolumeSnapshot>(&doc)?),
+        _ => unreachable!("is_used admitted {kind}"),
+    }
+    Ok(())
+}
+
+/// Deserializes a document into its type; an unknown field or a wrong type is a problem at
+/// the field's line.
+fn typed<T: DeserializeOwned>(doc: &Located<Value>) -> Result<T, Vec<Problem>> {
+    let mut unknown: Vec<String> = Vec::new();
+    let result: Result<T, _> = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        doc.object.clone(),
+        &mut |path: serde_ignored::Path| {
+            let path = path.to_string();
+            // Derived custom resources read apiVersion and kind from the type, not the data.
+            if path != "apiVersion" && path != "kind" {
+                unknown.push(path);
+            }
+        },
+    ));
+    let mut problems: Vec<Problem> = unknown
+        .iter()
+        .map(|path| {
+            let segments: Vec<&str> = path.split('.').collect();
+            doc.problem_at(&segments, format!("unknown field `{path}`"))
+        })
+        .collect();
+    match result {
+        Ok(object) if problems.is_empty() => Ok(object),
+        Ok(_) => Err(problems),
+        Err(e) => {
+            let path = e.path().to_string();
+            let segments: Vec<&str> = path.split('.').filter(|s| *s != "?").collect();
+            problems.push(doc.problem_at(&segments, format!("invalid `{path}`: {}", e.inner())));
+            Err(problems)
+        }
+    }
+}
+
+fn schema_of<K: CustomResourceExt>() -> CompiledSchema {
+    let crd = K::crd();
+    let schema = crd.spec.versions[0]
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .expect("derived CRDs have a schema");
+    compile_schema(&serde_json::to_value(schema).expect("schema serializes"))
+}
+
+static POLICY_SCHEMA: LazyLock<CompiledSchema> = LazyLock::new(schema_of::<CompliancePolicy>);
+static DEPLOYMENT_SCHEMA: LazyLock<CompiledSchema> = LazyLock::new(schema_of::<ModelDeployment>);
+static EVIDENCE_SCHEMA: LazyLock<CompiledSchema> = LazyLock::new(schema_of::<ComplianceEvidence>);
+static VALIDATOR: LazyLock<Validator> = LazyLock::new(Validator::new);
+
+/// Runs the CRD's CEL rules, exactly as the API server would at admission.
+fn validate_cel(doc: &Located<Value>, schema: &CompiledSchema) -> Result<(), Vec<Problem>> {
+    match VALIDATOR.validate_compiled(schema, &doc.object, None) {
+        Ok(()) => Ok(()),
+        Err(errors) => Err(errors
+            .iter()
+            .map(|e| {
+                let path: Vec<&str> = e
+                    .field_path
+                    .split(['.', '[', ']'])
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                doc.problem_at(&path, format!("rejected by rule: {e}"))
+            })
+            .collect()),
+    }
+}
+
+/// The 0-based line, within a document, of the key at `path` (map keys and list indices),
+/// found by indentation. Falls back to the deepest part of the path found.
+pub fn locate(doc: &str, path: &[&str]) -> Option<usize> {
+    let lines: Vec<&str> = doc.lines().collect();
+    let indent_of = |l: &str| l.len() - l.trim_start().len();
+    let significant = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let mut from = 0usize;
+    let mut parent_indent: Option<usize> = None;
+    let mut found = None;
+    for segment in path {
+        let mut hit = None;
+        if let Ok(index) = segment.parse::<usize>() {
+            // The index-th list item below the current key.
+            let mut item_indent = None;
+            let mut count = 0usize;
+            for (i, l) in lines.iter().enumerate().skip(from) {
+                if !significant(l) {
+                    continue;
+                }
+                let indent = indent_of(l);
+                if parent_indent.is_some_and(|p| indent < p)
+                    || (parent_indent.is_some_and(|p| indent == p)
+                        && !l.trim_start().starts_with("- "))
+                {
+                    break;
+                }
+                if l.trim_start().starts_with('-') && item_indent.is_none_or(|ii| ii == indent) {
+                    item_indent = Some(indent);
+                    if count == index {
+                        hit = Some((i, indent + 2));
+                        break;
+                    }
+                    count += 1;
+                }
+            }
+        } else {
+            for (i, l) in lines.iter().enumerate().skip(from) {
+                if !significant(l) {
+                    continue;
+                }
+                let indent = indent_of(l);
+                if i > from
+                    && parent_indent.is_some_and(|p| indent <= p)
+                    && !l.trim_start().starts_with("- ")
+                {
+                    break;
+                }
+                let key = l.trim_start().trim_start_matches("- ");
+                let key = key.trim_start_matches(['"', '\'']);
+                if key.starts_with(segment)
+                    && key[segment.len()..]
+                        .trim_start_matches(['"', '\''])
+                        .starts_with(':')
+                {
+                    let key_indent = indent
+                        + (l.trim_start().len() - l.trim_start().trim_start_matches("- ").len());
+                    hit = Some((i, key_indent));
+                    break;
+                }
+            }
+        }
+        match hit {
+            Some((line, indent)) => {
+                found = Some(line);
+                from = line + usize::from(segment.parse::<usize>().is_err());
+                parent_indent = Some(indent);
+            }
+            None => break,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_line_numbers() {
+        let text = "a: 1\n---\n# comment only\n---\nkind: X\nb: 2\n--- \nc: 3\n";
+        let docs = split_documents(text);
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0].0, 1);
+        assert_eq!(docs[1].0, 5);
+        assert_eq!(docs[2].0, 8);
+    }
+
+    #[test]
+    fn locate_finds_nested_keys_and_list_items() {
+        let doc = "apiVersion: v1\nspec:\n  training:\n    datasets:\n      - name: a\n        license: x\n      - name: b\n        bogus: 1\n  policyRef: p\n";
+        assert_eq!(locate(doc, &["spec", "policyRef"]), Some(8));
+        assert_eq!(
+            locate(doc, &["spec", "training", "datasets", "1", "bogus"]),
+            Some(7)
+        );
+        assert_eq!(
+            locate(doc, &["spec", "training", "datasets", "0", "license"]),
+            Some(5)
+        );
+        assert_eq!(locate(doc, &["spec", "nothing"]), Some(1));
+        assert_eq!(locate(doc, &["kind"]), None);
+    }
+}
