@@ -7,6 +7,7 @@
 pub mod api;
 pub mod catalog;
 pub mod check;
+pub mod conditions;
 pub mod crdgen;
 pub mod evaluate;
 pub mod snapshot;

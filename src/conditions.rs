@@ -1,0 +1,269 @@
+//! Turning an evaluation into the status of a ModelDeployment: one `metav1.Condition` per row
+//! and measure, plus the summary conditions GitOps tools read (`Ready`, `Compliant`, and
+//! kstatus's abnormal-true `Reconciling` / `Stalled`).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+use crate::api::{ModelDeploymentStatus, StatusFinding, StatusSummary};
+use crate::evaluate::{Evaluation, State};
+
+/// Longest message kept in a condition; the API allows 32 KiB, status stays small with 1 KiB.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// Where the operator is with this generation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// The controls for this generation are applied.
+    Applied,
+    /// Still applying (objects created but not yet observed, or a transient error).
+    Reconciling { reason: String, message: String },
+    /// A problem that waits for a change of the inputs, e.g. a missing policy.
+    Stalled { reason: String, message: String },
+}
+
+/// Cuts `message` to at most `MAX_MESSAGE_BYTES` at a character boundary.
+pub fn bounded(message: &str) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message.to_owned();
+    }
+    let mut end = MAX_MESSAGE_BYTES - 3;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &message[..end])
+}
+
+/// Whether `reason` matches the API's pattern `^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`.
+pub fn valid_reason(reason: &str) -> bool {
+    let bytes = reason.as_bytes();
+    let inner = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b',' | b':');
+    match bytes {
+        [] => false,
+        [first] => first.is_ascii_alphabetic(),
+        [first, middle @ .., last] => {
+            first.is_ascii_alphabetic() && middle.iter().all(inner) && (last.is_ascii_alphanumeric() || *last == b'_')
+        }
+    }
+}
+
+fn condition(type_: String, status: &str, reason: &str, message: &str, generation: Option<i64>, previous: &[Condition], now: &Time) -> Condition {
+    // lastTransitionTime moves only when the status flips.
+    let last_transition_time = previous
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| now.clone());
+    debug_assert!(valid_reason(reason), "invalid condition reason {reason}");
+    Condition {
+        type_,
+        status: status.to_owned(),
+        reason: reason.to_owned(),
+        message: bounded(message),
+        observed_generation: generation,
+        last_transition_time,
+    }
+}
+
+/// All conditions: the summary ones first, then rows and measures in catalog order.
+pub fn conditions(
+    evaluation: &Evaluation,
+    progress: &Progress,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> Vec<Condition> {
+    let mut out = Vec::with_capacity(evaluation.decisions.len() + 4);
+    let (ready, ready_reason, ready_message) = match progress {
+        Progress::Applied => ("True", "ControlsApplied", "the controls of this generation are in place".to_owned()),
+        Progress::Reconciling { reason, message } => ("False", reason.as_str(), message.clone()),
+        Progress::Stalled { reason, message } => ("False", reason.as_str(), message.clone()),
+    };
+    out.push(condition("Ready".into(), ready, ready_reason, &ready_message, generation, previous, now));
+    let summary = format!(
+        "risk {} with {} rows met; {} not met, {} unknown, {} excepted",
+        evaluation.risk.as_str(),
+        evaluation.summary.ratio(),
+        evaluation.summary.non_compliant,
+        evaluation.summary.unknown,
+        evaluation.summary.excepted
+    );
+    let (compliant, compliant_reason) =
+        if evaluation.acceptable { ("True", "RiskAcceptable") } else { ("False", "RiskUnacceptable") };
+    out.push(condition("Compliant".into(), compliant, compliant_reason, &summary, generation, previous, now));
+    let (reconciling, reconciling_reason, reconciling_message) = match progress {
+        Progress::Reconciling { reason, message } => ("True", reason.as_str(), message.as_str()),
+        _ => ("False", "Settled", "nothing left to apply"),
+    };
+    out.push(condition("Reconciling".into(), reconciling, reconciling_reason, reconciling_message, generation, previous, now));
+    let (stalled, stalled_reason, stalled_message) = match progress {
+        Progress::Stalled { reason, message } => ("True", reason.as_str(), message.as_str()),
+        _ => ("False", "Progressing", "no permanent problem"),
+    };
+    out.push(condition("Stalled".into(), stalled, stalled_reason, stalled_message, generation, previous, now));
+    for d in &evaluation.decisions {
+        let status = match d.state {
+            State::Compliant | State::NotApplicable => "True",
+            State::NonCompliant | State::Excepted => "False",
+            State::Unknown => "Unknown",
+        };
+        out.push(condition(d.id.condition_type(), status, d.reason, &d.message, generation, previous, now));
+    }
+    out
+}
+
+/// The whole status of a ModelDeployment.
+pub fn status(
+    evaluation: &Evaluation,
+    progress: &Progress,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> ModelDeploymentStatus {
+    let s = &evaluation.summary;
+    ModelDeploymentStatus {
+        observed_generation: generation,
+        conditions: conditions(evaluation, progress, generation, previous, now),
+        summary: Some(StatusSummary {
+            compliant: s.ratio(),
+            applicable: s.applicable as i32,
+            met: s.compliant as i32,
+            not_met: s.non_compliant as i32,
+            not_applicable: s.not_applicable as i32,
+            excepted: s.excepted as i32,
+            unknown: s.unknown as i32,
+        }),
+        risk: Some(evaluation.risk),
+        acceptable: Some(evaluation.acceptable),
+        findings: evaluation
+            .findings
+            .iter()
+            .filter_map(|id| evaluation.decision(*id))
+            .map(|d| StatusFinding {
+                id: d.id.condition_type(),
+                severity: d.severity,
+                reason: d.reason.to_owned(),
+                message: bounded(&d.message),
+            })
+            .collect(),
+    }
+}
+
+/// Whether two condition lists say the same thing, ignoring `lastTransitionTime`: the
+/// controller writes status only when this is false.
+pub fn same_conditions(a: &[Condition], b: &[Condition]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.type_ == y.type_
+                && x.status == y.status
+                && x.reason == y.reason
+                && x.message == y.message
+                && x.observed_generation == y.observed_generation
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{RiskLevel, Severity};
+    use crate::evaluate::{Decision, Obligation, Summary};
+    use k8s_openapi::jiff::Timestamp;
+
+    fn evaluation(states: &[(u8, State, &'static str)]) -> Evaluation {
+        let decisions = states
+            .iter()
+            .map(|(n, state, reason)| Decision {
+                id: Obligation::Row(*n),
+                state: *state,
+                reason,
+                message: format!("row {n}"),
+                severity: Severity::High,
+                remark: None,
+                evidence: vec![],
+            })
+            .collect();
+        Evaluation {
+            decisions,
+            summary: Summary { applicable: 2, compliant: 1, non_compliant: 1, ..Default::default() },
+            risk: RiskLevel::High,
+            acceptable: false,
+            findings: vec![Obligation::Row(2)],
+        }
+    }
+
+    fn at(s: &str) -> Time {
+        Time(s.parse::<Timestamp>().unwrap())
+    }
+
+    #[test]
+    fn one_condition_per_decision_plus_summary() {
+        let e = evaluation(&[(1, State::Compliant, "EvidenceValid"), (2, State::NonCompliant, "LicenseMissing"), (3, State::Unknown, "BackupAgeUnknown"), (4, State::NotApplicable, "NotApplicableByPolicy"), (5, State::Excepted, "RiskAccepted")]);
+        let c = conditions(&e, &Progress::Applied, Some(3), &[], &at("2026-12-01T00:00:00Z"));
+        let types: Vec<&str> = c.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(&types[..4], ["Ready", "Compliant", "Reconciling", "Stalled"]);
+        assert_eq!(types[4], "A1-SecurePlatform");
+        let status: Vec<&str> = c[4..].iter().map(|c| c.status.as_str()).collect();
+        assert_eq!(status, ["True", "False", "Unknown", "True", "False"]);
+        assert_eq!(c[1].status, "False");
+        assert_eq!(c[1].reason, "RiskUnacceptable");
+        assert!(c.iter().all(|c| c.observed_generation == Some(3) && valid_reason(&c.reason)));
+    }
+
+    #[test]
+    fn transition_time_kept_unless_status_flips() {
+        let e = evaluation(&[(1, State::Compliant, "EvidenceValid"), (2, State::NonCompliant, "LicenseMissing")]);
+        let first = conditions(&e, &Progress::Applied, Some(1), &[], &at("2026-12-01T00:00:00Z"));
+        let again = conditions(&e, &Progress::Applied, Some(1), &first, &at("2026-12-02T00:00:00Z"));
+        assert_eq!(first, again);
+        assert!(same_conditions(&first, &again));
+        let flipped = evaluation(&[(1, State::NonCompliant, "EvidenceExpired"), (2, State::NonCompliant, "LicenseMissing")]);
+        let later = conditions(&flipped, &Progress::Applied, Some(1), &first, &at("2026-12-03T00:00:00Z"));
+        assert_eq!(later[4].last_transition_time, at("2026-12-03T00:00:00Z"));
+        assert_eq!(later[5].last_transition_time, at("2026-12-01T00:00:00Z"));
+        assert!(!same_conditions(&first, &later));
+    }
+
+    #[test]
+    fn stalled_and_reconciling_are_abnormal_true() {
+        let e = evaluation(&[(1, State::Compliant, "EvidenceValid")]);
+        let now = at("2026-12-01T00:00:00Z");
+        let stalled = Progress::Stalled { reason: "PolicyNotFound".into(), message: "CompliancePolicy x does not exist".into() };
+        let c = conditions(&e, &stalled, Some(2), &[], &now);
+        assert_eq!((c[0].status.as_str(), c[0].reason.as_str()), ("False", "PolicyNotFound"));
+        assert_eq!((c[3].status.as_str(), c[3].reason.as_str()), ("True", "PolicyNotFound"));
+        assert_eq!(c[2].status, "False");
+        let busy = Progress::Reconciling { reason: "Applying".into(), message: "creating NetworkPolicies".into() };
+        let c = conditions(&e, &busy, Some(2), &[], &now);
+        assert_eq!(c[2].status, "True");
+        assert_eq!(c[0].status, "False");
+    }
+
+    #[test]
+    fn messages_are_bounded_on_char_boundaries() {
+        let long = "数".repeat(1000);
+        let b = bounded(&long);
+        assert!(b.len() <= MAX_MESSAGE_BYTES);
+        assert!(b.ends_with("..."));
+        assert_eq!(bounded("short"), "short");
+    }
+
+    #[test]
+    fn reason_pattern() {
+        assert!(valid_reason("EvidenceValid"));
+        assert!(valid_reason("A"));
+        assert!(valid_reason("Reason_1,x:y"));
+        assert!(!valid_reason(""));
+        assert!(!valid_reason("1Bad"));
+        assert!(!valid_reason("Bad-Reason"));
+        assert!(!valid_reason("Trailing,"));
+    }
+
+    #[test]
+    fn status_summary_and_findings() {
+        let e = evaluation(&[(1, State::Compliant, "EvidenceValid"), (2, State::NonCompliant, "LicenseMissing")]);
+        let s = status(&e, &Progress::Applied, Some(1), &[], &at("2026-12-01T00:00:00Z"));
+        assert_eq!(s.summary.as_ref().unwrap().compliant, "1/2");
+        assert_eq!(s.risk, Some(RiskLevel::High));
+        assert_eq!(s.findings.len(), 1);
+        assert_eq!(s.findings[0].id, "A2-PlatformRiskDetection");
+    }
+}
