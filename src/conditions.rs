@@ -41,12 +41,22 @@ pub fn valid_reason(reason: &str) -> bool {
         [] => false,
         [first] => first.is_ascii_alphabetic(),
         [first, middle @ .., last] => {
-            first.is_ascii_alphabetic() && middle.iter().all(inner) && (last.is_ascii_alphanumeric() || *last == b'_')
+            first.is_ascii_alphabetic()
+                && middle.iter().all(inner)
+                && (last.is_ascii_alphanumeric() || *last == b'_')
         }
     }
 }
 
-fn condition(type_: String, status: &str, reason: &str, message: &str, generation: Option<i64>, previous: &[Condition], now: &Time) -> Condition {
+fn condition(
+    type_: String,
+    status: &str,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> Condition {
     // lastTransitionTime moves only when the status flips.
     let last_transition_time = previous
         .iter()
@@ -74,11 +84,23 @@ pub fn conditions(
 ) -> Vec<Condition> {
     let mut out = Vec::with_capacity(evaluation.decisions.len() + 4);
     let (ready, ready_reason, ready_message) = match progress {
-        Progress::Applied => ("True", "ControlsApplied", "the controls of this generation are in place".to_owned()),
+        Progress::Applied => (
+            "True",
+            "ControlsApplied",
+            "the controls of this generation are in place".to_owned(),
+        ),
         Progress::Reconciling { reason, message } => ("False", reason.as_str(), message.clone()),
         Progress::Stalled { reason, message } => ("False", reason.as_str(), message.clone()),
     };
-    out.push(condition("Ready".into(), ready, ready_reason, &ready_message, generation, previous, now));
+    out.push(condition(
+        "Ready".into(),
+        ready,
+        ready_reason,
+        &ready_message,
+        generation,
+        previous,
+        now,
+    ));
     let summary = format!(
         "risk {} with {} rows met; {} not met, {} unknown, {} excepted",
         evaluation.risk.as_str(),
@@ -87,26 +109,61 @@ pub fn conditions(
         evaluation.summary.unknown,
         evaluation.summary.excepted
     );
-    let (compliant, compliant_reason) =
-        if evaluation.acceptable { ("True", "RiskAcceptable") } else { ("False", "RiskUnacceptable") };
-    out.push(condition("Compliant".into(), compliant, compliant_reason, &summary, generation, previous, now));
+    let (compliant, compliant_reason) = if evaluation.acceptable {
+        ("True", "RiskAcceptable")
+    } else {
+        ("False", "RiskUnacceptable")
+    };
+    out.push(condition(
+        "Compliant".into(),
+        compliant,
+        compliant_reason,
+        &summary,
+        generation,
+        previous,
+        now,
+    ));
     let (reconciling, reconciling_reason, reconciling_message) = match progress {
         Progress::Reconciling { reason, message } => ("True", reason.as_str(), message.as_str()),
         _ => ("False", "Settled", "nothing left to apply"),
     };
-    out.push(condition("Reconciling".into(), reconciling, reconciling_reason, reconciling_message, generation, previous, now));
+    out.push(condition(
+        "Reconciling".into(),
+        reconciling,
+        reconciling_reason,
+        reconciling_message,
+        generation,
+        previous,
+        now,
+    ));
     let (stalled, stalled_reason, stalled_message) = match progress {
         Progress::Stalled { reason, message } => ("True", reason.as_str(), message.as_str()),
         _ => ("False", "Progressing", "no permanent problem"),
     };
-    out.push(condition("Stalled".into(), stalled, stalled_reason, stalled_message, generation, previous, now));
+    out.push(condition(
+        "Stalled".into(),
+        stalled,
+        stalled_reason,
+        stalled_message,
+        generation,
+        previous,
+        now,
+    ));
     for d in &evaluation.decisions {
         let status = match d.state {
             State::Compliant | State::NotApplicable => "True",
             State::NonCompliant | State::Excepted => "False",
             State::Unknown => "Unknown",
         };
-        out.push(condition(d.id.condition_type(), status, d.reason, &d.message, generation, previous, now));
+        out.push(condition(
+            d.id.condition_type(),
+            status,
+            d.reason,
+            &d.message,
+            generation,
+            previous,
+            now,
+        ));
     }
     out
 }
@@ -183,7 +240,12 @@ mod tests {
             .collect();
         Evaluation {
             decisions,
-            summary: Summary { applicable: 2, compliant: 1, non_compliant: 1, ..Default::default() },
+            summary: Summary {
+                applicable: 2,
+                compliant: 1,
+                non_compliant: 1,
+                ..Default::default()
+            },
             risk: RiskLevel::High,
             acceptable: false,
             findings: vec![Obligation::Row(2)],
@@ -196,27 +258,69 @@ mod tests {
 
     #[test]
     fn one_condition_per_decision_plus_summary() {
-        let e = evaluation(&[(1, State::Compliant, "EvidenceValid"), (2, State::NonCompliant, "LicenseMissing"), (3, State::Unknown, "BackupAgeUnknown"), (4, State::NotApplicable, "NotApplicableByPolicy"), (5, State::Excepted, "RiskAccepted")]);
-        let c = conditions(&e, &Progress::Applied, Some(3), &[], &at("2026-12-01T00:00:00Z"));
+        let e = evaluation(&[
+            (1, State::Compliant, "EvidenceValid"),
+            (2, State::NonCompliant, "LicenseMissing"),
+            (3, State::Unknown, "BackupAgeUnknown"),
+            (4, State::NotApplicable, "NotApplicableByPolicy"),
+            (5, State::Excepted, "RiskAccepted"),
+        ]);
+        let c = conditions(
+            &e,
+            &Progress::Applied,
+            Some(3),
+            &[],
+            &at("2026-12-01T00:00:00Z"),
+        );
         let types: Vec<&str> = c.iter().map(|c| c.type_.as_str()).collect();
-        assert_eq!(&types[..4], ["Ready", "Compliant", "Reconciling", "Stalled"]);
+        assert_eq!(
+            &types[..4],
+            ["Ready", "Compliant", "Reconciling", "Stalled"]
+        );
         assert_eq!(types[4], "A1-SecurePlatform");
         let status: Vec<&str> = c[4..].iter().map(|c| c.status.as_str()).collect();
         assert_eq!(status, ["True", "False", "Unknown", "True", "False"]);
         assert_eq!(c[1].status, "False");
         assert_eq!(c[1].reason, "RiskUnacceptable");
-        assert!(c.iter().all(|c| c.observed_generation == Some(3) && valid_reason(&c.reason)));
+        assert!(
+            c.iter()
+                .all(|c| c.observed_generation == Some(3) && valid_reason(&c.reason))
+        );
     }
 
     #[test]
     fn transition_time_kept_unless_status_flips() {
-        let e = evaluation(&[(1, State::Compliant, "EvidenceValid"), (2, State::NonCompliant, "LicenseMissing")]);
-        let first = conditions(&e, &Progress::Applied, Some(1), &[], &at("2026-12-01T00:00:00Z"));
-        let again = conditions(&e, &Progress::Applied, Some(1), &first, &at("2026-12-02T00:00:00Z"));
+        let e = evaluation(&[
+            (1, State::Compliant, "EvidenceValid"),
+            (2, State::NonCompliant, "LicenseMissing"),
+        ]);
+        let first = conditions(
+            &e,
+            &Progress::Applied,
+            Some(1),
+            &[],
+            &at("2026-12-01T00:00:00Z"),
+        );
+        let again = conditions(
+            &e,
+            &Progress::Applied,
+            Some(1),
+            &first,
+            &at("2026-12-02T00:00:00Z"),
+        );
         assert_eq!(first, again);
         assert!(same_conditions(&first, &again));
-        let flipped = evaluation(&[(1, State::NonCompliant, "EvidenceExpired"), (2, State::NonCompliant, "LicenseMissing")]);
-        let later = conditions(&flipped, &Progress::Applied, Some(1), &first, &at("2026-12-03T00:00:00Z"));
+        let flipped = evaluation(&[
+            (1, State::NonCompliant, "EvidenceExpired"),
+            (2, State::NonCompliant, "LicenseMissing"),
+        ]);
+        let later = conditions(
+            &flipped,
+            &Progress::Applied,
+            Some(1),
+            &first,
+            &at("2026-12-03T00:00:00Z"),
+        );
         assert_eq!(later[4].last_transition_time, at("2026-12-03T00:00:00Z"));
         assert_eq!(later[5].last_transition_time, at("2026-12-01T00:00:00Z"));
         assert!(!same_conditions(&first, &later));
@@ -226,12 +330,24 @@ mod tests {
     fn stalled_and_reconciling_are_abnormal_true() {
         let e = evaluation(&[(1, State::Compliant, "EvidenceValid")]);
         let now = at("2026-12-01T00:00:00Z");
-        let stalled = Progress::Stalled { reason: "PolicyNotFound".into(), message: "CompliancePolicy x does not exist".into() };
+        let stalled = Progress::Stalled {
+            reason: "PolicyNotFound".into(),
+            message: "CompliancePolicy x does not exist".into(),
+        };
         let c = conditions(&e, &stalled, Some(2), &[], &now);
-        assert_eq!((c[0].status.as_str(), c[0].reason.as_str()), ("False", "PolicyNotFound"));
-        assert_eq!((c[3].status.as_str(), c[3].reason.as_str()), ("True", "PolicyNotFound"));
+        assert_eq!(
+            (c[0].status.as_str(), c[0].reason.as_str()),
+            ("False", "PolicyNotFound")
+        );
+        assert_eq!(
+            (c[3].status.as_str(), c[3].reason.as_str()),
+            ("True", "PolicyNotFound")
+        );
         assert_eq!(c[2].status, "False");
-        let busy = Progress::Reconciling { reason: "Applying".into(), message: "creating NetworkPolicies".into() };
+        let busy = Progress::Reconciling {
+            reason: "Applying".into(),
+            message: "creating NetworkPolicies".into(),
+        };
         let c = conditions(&e, &busy, Some(2), &[], &now);
         assert_eq!(c[2].status, "True");
         assert_eq!(c[0].status, "False");
@@ -259,8 +375,17 @@ mod tests {
 
     #[test]
     fn status_summary_and_findings() {
-        let e = evaluation(&[(1, State::Compliant, "EvidenceValid"), (2, State::NonCompliant, "LicenseMissing")]);
-        let s = status(&e, &Progress::Applied, Some(1), &[], &at("2026-12-01T00:00:00Z"));
+        let e = evaluation(&[
+            (1, State::Compliant, "EvidenceValid"),
+            (2, State::NonCompliant, "LicenseMissing"),
+        ]);
+        let s = status(
+            &e,
+            &Progress::Applied,
+            Some(1),
+            &[],
+            &at("2026-12-01T00:00:00Z"),
+        );
         assert_eq!(s.summary.as_ref().unwrap().compliant, "1/2");
         assert_eq!(s.risk, Some(RiskLevel::High));
         assert_eq!(s.findings.len(), 1);

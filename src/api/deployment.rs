@@ -94,7 +94,7 @@ pub enum Modality {
 }
 
 /// The service offered to users.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceInfo {
     /// Whether the service is offered to the public (raises rows 24, 25 and 37 to Critical;
@@ -138,6 +138,24 @@ pub struct ServiceInfo {
 
 fn default_true() -> bool {
     true
+}
+
+// By hand, so that an omitted `service` is public like an empty one: the stricter reading.
+impl Default for ServiceInfo {
+    fn default() -> Self {
+        ServiceInfo {
+            public: default_true(),
+            filing_number: None,
+            filed_model_version: None,
+            security_assessment: None,
+            disclosure_url: None,
+            audiences: Vec::new(),
+            minors_protection: None,
+            input_retention_days: None,
+            personal_info_channel: None,
+            complaint_channel: None,
+        }
+    }
 }
 
 /// Who a service is for.

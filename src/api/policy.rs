@@ -408,7 +408,7 @@ pub struct RecurringJobCheck {
 }
 
 /// The risk the organisation accepts and its treatment above that.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RiskAcceptance {
     /// Highest acceptable risk level (default Low: any Medium or worse finding is unacceptable).
@@ -424,6 +424,17 @@ pub struct RiskAcceptance {
 
 fn default_max_acceptable() -> RiskLevel {
     RiskLevel::Low
+}
+
+// By hand, so that an omitted `riskAcceptance` means the same as an empty one.
+impl Default for RiskAcceptance {
+    fn default() -> Self {
+        RiskAcceptance {
+            max_acceptable: default_max_acceptable(),
+            treatment: RiskTreatment::default(),
+            unknown_rows: UnknownRows::default(),
+        }
+    }
 }
 
 /// Treatment of an unacceptable risk.

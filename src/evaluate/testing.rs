@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::{Decision, Evaluation, Inputs, Obligation, State, evaluate};
 use crate::api::{
-    ComplianceEvidence, CompliancePolicy, CompliancePolicySpec, Dataset, InferenceEnvironment, Measure,
-    ModelDeployment, ModelDeploymentSpec, ServiceInfo, TrainingEnvironment,
+    ComplianceEvidence, CompliancePolicy, CompliancePolicySpec, Dataset, InferenceEnvironment,
+    Measure, ModelDeployment, ModelDeploymentSpec, ServiceInfo, TrainingEnvironment,
 };
 use crate::snapshot::{AccessReview, FactSource, NamespaceObjects, Snapshot, VolumeSnapshot};
 
@@ -37,7 +37,8 @@ pub(crate) const JOBS_NS: &str = "compliance";
 /// Name of the baseline's single evidence object.
 pub(crate) const BASELINE_EVIDENCE: &str = "chat-attestations-2026";
 /// Rows that only (or also) evidence satisfies.
-pub(crate) const EVIDENCE_ROWS: [u8; 16] = [1, 3, 5, 15, 16, 17, 18, 20, 21, 24, 26, 29, 30, 35, 40, 41];
+pub(crate) const EVIDENCE_ROWS: [u8; 16] =
+    [1, 3, 5, 15, 16, 17, 18, 20, 21, 24, 26, 29, 30, 35, 40, 41];
 /// The labeling sidecar's default image.
 pub(crate) const SIDECAR_IMAGE: &str = "ghcr.io/model-compliance-operator/aigc-labeler:0.1.0";
 
@@ -48,7 +49,9 @@ pub(crate) fn now() -> Timestamp {
 
 /// `now` minus `hours`.
 pub(crate) fn hours_ago(hours: i64) -> Timestamp {
-    now().checked_sub(SignedDuration::from_hours(hours)).expect("in range")
+    now()
+        .checked_sub(SignedDuration::from_hours(hours))
+        .expect("in range")
 }
 
 /// `now` minus `days` (negative: in the future).
@@ -59,8 +62,12 @@ pub(crate) fn days_ago(days: i64) -> Timestamp {
 /// Deserializes a fixture written as JSON, naming the type when it does not fit.
 #[track_caller]
 pub(crate) fn from_json<T: DeserializeOwned>(value: Value) -> T {
-    serde_json::from_value(value)
-        .unwrap_or_else(|e| panic!("fixture does not deserialize as {}: {e}", std::any::type_name::<T>()))
+    serde_json::from_value(value).unwrap_or_else(|e| {
+        panic!(
+            "fixture does not deserialize as {}: {e}",
+            std::any::type_name::<T>()
+        )
+    })
 }
 
 /// Everything `evaluate` reads, owned, so tests can bend any part of it.
@@ -88,7 +95,10 @@ impl Fixture {
     /// The baseline, but read offline from manifests: workloads instead of pods, no
     /// snapshots, readiness, CronJob runs or access reviews.
     pub fn offline() -> Self {
-        Fixture { snapshot: offline_snapshot(), ..Fixture::baseline() }
+        Fixture {
+            snapshot: offline_snapshot(),
+            ..Fixture::baseline()
+        }
     }
 
     pub fn inputs(&self) -> Inputs<'_> {
@@ -118,11 +128,19 @@ impl Fixture {
     }
 
     pub fn training(&mut self) -> &mut TrainingEnvironment {
-        self.deployment.spec.training.as_mut().expect("baseline declares training")
+        self.deployment
+            .spec
+            .training
+            .as_mut()
+            .expect("baseline declares training")
     }
 
     pub fn inference(&mut self) -> &mut InferenceEnvironment {
-        self.deployment.spec.inference.as_mut().expect("baseline declares inference")
+        self.deployment
+            .spec
+            .inference
+            .as_mut()
+            .expect("baseline declares inference")
     }
 
     /// The declared dataset called `name`.
@@ -321,7 +339,14 @@ pub(crate) fn evidence(
 /// One evidence object attesting every evidence row and measure 8.1d for `chat`, valid from
 /// two months ago for ten more months.
 pub(crate) fn baseline_evidence() -> ComplianceEvidence {
-    evidence(BASELINE_EVIDENCE, &EVIDENCE_ROWS, &[Measure::AdversarialDefense], &[NAME], days_ago(61), days_ago(-304))
+    evidence(
+        BASELINE_EVIDENCE,
+        &EVIDENCE_ROWS,
+        &[Measure::AdversarialDefense],
+        &[NAME],
+        days_ago(61),
+        days_ago(-304),
+    )
 }
 
 /// Pod spec of a trainer: its own service account, the training and safety-annotation claims.
@@ -386,24 +411,46 @@ pub(crate) fn pod(namespace: &str, name: &str, labels: Value, spec: Value, node:
 
 /// Training pod `trainer-0` on node-a.
 pub(crate) fn training_pod(name: &str) -> Pod {
-    pod(TRAINING_NS, name, json!({ "app": "llm-train" }), training_pod_spec(), "node-a")
+    pod(
+        TRAINING_NS,
+        name,
+        json!({ "app": "llm-train" }),
+        training_pod_spec(),
+        "node-a",
+    )
 }
 
 /// Inference pod on node-b.
 pub(crate) fn inference_pod(name: &str) -> Pod {
-    pod(INFERENCE_NS, name, json!({ "app": "llm-serve" }), inference_pod_spec(), "node-b")
+    pod(
+        INFERENCE_NS,
+        name,
+        json!({ "app": "llm-serve" }),
+        inference_pod_spec(),
+        "node-b",
+    )
 }
 
 /// Marks container `container` of a pod not ready.
 pub(crate) fn set_container_ready(pod: &mut Pod, container: &str, ready: bool) {
-    let statuses = pod.status.as_mut().and_then(|s| s.container_statuses.as_mut()).expect("statuses");
+    let statuses = pod
+        .status
+        .as_mut()
+        .and_then(|s| s.container_statuses.as_mut())
+        .expect("statuses");
     for s in statuses.iter_mut().filter(|s| s.name == container) {
         s.ready = ready;
     }
 }
 
 /// A Deployment with `pod_labels` and `pod_spec` as its template.
-pub(crate) fn deployment(namespace: &str, name: &str, pod_labels: Value, pod_spec: Value, ready: i32) -> Deployment {
+pub(crate) fn deployment(
+    namespace: &str,
+    name: &str,
+    pod_labels: Value,
+    pod_spec: Value,
+    ready: i32,
+) -> Deployment {
     from_json(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -478,7 +525,12 @@ pub(crate) fn role(name: &str, rules: Value) -> Role {
 }
 
 /// A RoleBinding in the training namespace.
-pub(crate) fn role_binding(name: &str, role_kind: &str, role_name: &str, subjects: Value) -> RoleBinding {
+pub(crate) fn role_binding(
+    name: &str,
+    role_kind: &str,
+    role_name: &str,
+    subjects: Value,
+) -> RoleBinding {
     from_json(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
@@ -489,7 +541,12 @@ pub(crate) fn role_binding(name: &str, role_kind: &str, role_name: &str, subject
 }
 
 /// A VolumeSnapshot of claim `pvc`, created at `created`.
-pub(crate) fn volume_snapshot(namespace: &str, pvc: &str, created: Timestamp, ready: bool) -> VolumeSnapshot {
+pub(crate) fn volume_snapshot(
+    namespace: &str,
+    pvc: &str,
+    created: Timestamp,
+    ready: bool,
+) -> VolumeSnapshot {
     from_json(json!({
         "apiVersion": "snapshot.storage.k8s.io/v1",
         "kind": "VolumeSnapshot",
@@ -502,7 +559,9 @@ pub(crate) fn volume_snapshot(namespace: &str, pvc: &str, created: Timestamp, re
 /// A CronJob that last succeeded at `last_success`.
 pub(crate) fn cron_job(name: &str, last_success: Option<Timestamp>) -> CronJob {
     let status = match last_success {
-        Some(t) => json!({ "lastSuccessfulTime": t.to_string(), "lastScheduleTime": t.to_string() }),
+        Some(t) => {
+            json!({ "lastSuccessfulTime": t.to_string(), "lastScheduleTime": t.to_string() })
+        }
         None => json!({}),
     };
     from_json(json!({
@@ -546,8 +605,16 @@ fn common_objects(snapshot: &mut Snapshot, with_status: bool) {
         json!([{ "kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io" }]),
     ));
     let serving = snapshot.ns_mut(INFERENCE_NS);
-    serving.deployments.push(deployment(INFERENCE_NS, "server", json!({ "app": "llm-serve" }), inference_pod_spec(), ready));
-    serving.services.push(service(INFERENCE_NS, "llm", json!(8480)));
+    serving.deployments.push(deployment(
+        INFERENCE_NS,
+        "server",
+        json!({ "app": "llm-serve" }),
+        inference_pod_spec(),
+        ready,
+    ));
+    serving
+        .services
+        .push(service(INFERENCE_NS, "llm", json!(8480)));
     snapshot.ns_mut(MONITORING_NS).deployments.push(deployment(
         MONITORING_NS,
         "platform-monitor",
@@ -563,14 +630,31 @@ pub(crate) fn live_snapshot() -> Snapshot {
     common_objects(&mut s, true);
     let training = s.ns_mut(TRAINING_NS);
     training.pods.push(training_pod("trainer-0"));
-    training.volume_snapshots.push(volume_snapshot(TRAINING_NS, "training-data", hours_ago(2), true));
-    training.volume_snapshots.push(volume_snapshot(TRAINING_NS, "safety-annotations", hours_ago(2), true));
+    training.volume_snapshots.push(volume_snapshot(
+        TRAINING_NS,
+        "training-data",
+        hours_ago(2),
+        true,
+    ));
+    training.volume_snapshots.push(volume_snapshot(
+        TRAINING_NS,
+        "safety-annotations",
+        hours_ago(2),
+        true,
+    ));
     let serving = s.ns_mut(INFERENCE_NS);
     serving.pods.push(inference_pod("server-0"));
-    serving.volume_snapshots.push(volume_snapshot(INFERENCE_NS, "model-weights", hours_ago(3), true));
+    serving.volume_snapshots.push(volume_snapshot(
+        INFERENCE_NS,
+        "model-weights",
+        hours_ago(3),
+        true,
+    ));
     let jobs = s.ns_mut(JOBS_NS);
-    jobs.cron_jobs.push(cron_job("safety-eval", Some(days_ago(1))));
-    jobs.cron_jobs.push(cron_job("code-audit", Some(days_ago(3))));
+    jobs.cron_jobs
+        .push(cron_job("safety-eval", Some(days_ago(1))));
+    jobs.cron_jobs
+        .push(cron_job("code-audit", Some(days_ago(3))));
     s.access_reviews = vec![
         access_review("llm-serve/server", "secrets", false),
         access_review("llm-serve/server", "persistentvolumeclaims", false),
@@ -589,8 +673,12 @@ pub(crate) fn offline_snapshot() -> Snapshot {
         training_pod_spec(),
         0,
     ));
-    s.ns_mut(JOBS_NS).cron_jobs.push(cron_job("safety-eval", None));
-    s.ns_mut(JOBS_NS).cron_jobs.push(cron_job("code-audit", None));
+    s.ns_mut(JOBS_NS)
+        .cron_jobs
+        .push(cron_job("safety-eval", None));
+    s.ns_mut(JOBS_NS)
+        .cron_jobs
+        .push(cron_job("code-audit", None));
     s
 }
 
@@ -598,7 +686,12 @@ pub(crate) fn offline_snapshot() -> Snapshot {
 pub(crate) fn describe<'a>(decisions: impl IntoIterator<Item = &'a Decision>) -> String {
     decisions
         .into_iter()
-        .map(|d| format!("{} {:?} {} [{:?}]: {}", d.id, d.state, d.reason, d.severity, d.message))
+        .map(|d| {
+            format!(
+                "{} {:?} {} [{:?}]: {}",
+                d.id, d.state, d.reason, d.severity, d.message
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -606,8 +699,18 @@ pub(crate) fn describe<'a>(decisions: impl IntoIterator<Item = &'a Decision>) ->
 /// Asserts state, reason and that the message contains every fragment.
 #[track_caller]
 pub(crate) fn assert_decision(d: &Decision, state: State, reason: &str, fragments: &[&str]) {
-    assert_eq!((d.state, d.reason), (state, reason), "unexpected decision:\n{}", describe([d]));
+    assert_eq!(
+        (d.state, d.reason),
+        (state, reason),
+        "unexpected decision:\n{}",
+        describe([d])
+    );
     for fragment in fragments {
-        assert!(d.message.contains(fragment), "{} message lacks {fragment:?}:\n{}", d.id, d.message);
+        assert!(
+            d.message.contains(fragment),
+            "{} message lacks {fragment:?}:\n{}",
+            d.id,
+            d.message
+        );
     }
 }
