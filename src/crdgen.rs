@@ -19,9 +19,9 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     ]
 }
 
-/// Drops `nullable` and `null` enum members from the generated schema. Optional fields are
-/// then simply omitted; an explicit `null` (as Helm and other generators emit) is pruned by
-/// the API server instead of being rejected as "Unsupported value: null".
+/// Drops `null` members from the enums of the generated schema, which the API server would
+/// otherwise report as "Unsupported value: null". Optional fields stay `nullable`, so that an
+/// explicit `null` (as Helm and other generators emit) is accepted.
 fn harden(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
     for version in &mut crd.spec.versions {
         if let Some(schema) = version
@@ -40,7 +40,6 @@ fn harden(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
 fn strip_nulls(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
-            map.remove("nullable");
             if let Some(serde_json::Value::Array(members)) = map.get_mut("enum") {
                 members.retain(|m| !m.is_null());
             }

@@ -393,8 +393,9 @@ fn typed<T: DeserializeOwned>(doc: &Located<Value>) -> Result<T, Vec<Problem>> {
     let mut problems: Vec<Problem> = unknown
         .iter()
         .map(|path| {
-            let segments: Vec<&str> = path.split('.').collect();
-            doc.problem_at(&segments, format!("unknown field `{path}`"))
+            let shown = path.replace(".?", "");
+            let segments: Vec<&str> = shown.split('.').collect();
+            doc.problem_at(&segments, format!("unknown field `{shown}`"))
         })
         .collect();
     match result {
@@ -402,7 +403,10 @@ fn typed<T: DeserializeOwned>(doc: &Located<Value>) -> Result<T, Vec<Problem>> {
         Ok(_) => Err(problems),
         Err(e) => {
             let path = e.path().to_string();
-            let segments: Vec<&str> = path.split('.').filter(|s| *s != "?").collect();
+            let segments: Vec<&str> = path
+                .split(['.', '[', ']'])
+                .filter(|s| !s.is_empty() && *s != "?")
+                .collect();
             problems.push(doc.problem_at(&segments, format!("invalid `{path}`: {}", e.inner())));
             Err(problems)
         }
@@ -471,7 +475,7 @@ pub fn locate(doc: &str, path: &[&str]) -> Option<usize> {
                 if l.trim_start().starts_with('-') && item_indent.is_none_or(|ii| ii == indent) {
                     item_indent = Some(indent);
                     if count == index {
-                        hit = Some((i, indent + 2));
+                        hit = Some((i, indent));
                         break;
                     }
                     count += 1;

@@ -296,6 +296,7 @@ fn isolation(ctx: &Ctx) -> Outcome {
             .map(|p| p.service_account())
             .filter(|sa| training_accounts.contains(sa))
             .collect();
+        shared_accounts.sort_unstable();
         shared_accounts.dedup();
         if !shared_accounts.is_empty() {
             f.problem(
@@ -759,8 +760,9 @@ fn backup(ctx: &Ctx) -> Outcome {
                 format!("no ready VolumeSnapshot of {ns}/{volume}"),
             ),
             Some(t) => {
-                let hours = (ctx.now() - t).get_seconds() / 3600;
-                if hours > max_hours {
+                let seconds = (ctx.now() - t).get_seconds();
+                let hours = seconds / 3600;
+                if seconds > max_hours * 3600 {
                     f.problem(
                         "BackupTooOld",
                         format!(
@@ -1153,8 +1155,9 @@ fn recurring_job(ctx: &Ctx, check: Option<&RecurringJobCheck>, field: &str) -> O
         {
             None => Outcome::unmet("NeverSucceeded", format!("{what} has never succeeded")),
             Some(t) => {
-                let days = (ctx.now() - t.0).get_seconds() / 86_400;
-                if days > i64::from(check.max_age_days) {
+                let seconds = (ctx.now() - t.0).get_seconds();
+                let days = seconds / 86_400;
+                if seconds > i64::from(check.max_age_days) * 86_400 {
                     Outcome::unmet(
                         "JobStale",
                         format!(

@@ -39,17 +39,26 @@ fn age_days(day: &str, now: Timestamp) -> Option<i64> {
     Some((now - start).get_seconds().div_euclid(86_400))
 }
 
+/// Names for a message: at most 8, and at most about 400 bytes of them.
 fn list(names: &[&str]) -> String {
     const SHOWN: usize = 8;
-    if names.len() <= SHOWN {
-        names.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            names[..SHOWN].join(", "),
-            names.len() - SHOWN
-        )
+    const BYTES: usize = 400;
+    let mut out = String::new();
+    let mut shown = 0;
+    for name in names.iter().take(SHOWN) {
+        if shown > 0 && out.len() + name.len() > BYTES {
+            break;
+        }
+        if shown > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+        shown += 1;
     }
+    if shown < names.len() {
+        out.push_str(&format!(" and {} more", names.len() - shown));
+    }
+    out
 }
 
 /// Rows that ask one thing of every dataset (or of every dataset of a kind).

@@ -269,7 +269,16 @@ pub(crate) fn join(parts: impl Iterator<Item = String>) -> String {
     const LIMIT: usize = 900;
     let mut out = String::new();
     let mut left = 0usize;
-    for part in parts {
+    for mut part in parts {
+        if out.is_empty() && part.len() > LIMIT {
+            // One part alone too long: keep its beginning, which names what is missing.
+            let mut end = LIMIT - 8;
+            while !part.is_char_boundary(end) {
+                end -= 1;
+            }
+            part.truncate(end);
+            part.push_str("...");
+        }
         if out.len() + part.len() + 2 > LIMIT {
             left += 1;
             continue;
