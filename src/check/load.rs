@@ -71,6 +71,15 @@ pub struct Located<T> {
 }
 
 impl<T> Located<T> {
+    /// The same document, carrying `object` instead.
+    pub fn with<U>(self, object: U) -> Located<U> {
+        Located {
+            object,
+            origin: self.origin,
+            text: self.text,
+        }
+    }
+
     /// The problem `message` at the line of `path` in this document.
     pub fn problem_at(&self, path: &[&str], message: impl Into<String>) -> Problem {
         let offset = locate(&self.text, path).unwrap_or(0);
@@ -309,11 +318,7 @@ fn add(
         "CompliancePolicy" => {
             validate_cel(&doc, &POLICY_SCHEMA)?;
             let object = typed(&doc)?;
-            manifests.policies.push(Located {
-                object,
-                origin: doc.origin,
-                text: doc.text,
-            });
+            manifests.policies.push(doc.with(object));
         }
         "ModelDeployment" => {
             validate_cel(&doc, &DEPLOYMENT_SCHEMA)?;
@@ -322,11 +327,7 @@ fn add(
                 .metadata
                 .namespace
                 .get_or_insert_with(|| ns.to_owned());
-            manifests.deployments.push(Located {
-                object,
-                origin: doc.origin,
-                text: doc.text,
-            });
+            manifests.deployments.push(doc.with(object));
         }
         "ComplianceEvidence" => {
             validate_cel(&doc, &EVIDENCE_SCHEMA)?;
@@ -335,11 +336,7 @@ fn add(
                 .metadata
                 .namespace
                 .get_or_insert_with(|| ns.to_owned());
-            manifests.evidence.push(Located {
-                object,
-                origin: doc.origin,
-                text: doc.text,
-            });
+            manifests.evidence.push(doc.with(object));
         }
         "Namespace" => {
             let object: k8s_openapi::api::core::v1::Namespace = typed(&doc)?;

@@ -105,15 +105,10 @@ pub fn evaluate_manifests(manifests: Manifests, now: Timestamp) -> Report {
             .namespace
             .clone()
             .unwrap_or_else(|| "default".into());
-        let in_namespace: Vec<ComplianceEvidence> = evidence
-            .iter()
-            .filter(|e| e.metadata.namespace.as_deref() == Some(namespace.as_str()))
-            .cloned()
-            .collect();
         let evaluation = evaluate::evaluate(Inputs {
             policy: &policy.object,
             deployment,
-            evidence: &in_namespace,
+            evidence: &evidence,
             snapshot: &snapshot,
             now,
         });

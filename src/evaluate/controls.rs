@@ -99,6 +99,13 @@ fn origins(pods: &[&PodView]) -> String {
     }
 }
 
+fn no_pods(role: &str, namespace: &str, live: bool) -> String {
+    format!(
+        "no {role} pods match the selector in namespace {namespace}{}",
+        offline_hint(live)
+    )
+}
+
 fn offline_hint(live: bool) -> &'static str {
     if live {
         ""
@@ -237,21 +244,13 @@ fn isolation(ctx: &Ctx) -> Outcome {
     if trainers.is_empty() {
         f.open(
             "NoTrainingPods",
-            format!(
-                "no training pods match the selector in namespace {}{}",
-                training.namespace,
-                offline_hint(live)
-            ),
+            no_pods("training", &training.namespace, live),
         );
     }
     if servers.is_empty() {
         f.open(
             "NoInferencePods",
-            format!(
-                "no inference pods match the selector in namespace {}{}",
-                inference.namespace,
-                offline_hint(live)
-            ),
+            no_pods("inference", &inference.namespace, live),
         );
     }
     if let Some(both) = trainers
@@ -363,26 +362,31 @@ fn isolation(ctx: &Ctx) -> Outcome {
             .chain(std::iter::once(training.namespace.as_str()))
             .collect();
         let mut unprotected = Vec::new();
+        // Each policy selecting any training pod is judged once, however many pods it selects.
+        let mut selecting: BTreeSet<usize> = BTreeSet::new();
         for trainer in &trainers {
-            let selecting: Vec<&NetworkPolicy> = policies
-                .iter()
-                .filter(|np| isolates_ingress(np, trainer))
-                .collect();
-            if selecting.is_empty() {
-                unprotected.push(*trainer);
-                continue;
-            }
-            for np in selecting {
-                for leak in ingress_leaks(
-                    ctx,
-                    np,
-                    &training.namespace,
-                    &allowed,
-                    &trainers,
-                    &training_all,
-                ) {
-                    f.problem("IngressTooBroad", leak);
+            let mut isolated = false;
+            for (i, np) in policies.iter().enumerate() {
+                if isolates_ingress(np, trainer) {
+                    selecting.insert(i);
+                    isolated = true;
                 }
+            }
+            if !isolated {
+                unprotected.push(*trainer);
+            }
+        }
+        for i in selecting {
+            let leaks = ingress_leaks(
+                ctx,
+                &policies[i],
+                &training.namespace,
+                &allowed,
+                &trainers,
+                &training_all,
+            );
+            for leak in leaks {
+                f.problem("IngressTooBroad", leak);
             }
         }
         if !unprotected.is_empty() {
@@ -409,21 +413,7 @@ fn isolation(ctx: &Ctx) -> Outcome {
     if !f.has_problems() && !servers.is_empty() && !trainers.is_empty() {
         f.passed("no shared volumes or service accounts");
     }
-    let mut outcome = f.outcome("Isolated");
-    outcome.message = dedup_parts(outcome.message);
-    outcome
-}
-
-fn dedup_parts(message: String) -> String {
-    let mut seen = BTreeSet::new();
-    join(
-        message
-            .split("; ")
-            .filter(|p| seen.insert(p.to_string()))
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-            .into_iter(),
-    )
+    f.outcome("Isolated")
 }
 
 fn isolates_ingress(np: &NetworkPolicy, pod: &PodView) -> bool {
@@ -803,11 +793,7 @@ fn sidecar(ctx: &Ctx) -> Outcome {
     if servers.is_empty() {
         f.open(
             "NoInferencePods",
-            format!(
-                "no inference pods match the selector in namespace {}{}",
-                inference.namespace,
-                offline_hint(live)
-            ),
+            no_pods("inference", &inference.namespace, live),
         );
     }
     for w in &inference.workloads {

@@ -3,7 +3,7 @@
 
 use k8s_openapi::jiff::{Timestamp, civil::Date, tz::TimeZone};
 
-use super::{Ctx, Outcome, join, percent, rate_at_least, rate_at_most};
+use super::{Ctx, Outcome, as_percent, join, percent, rate_at_least, rate_at_most};
 use crate::api::{Audience, Dataset, LegalBasis, SampleResult};
 use crate::catalog::defaults as d;
 
@@ -323,7 +323,7 @@ fn annotation_batches(ctx: &Ctx) -> Outcome {
                     "batch {} has {} illegal content in its sample (max {}) and is not voided",
                     b.id,
                     percent(b.illegal_items, b.sampled_items),
-                    percent((max * 10_000.0).round() as i64, 10_000)
+                    as_percent(max)
                 ));
             }
         }
@@ -575,7 +575,7 @@ fn sample_check(
         problems.push(format!(
             "{what} pass rate {} is below {}",
             percent(s.passed, s.items),
-            percent((min_rate * 10_000.0).round() as i64, 10_000)
+            as_percent(min_rate)
         ));
     }
 }
@@ -617,7 +617,7 @@ fn corpus_evaluation(ctx: &Ctx) -> Outcome {
         problems.push(format!(
             "automated sample covers {} of the corpus (min {})",
             percent(e.automated.items, e.corpus_size),
-            percent((auto_ratio * 10_000.0).round() as i64, 10_000)
+            as_percent(auto_ratio)
         ));
     }
     sample_check(&mut problems, "automated", &e.automated, 0, auto_rate);
@@ -706,7 +706,7 @@ fn refusal_evaluation(ctx: &Ctx) -> Outcome {
         problems.push(format!(
             "{} of should-answer items refused (max {})",
             percent(refused, answered.items),
-            percent((over_refusal * 10_000.0).round() as i64, 10_000)
+            as_percent(over_refusal)
         ));
     }
     evaluation_outcome(

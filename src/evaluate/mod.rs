@@ -26,7 +26,7 @@ pub use evidence::EvidenceRef;
 pub struct Inputs<'a> {
     pub policy: &'a CompliancePolicy,
     pub deployment: &'a ModelDeployment,
-    /// ComplianceEvidence objects of the deployment's namespace (others are ignored).
+    /// ComplianceEvidence objects; only those in the deployment's namespace count.
     pub evidence: &'a [ComplianceEvidence],
     pub snapshot: &'a Snapshot,
     pub now: Timestamp,
@@ -536,6 +536,11 @@ pub(crate) fn percent(part: i64, whole: i64) -> String {
         return "n/a".to_owned();
     }
     format!("{:.1} %", part as f64 * 100.0 / whole as f64)
+}
+
+/// A rate such as 0.96 as a percentage with one decimal, for messages.
+pub(crate) fn as_percent(rate: f64) -> String {
+    format!("{:.1} %", rate * 100.0)
 }
 
 /// Whether `part/whole >= rate`, robust to the rounding of decimal rates.
