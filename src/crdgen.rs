@@ -19,9 +19,10 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     ]
 }
 
-/// Drops `null` members from the enums of the generated schema, which the API server would
-/// otherwise report as "Unsupported value: null". Optional fields stay `nullable`, so that an
-/// explicit `null` (as Helm and other generators emit) is accepted.
+/// Makes optional enum fields accept an explicit `null`, as Helm and other generators emit
+/// for unset values. The API server checks `enum` even on a null value of a `nullable`
+/// field ("Unsupported value: null"), so such a field gets its allowed values as a CEL rule
+/// instead, which the server does not run on null. Required enums keep `enum`.
 fn harden(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
     for version in &mut crd.spec.versions {
         if let Some(schema) = version
@@ -30,22 +31,43 @@ fn harden(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
             .and_then(|s| s.open_api_v3_schema.as_mut())
         {
             let mut value = serde_json::to_value(&*schema).expect("schema serializes");
-            strip_nulls(&mut value);
+            nullable_enums_as_rules(&mut value);
             *schema = serde_json::from_value(value).expect("schema round-trips");
         }
     }
     crd
 }
 
-fn strip_nulls(value: &mut serde_json::Value) {
+fn nullable_enums_as_rules(value: &mut serde_json::Value) {
+    use serde_json::{Value, json};
     match value {
-        serde_json::Value::Object(map) => {
-            if let Some(serde_json::Value::Array(members)) = map.get_mut("enum") {
+        Value::Object(map) => {
+            if let Some(Value::Array(members)) = map.get_mut("enum") {
                 members.retain(|m| !m.is_null());
             }
-            map.values_mut().for_each(strip_nulls);
+            if map.get("nullable") == Some(&Value::Bool(true))
+                && let Some(Value::Array(members)) = map.remove("enum")
+            {
+                let names: Vec<&str> = members.iter().filter_map(Value::as_str).collect();
+                let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                // Bounds the rule's cost, as the members did.
+                let longest = names.iter().map(|n| n.len()).max().unwrap_or(0);
+                map.insert("maxLength".into(), json!(longest));
+                let rule = json!({
+                    "rule": format!("self in [{}]", quoted.join(", ")),
+                    "message": format!("must be one of: {}", names.join(", ")),
+                    "reason": "FieldValueInvalid",
+                });
+                match map.get_mut("x-kubernetes-validations") {
+                    Some(Value::Array(rules)) => rules.push(rule),
+                    _ => {
+                        map.insert("x-kubernetes-validations".into(), Value::Array(vec![rule]));
+                    }
+                }
+            }
+            map.values_mut().for_each(nullable_enums_as_rules);
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        Value::Array(items) => items.iter_mut().for_each(nullable_enums_as_rules),
         _ => {}
     }
 }
@@ -79,4 +101,40 @@ pub fn stale(dir: &Path) -> Vec<std::path::PathBuf> {
             (current.as_deref() != Some(render(&crd).as_str())).then_some(path)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn property<'a>(crd: &'a serde_json::Value, pointer: &str) -> &'a serde_json::Value {
+        crd.pointer(&format!("/spec/versions/0/schema/openAPIV3Schema{pointer}"))
+            .unwrap_or_else(|| panic!("{pointer} missing"))
+    }
+
+    #[test]
+    fn optional_enums_become_rules_and_required_enums_stay() {
+        let policy = serde_json::to_value(&crds()[0].1).unwrap();
+        let severity = property(
+            &policy,
+            "/properties/spec/properties/rows/items/properties/severity",
+        );
+        assert!(severity.get("enum").is_none());
+        assert_eq!(severity["nullable"], true);
+        assert_eq!(severity["maxLength"], 8);
+        let rule = &severity["x-kubernetes-validations"][0];
+        assert_eq!(
+            rule["rule"],
+            "self in ['Low', 'Medium', 'High', 'Critical']"
+        );
+        assert_eq!(
+            rule["message"],
+            "must be one of: Low, Medium, High, Critical"
+        );
+        let mode = property(
+            &policy,
+            "/properties/spec/properties/controls/properties/isolation/properties/mode",
+        );
+        assert_eq!(mode["enum"], serde_json::json!(["Enforce", "Audit"]));
+    }
 }

@@ -692,15 +692,14 @@ fn wrong_enum_value_is_reported_at_its_line() {
     assert_eq!(run.errors().len(), 2, "{}", run.stderr);
     assert!(
         run.stderr.contains(
-            "invalid `spec.training.datasets[1].acquisition`: unknown variant `Stolen`, expected one of"
+            "spec.training.datasets[1].acquisition: must be one of: Licensed, Purchased, Crawled"
         ),
         "{}",
         run.stderr
     );
 }
 
-/// serde_path_to_error writes list indices as `datasets[1]`; `typed()` splits the path only
-/// at dots, so `datasets[1]` matches no key and the problem falls back to `training:`.
+/// An optional enum is checked by the same CEL rule as at admission, with the same words.
 #[test]
 fn wrong_enum_value_in_a_list_item_is_reported_at_its_line() {
     let case = "wrong-enum";
@@ -708,9 +707,8 @@ fn wrong_enum_value_in_a_list_item_is_reported_at_its_line() {
     let run = check_case(case);
     let line = line_of(&file, "acquisition: Stolen");
     run.assert_error(&format!(
-        "error: {file}:{line}: document 1: invalid `spec.training.datasets[1].acquisition`: \
-         unknown variant `Stolen`, expected one of `Licensed`, `Purchased`, `Crawled`, \
-         `OpenData`, `UserProvided`, `SelfProduced`, `Synthetic`"
+        "error: {file}:{line}: document 1: rejected by rule: spec.training.datasets[1].acquisition: \
+         must be one of: Licensed, Purchased, Crawled, OpenData, UserProvided, SelfProduced, Synthetic"
     ));
 }
 
@@ -903,4 +901,23 @@ fn fixture_policies_are_copies_of_the_example() {
             "{INVALID}/{case}/policy.yaml differs from examples/policies/public-service.yaml; copy it again"
         );
     }
+}
+
+#[test]
+fn explicit_nulls_read_like_absent_fields() {
+    // Template renderers write `field: null` for unset values; the API server accepts them.
+    let run = check(&["tests/fixtures/nulls"]);
+    assert_eq!(run.stderr, "", "nulls were reported as problems");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ModelDeployment demo/with-nulls"),
+        "{}",
+        run.stdout
+    );
+    // `acquisition: null` counts as not declared.
+    assert!(
+        run.stdout.contains("lack acquisition or legalBasis"),
+        "{}",
+        run.stdout
+    );
 }

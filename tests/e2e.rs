@@ -200,7 +200,12 @@ async fn crds_install_and_examples_apply() {
             "policyRef": "public-service",
             "model": {"name": "demo", "version": "1", "modalities": ["Text"], "algorithmDescription": null},
             "service": {"filingNumber": null, "securityAssessment": null},
-            "training": null
+            "training": {
+                "namespace": "chat-train",
+                "podSelector": {"matchLabels": {"app": "trainer"}},
+                "datasets": [{"name": "d", "source": "vendor", "acquisition": null, "legalBasis": null}]
+            },
+            "inference": null
         }
     });
     if let Err(e) = apply(&client, &with_nulls, None).await {

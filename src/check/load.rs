@@ -216,7 +216,10 @@ fn load_file(
             message,
         };
         let value: Value = match serde_yaml_ng::from_str(&doc) {
-            Ok(v) => v,
+            Ok(mut v) => {
+                drop_nulls(&mut v);
+                v
+            }
             Err(e) => {
                 let at = e.location().map(|l| line + l.line() - 1).unwrap_or(line);
                 manifests
@@ -289,6 +292,19 @@ fn load_file(
         if let Err(problems) = add(manifests, &kind, &namespace, located) {
             manifests.problems.extend(problems);
         }
+    }
+}
+
+/// Removes `key: null` entries, as the API server treats them like absent fields (generators
+/// such as Helm write them for unset values).
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
@@ -410,8 +426,13 @@ fn typed<T: DeserializeOwned>(doc: &Located<Value>) -> Result<T, Vec<Problem>> {
     }
 }
 
+/// The schema of `K` exactly as installed (the generated CRD, with its hardening).
 fn schema_of<K: CustomResourceExt>() -> CompiledSchema {
-    let crd = K::crd();
+    let crd = crate::crdgen::crds()
+        .into_iter()
+        .map(|(_, crd)| crd)
+        .find(|crd| crd.metadata.name.as_deref() == Some(K::crd_name()))
+        .expect("every resource has a generated CRD");
     let schema = crd.spec.versions[0]
         .schema
         .as_ref()
