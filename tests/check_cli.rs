@@ -621,7 +621,6 @@ fn malformed_yaml_in_the_second_document() {
 /// The problem message quotes the parser's position, which counts lines from the start of
 /// the document rather than of the file, so it contradicts the `file:line` prefix.
 #[test]
-#[ignore = "bug: the malformed-YAML message says `at line 11` (line within the document) while the prefix gives file line 25"]
 fn malformed_yaml_message_counts_file_lines() {
     let case = "malformed-yaml";
     let file = fixture(case, "deployments.yaml");
@@ -920,4 +919,23 @@ fn explicit_nulls_read_like_absent_fields() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn schema_limits_are_checked_offline_as_at_admission() {
+    let case = "limits";
+    let run = check_case(case);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let evidence = fixture(case, "evidence.yaml");
+    let line = line_of(&evidence, "sha256:");
+    run.assert_error(&format!(
+        "error: {evidence}:{line}: document 1: invalid `spec.sha256`: \
+         \"not-a-sha256-digest-at-all-0000000000000000000000000000000000000\" does not match \"^[0-9a-f]{{64}}$\""
+    ));
+    let policy = fixture(case, "policy.yaml");
+    let line = line_of(&policy, "trainingDataMaxAgeDays: 0");
+    run.assert_error(&format!(
+        "error: {policy}:{line}: document 1: invalid `spec.parameters.trainingDataMaxAgeDays`: \
+         0 is less than the minimum of 1.0"
+    ));
 }

@@ -221,10 +221,20 @@ fn load_file(
                 v
             }
             Err(e) => {
-                let at = e.location().map(|l| line + l.line() - 1).unwrap_or(line);
+                let (at, text) = match e.location() {
+                    // The prefix names the file line; the parser's own position is per document.
+                    Some(l) => (
+                        line + l.line() - 1,
+                        e.to_string().replace(
+                            &format!(" at line {} column {}", l.line(), l.column()),
+                            &format!(" at column {}", l.column()),
+                        ),
+                    ),
+                    None => (line, e.to_string()),
+                };
                 manifests
                     .problems
-                    .push(problem(at, format!("malformed YAML: {e}")));
+                    .push(problem(at, format!("malformed YAML: {text}")));
                 continue;
             }
         };
@@ -332,13 +342,11 @@ fn add(
     let ns = namespace;
     match kind {
         "CompliancePolicy" => {
-            validate_cel(&doc, &POLICY_SCHEMA)?;
-            let object = typed(&doc)?;
+            let object = POLICY_SCHEMA.admit(&doc)?;
             manifests.policies.push(doc.with(object));
         }
         "ModelDeployment" => {
-            validate_cel(&doc, &DEPLOYMENT_SCHEMA)?;
-            let mut object: ModelDeployment = typed(&doc)?;
+            let mut object: ModelDeployment = DEPLOYMENT_SCHEMA.admit(&doc)?;
             object
                 .metadata
                 .namespace
@@ -346,8 +354,7 @@ fn add(
             manifests.deployments.push(doc.with(object));
         }
         "ComplianceEvidence" => {
-            validate_cel(&doc, &EVIDENCE_SCHEMA)?;
-            let mut object: ComplianceEvidence = typed(&doc)?;
+            let mut object: ComplianceEvidence = EVIDENCE_SCHEMA.admit(&doc)?;
             object
                 .metadata
                 .namespace
@@ -426,43 +433,84 @@ fn typed<T: DeserializeOwned>(doc: &Located<Value>) -> Result<T, Vec<Problem>> {
     }
 }
 
-/// The schema of `K` exactly as installed (the generated CRD, with its hardening).
-fn schema_of<K: CustomResourceExt>() -> CompiledSchema {
-    let crd = crate::crdgen::crds()
-        .into_iter()
-        .map(|(_, crd)| crd)
-        .find(|crd| crd.metadata.name.as_deref() == Some(K::crd_name()))
-        .expect("every resource has a generated CRD");
-    let schema = crd.spec.versions[0]
-        .schema
-        .as_ref()
-        .and_then(|s| s.open_api_v3_schema.as_ref())
-        .expect("derived CRDs have a schema");
-    compile_schema(&serde_json::to_value(schema).expect("schema serializes"))
+/// The schema of one of the operator's resources exactly as installed (the generated CRD),
+/// compiled once: its CEL rules and its OpenAPI limits (patterns, lengths, ranges).
+struct InstalledSchema {
+    rules: CompiledSchema,
+    limits: jsonschema::Validator,
 }
 
-static POLICY_SCHEMA: LazyLock<CompiledSchema> = LazyLock::new(schema_of::<CompliancePolicy>);
-static DEPLOYMENT_SCHEMA: LazyLock<CompiledSchema> = LazyLock::new(schema_of::<ModelDeployment>);
-static EVIDENCE_SCHEMA: LazyLock<CompiledSchema> = LazyLock::new(schema_of::<ComplianceEvidence>);
-static VALIDATOR: LazyLock<Validator> = LazyLock::new(Validator::new);
+impl InstalledSchema {
+    fn of<K: CustomResourceExt>() -> Self {
+        let crd = crate::crdgen::crds()
+            .into_iter()
+            .map(|(_, crd)| crd)
+            .find(|crd| crd.metadata.name.as_deref() == Some(K::crd_name()))
+            .expect("every resource has a generated CRD");
+        let schema = crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref())
+            .expect("derived CRDs have a schema");
+        let schema = serde_json::to_value(schema).expect("schema serializes");
+        InstalledSchema {
+            rules: compile_schema(&schema),
+            // OpenAPI v3.0 schemas are JSON Schema draft 4 plus `x-` keywords, which it ignores.
+            limits: jsonschema::draft4::new(&schema).expect("the generated schema is valid"),
+        }
+    }
 
-/// Runs the CRD's CEL rules, exactly as the API server would at admission.
-fn validate_cel(doc: &Located<Value>, schema: &CompiledSchema) -> Result<(), Vec<Problem>> {
-    match VALIDATOR.validate_compiled(schema, &doc.object, None) {
-        Ok(()) => Ok(()),
-        Err(errors) => Err(errors
-            .iter()
+    /// What the API server admits: the CEL rules, the types (and no unknown fields), then the
+    /// limits. Every problem is reported at its line.
+    fn admit<T: DeserializeOwned>(&self, doc: &Located<Value>) -> Result<T, Vec<Problem>> {
+        self.check_rules(doc)?;
+        let object = typed(doc)?;
+        let problems: Vec<Problem> = self
+            .limits
+            .iter_errors(&doc.object)
             .map(|e| {
-                let path: Vec<&str> = e
-                    .field_path
-                    .split(['.', '[', ']'])
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                doc.problem_at(&path, format!("rejected by rule: {e}"))
+                let pointer = e.instance_path().to_string();
+                let path: Vec<&str> = pointer.split('/').filter(|s| !s.is_empty()).collect();
+                let shown = if path.is_empty() {
+                    "(root)".to_owned()
+                } else {
+                    path.join(".")
+                };
+                doc.problem_at(&path, format!("invalid `{shown}`: {e}"))
             })
-            .collect()),
+            .collect();
+        if problems.is_empty() {
+            Ok(object)
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn check_rules(&self, doc: &Located<Value>) -> Result<(), Vec<Problem>> {
+        match VALIDATOR.validate_compiled(&self.rules, &doc.object, None) {
+            Ok(()) => Ok(()),
+            Err(errors) => Err(errors
+                .iter()
+                .map(|e| {
+                    let path: Vec<&str> = e
+                        .field_path
+                        .split(['.', '[', ']'])
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    doc.problem_at(&path, format!("rejected by rule: {e}"))
+                })
+                .collect()),
+        }
     }
 }
+
+static POLICY_SCHEMA: LazyLock<InstalledSchema> =
+    LazyLock::new(InstalledSchema::of::<CompliancePolicy>);
+static DEPLOYMENT_SCHEMA: LazyLock<InstalledSchema> =
+    LazyLock::new(InstalledSchema::of::<ModelDeployment>);
+static EVIDENCE_SCHEMA: LazyLock<InstalledSchema> =
+    LazyLock::new(InstalledSchema::of::<ComplianceEvidence>);
+static VALIDATOR: LazyLock<Validator> = LazyLock::new(Validator::new);
 
 /// The 0-based line, within a document, of the key at `path` (map keys and list indices),
 /// found by indentation. Falls back to the deepest part of the path found.
