@@ -9,7 +9,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Ctx, Findings, Obligation, Outcome, State, evidence, join, selector};
+use super::{Ctx, Findings, Obligation, Outcome, State, applicability, evidence, join, selector};
 use crate::api::{EnforcementMode, Measure, RecurringJobCheck, WorkloadKind};
 use crate::catalog::defaults as d;
 use crate::snapshot::Snapshot;
@@ -99,6 +99,13 @@ fn origins(pods: &[&PodView]) -> String {
     }
 }
 
+/// Whether a Service's selector selects a pod.
+fn selects(selector: &BTreeMap<String, String>, pod: &PodView) -> bool {
+    selector
+        .iter()
+        .all(|(k, v)| pod.labels.and_then(|l| l.get(k)) == Some(v))
+}
+
 fn no_pods(role: &str, namespace: &str, live: bool) -> String {
     format!(
         "no {role} pods match the selector in namespace {namespace}{}",
@@ -136,11 +143,20 @@ impl ControlFacts {
 pub(crate) fn decide_row(ctx: &Ctx, facts: &ControlFacts, row: u8) -> Outcome {
     match row {
         2 => cluster_or_evidence(ctx, Obligation::Row(2), platform_monitoring(ctx)),
-        19 => combine(&[
-            ("isolation", &facts.isolation),
-            ("access control", &facts.access),
-            ("backups", &facts.backup),
-        ]),
+        19 => {
+            // A measure the policy sets aside (with its remark) does not hold row 19 back.
+            let parts = [
+                (Measure::Isolation, "isolation", &facts.isolation),
+                (Measure::AccessControl, "access control", &facts.access),
+                (Measure::Backup, "backups", &facts.backup),
+            ];
+            let applying: Vec<(&str, &Outcome)> = parts
+                .iter()
+                .filter(|(m, _, _)| applicability(ctx, Obligation::Measure(*m)).0)
+                .map(|(_, what, outcome)| (*what, *outcome))
+                .collect();
+            combine(&applying)
+        }
         23 => safety_annotations(ctx, &facts.isolation),
         27 => prefixed("input-safety filter", &facts.sidecar),
         28 => {
@@ -881,6 +897,22 @@ fn sidecar(ctx: &Ctx) -> Outcome {
                 .iter()
                 .filter(|s| s.metadata.name.as_deref() == Some(wanted))
                 .collect();
+            for service in &found {
+                let selects_servers = service
+                    .spec
+                    .as_ref()
+                    .and_then(|sp| sp.selector.as_ref())
+                    .is_some_and(|sel| servers.iter().any(|p| selects(sel, p)));
+                if !selects_servers && !servers.is_empty() {
+                    f.problem(
+                        "ServiceSelectsOtherPods",
+                        format!(
+                            "Service {}/{wanted} does not select the inference pods",
+                            inference.namespace
+                        ),
+                    );
+                }
+            }
             if found.is_empty() {
                 let message = format!("Service {}/{wanted} does not exist", inference.namespace);
                 if live {
@@ -898,12 +930,7 @@ fn sidecar(ctx: &Ctx) -> Outcome {
             .iter()
             .filter(|s| {
                 let selector = s.spec.as_ref().and_then(|sp| sp.selector.as_ref());
-                selector.is_some_and(|sel| {
-                    servers.iter().any(|p| {
-                        sel.iter()
-                            .all(|(k, v)| p.labels.and_then(|l| l.get(k)) == Some(v))
-                    })
-                })
+                selector.is_some_and(|sel| servers.iter().any(|p| selects(sel, p)))
             })
             .collect(),
     };

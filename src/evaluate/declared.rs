@@ -217,6 +217,9 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
                     Some((day, None)) => {
                         problems.push(format!("{}: lastUpdated {day} is not a date", ds.name))
                     }
+                    Some((day, Some(age))) if age < 0 => {
+                        problems.push(format!("{}: lastUpdated {day} is in the future", ds.name))
+                    }
                     Some((day, Some(age))) if age > i64::from(max) => problems.push(format!(
                         "{} last updated {day}, {age} days ago (max {max})",
                         ds.name

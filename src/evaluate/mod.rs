@@ -407,24 +407,30 @@ fn measure_severity(ctx: &Ctx, entry: &MeasureEntry) -> Severity {
         .unwrap_or(entry.severity)
 }
 
-/// Applies the policy's applicability, then a valid exception, to a rule's outcome.
-fn finish(ctx: &Ctx, id: Obligation, severity: Severity, outcome: Outcome) -> Decision {
-    let (applicable, remark) = match id {
+/// Whether the policy applies `id`, and its remark.
+pub(crate) fn applicability(ctx: &Ctx, id: Obligation) -> (bool, Option<String>) {
+    let found = match id {
         Obligation::Row(n) => ctx
             .policy()
             .rows
             .iter()
             .find(|o| o.row == i32::from(n))
-            .map(|o| (o.applicable.unwrap_or(true), o.remark.clone()))
-            .unwrap_or((true, None)),
+            .map(|o| (o.applicable, &o.remark)),
         Obligation::Measure(m) => ctx
             .policy()
             .measures
             .iter()
             .find(|o| o.measure == m)
-            .map(|o| (o.applicable.unwrap_or(true), o.remark.clone()))
-            .unwrap_or((true, None)),
+            .map(|o| (o.applicable, &o.remark)),
     };
+    found.map_or((true, None), |(applicable, remark)| {
+        (applicable.unwrap_or(true), remark.clone())
+    })
+}
+
+/// Applies the policy's applicability, then a valid exception, to a rule's outcome.
+fn finish(ctx: &Ctx, id: Obligation, severity: Severity, outcome: Outcome) -> Decision {
+    let (applicable, remark) = applicability(ctx, id);
     if !applicable {
         let message = format!(
             "not applicable under policy {}: {}",

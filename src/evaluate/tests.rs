@@ -3061,3 +3061,44 @@ fn cron_job_age_is_not_truncated_to_whole_days() {
         &["compliance/safety-eval"],
     );
 }
+
+#[test]
+fn row_19_leaves_out_a_measure_the_policy_sets_aside() {
+    let mut f = Fixture::baseline();
+    f.ns(INFERENCE_NS).volume_snapshots.clear();
+    f.ns(TRAINING_NS).volume_snapshots.clear();
+    assert_eq!(row_of(&f, 19).state, State::NonCompliant);
+    f.policy().measures.push(from_json(json!({
+        "measure": "Backup", "applicable": false, "remark": "weights are rebuilt from source"
+    })));
+    let d = row_of(&f, 19);
+    assert_eq!(d.state, State::Compliant, "{}", d.message);
+    assert!(!d.message.contains("backups"), "{}", d.message);
+}
+
+#[test]
+fn row_12_rejects_a_refresh_date_in_the_future() {
+    let mut f = Fixture::baseline();
+    f.dataset("licensed-books").last_updated = Some("2026-12-02".into());
+    assert_decision(
+        &row_of(&f, 12),
+        State::NonCompliant,
+        "DataStale",
+        &["licensed-books: lastUpdated 2026-12-02 is in the future"],
+    );
+}
+
+#[test]
+fn named_service_must_select_the_inference_pods() {
+    let mut f = Fixture::baseline();
+    let mut elsewhere = service(INFERENCE_NS, "llm", json!(8480));
+    elsewhere.spec.as_mut().unwrap().selector =
+        Some([("app".to_owned(), "something-else".to_owned())].into());
+    f.ns(INFERENCE_NS).services = vec![elsewhere];
+    assert_decision(
+        &measure_of(&f, Measure::ContentSafety),
+        State::NonCompliant,
+        "ServiceSelectsOtherPods",
+        &["Service llm-serve/llm does not select the inference pods"],
+    );
+}
