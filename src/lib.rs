@@ -9,5 +9,6 @@ pub mod catalog;
 pub mod check;
 pub mod conditions;
 pub mod crdgen;
+pub mod enforce;
 pub mod evaluate;
 pub mod snapshot;

@@ -230,6 +230,12 @@ pub struct TrainingEnvironment {
     #[schemars(length(max = 32), inner(length(min = 1, max = 253)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub safety_annotation_volumes: Vec<String>,
+    /// Secrets giving access to training data (e.g. object-store credentials); readable only
+    /// by the policy's readers and the training pods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(min = 1, max = 253)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub data_secrets: Vec<String>,
     /// Where the annotation rules are kept (rows 21, 42).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 2048))]

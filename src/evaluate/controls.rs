@@ -14,8 +14,7 @@ use crate::api::{EnforcementMode, Measure, RecurringJobCheck, WorkloadKind};
 use crate::catalog::defaults as d;
 use crate::snapshot::Snapshot;
 
-/// Label the operator puts on every object it creates.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "model-compliance-operator");
+use crate::enforce::MANAGED_BY;
 
 /// A pod as the rules see it: a live Pod, or offline the template of a workload.
 pub(crate) struct PodView<'a> {
