@@ -245,24 +245,24 @@ pub fn desired(
         }
     }
 
-    if let (Some(inference), true) = (spec.inference.as_ref(), suspend) {
-        if !crate::evaluate::selector::is_empty(&inference.pod_selector) {
-            // No ingress rule: all ingress to the inference pods is denied.
-            out.push(Desired::NetworkPolicy(NetworkPolicy {
-                metadata: metadata(
-                    deployment,
-                    object_name(name, "suspend"),
-                    &inference.namespace,
-                    Control::KillSwitch,
-                ),
-                spec: Some(NetworkPolicySpec {
-                    pod_selector: Some(inference.pod_selector.clone()),
-                    policy_types: Some(vec!["Ingress".into()]),
-                    ingress: None,
-                    egress: None,
-                }),
-            }));
-        }
+    if let (Some(inference), true) = (spec.inference.as_ref(), suspend)
+        && !crate::evaluate::selector::is_empty(&inference.pod_selector)
+    {
+        // No ingress rule: all ingress to the inference pods is denied.
+        out.push(Desired::NetworkPolicy(NetworkPolicy {
+            metadata: metadata(
+                deployment,
+                object_name(name, "suspend"),
+                &inference.namespace,
+                Control::KillSwitch,
+            ),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(inference.pod_selector.clone()),
+                policy_types: Some(vec!["Ingress".into()]),
+                ingress: None,
+                egress: None,
+            }),
+        }));
     }
     out.sort_by(|a, b| {
         (a.kind(), &a.metadata().namespace, &a.metadata().name).cmp(&(
