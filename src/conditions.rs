@@ -13,8 +13,9 @@ pub const MAX_MESSAGE_BYTES: usize = 1024;
 /// Where the operator is with this generation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress {
-    /// The controls for this generation are applied.
-    Applied,
+    /// The controls for this generation are applied; `suspended` when the kill switch cuts
+    /// inference.
+    Applied { suspended: bool },
     /// Still applying (objects created but not yet observed, or a transient error).
     Reconciling { reason: String, message: String },
     /// A problem that waits for a change of the inputs, e.g. a missing policy.
@@ -84,10 +85,15 @@ pub fn conditions(
 ) -> Vec<Condition> {
     let mut out = Vec::with_capacity(evaluation.decisions.len() + 4);
     let (ready, ready_reason, ready_message) = match progress {
-        Progress::Applied => (
+        Progress::Applied { suspended: false } => (
             "True",
             "ControlsApplied",
             "the controls of this generation are in place".to_owned(),
+        ),
+        Progress::Applied { suspended: true } => (
+            "True",
+            "InferenceSuspended",
+            "the controls of this generation are in place and inference is suspended: all ingress to the inference pods is denied".to_owned(),
         ),
         Progress::Reconciling { reason, message } => ("False", reason.as_str(), message.clone()),
         Progress::Stalled { reason, message } => ("False", reason.as_str(), message.clone()),
@@ -109,7 +115,9 @@ pub fn conditions(
         evaluation.summary.unknown,
         evaluation.summary.excepted
     );
-    let (compliant, compliant_reason) = if evaluation.acceptable {
+    let (compliant, compliant_reason) = if evaluation.decisions.is_empty() {
+        ("Unknown", "NotEvaluated")
+    } else if evaluation.acceptable {
         ("True", "RiskAcceptable")
     } else {
         ("False", "RiskUnacceptable")
@@ -267,7 +275,7 @@ mod tests {
         ]);
         let c = conditions(
             &e,
-            &Progress::Applied,
+            &Progress::Applied { suspended: false },
             Some(3),
             &[],
             &at("2026-12-01T00:00:00Z"),
@@ -296,14 +304,14 @@ mod tests {
         ]);
         let first = conditions(
             &e,
-            &Progress::Applied,
+            &Progress::Applied { suspended: false },
             Some(1),
             &[],
             &at("2026-12-01T00:00:00Z"),
         );
         let again = conditions(
             &e,
-            &Progress::Applied,
+            &Progress::Applied { suspended: false },
             Some(1),
             &first,
             &at("2026-12-02T00:00:00Z"),
@@ -316,7 +324,7 @@ mod tests {
         ]);
         let later = conditions(
             &flipped,
-            &Progress::Applied,
+            &Progress::Applied { suspended: false },
             Some(1),
             &first,
             &at("2026-12-03T00:00:00Z"),
@@ -381,7 +389,7 @@ mod tests {
         ]);
         let s = status(
             &e,
-            &Progress::Applied,
+            &Progress::Applied { suspended: false },
             Some(1),
             &[],
             &at("2026-12-01T00:00:00Z"),

@@ -8,6 +8,7 @@ pub mod api;
 pub mod catalog;
 pub mod check;
 pub mod conditions;
+pub mod controller;
 pub mod crdgen;
 pub mod enforce;
 pub mod evaluate;

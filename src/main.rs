@@ -1,5 +1,5 @@
-//! `model-compliance-operator`: the offline check of manifests, and the CRD generator.
-//! (The controller itself, `run`, is added with the controller.)
+//! `model-compliance-operator`: the operator (`run`), the offline check of manifests
+//! (`check`), and the CRD generator (`crd`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use k8s_openapi::jiff::Timestamp;
-use model_compliance_operator::{catalog::Lang, check, crdgen};
+use model_compliance_operator::{catalog::Lang, check, controller, crdgen};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +37,15 @@ enum Command {
         /// Evaluate as of this instant (RFC 3339) instead of now, for reproducible reports.
         #[arg(long)]
         now: Option<Timestamp>,
+    },
+    /// Run the operator against the cluster of the current kubeconfig or service account.
+    Run {
+        /// Reconciles running at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        /// Log as JSON lines instead of text.
+        #[arg(long)]
+        json_logs: bool,
     },
     /// Write the CustomResourceDefinitions generated from the types.
     Crd {
@@ -86,6 +95,31 @@ fn main() -> ExitCode {
             // A closed pipe (`| head`) is not an error of the check.
             let _ = std::io::stdout().write_all(out.as_bytes());
             ExitCode::from(code)
+        }
+        Command::Run {
+            concurrency,
+            json_logs,
+        } => {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let logs = tracing_subscriber::fmt().with_env_filter(filter);
+            if json_logs {
+                logs.json().init();
+            } else {
+                logs.init();
+            }
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
+            let result = runtime.block_on(async {
+                let client = kube::Client::try_default().await?;
+                controller::run(client, controller::Options { concurrency }).await
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "operator stopped");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Crd { dir, check } => {
             if check {

@@ -164,6 +164,17 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// No decision yet (the deployment cannot be evaluated, e.g. its policy is missing).
+    pub fn undecided() -> Self {
+        Evaluation {
+            decisions: vec![],
+            summary: Summary::default(),
+            risk: RiskLevel::None,
+            acceptable: false,
+            findings: vec![],
+        }
+    }
+
     pub fn decision(&self, id: Obligation) -> Option<&Decision> {
         self.decisions.iter().find(|d| d.id == id)
     }

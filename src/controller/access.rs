@@ -1,0 +1,166 @@
+//! SubjectAccessReviews proving that inference service accounts cannot read training data,
+//! cached so that a steady cluster sees no requests: an answer is reused until the RBAC
+//! objects of the training namespace change, or for at most `MAX_AGE`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use kube::api::PostParams;
+use kube::{Api, Client};
+
+use crate::api::ModelDeployment;
+use crate::evaluate::selector;
+use crate::snapshot::{AccessReview, Snapshot};
+
+/// Longest time an answer is reused (ClusterRoleBindings are not watched).
+pub const MAX_AGE: Duration = Duration::from_secs(600);
+
+/// What one review asks.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Question {
+    service_account: (String, String),
+    namespace: String,
+    resource: &'static str,
+    name: String,
+}
+
+struct Answer {
+    allowed: bool,
+    rbac: u64,
+    at: Instant,
+}
+
+/// The cache of answers.
+#[derive(Default)]
+pub struct Reviews {
+    answers: Mutex<BTreeMap<Question, Answer>>,
+}
+
+/// A fingerprint of the RBAC objects of a namespace, from the cache.
+fn rbac_fingerprint(snapshot: &Snapshot, namespace: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let objects = snapshot.ns(namespace);
+    for r in &objects.roles {
+        (&r.metadata.uid, &r.metadata.resource_version).hash(&mut hasher);
+    }
+    for b in &objects.role_bindings {
+        (&b.metadata.uid, &b.metadata.resource_version).hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+fn questions(deployment: &ModelDeployment, snapshot: &Snapshot) -> Vec<Question> {
+    let spec = &deployment.spec;
+    let (Some(training), Some(inference)) = (spec.training.as_ref(), spec.inference.as_ref())
+    else {
+        return vec![];
+    };
+    let accounts: BTreeSet<(String, String)> = snapshot
+        .ns(&inference.namespace)
+        .pods
+        .iter()
+        .filter(|p| selector::matches(&inference.pod_selector, p.metadata.labels.as_ref()))
+        .map(|p| {
+            let sa = p.spec.as_ref().and_then(|s| s.service_account_name.clone());
+            (
+                inference.namespace.clone(),
+                sa.unwrap_or_else(|| "default".into()),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for account in accounts {
+        let claims = training
+            .data_volumes
+            .iter()
+            .chain(&training.safety_annotation_volumes);
+        let targets = claims
+            .map(|c| ("persistentvolumeclaims", c))
+            .chain(training.data_secrets.iter().map(|s| ("secrets", s)));
+        for (resource, name) in targets {
+            out.push(Question {
+                service_account: account.clone(),
+                namespace: training.namespace.clone(),
+                resource,
+                name: name.clone(),
+            });
+        }
+    }
+    out
+}
+
+impl Reviews {
+    /// The answers for `deployment`'s inference service accounts, asking the API server only
+    /// what is not cached.
+    pub async fn answer(
+        &self,
+        client: &Client,
+        deployment: &ModelDeployment,
+        snapshot: &Snapshot,
+    ) -> Result<Vec<AccessReview>, kube::Error> {
+        let mut out = Vec::new();
+        for q in questions(deployment, snapshot) {
+            let rbac = rbac_fingerprint(snapshot, &q.namespace);
+            let cached = self
+                .answers
+                .lock()
+                .expect("cache lock")
+                .get(&q)
+                .filter(|a| a.rbac == rbac && a.at.elapsed() < MAX_AGE)
+                .map(|a| a.allowed);
+            let allowed = match cached {
+                Some(allowed) => allowed,
+                None => {
+                    let allowed = ask(client, &q).await?;
+                    let answer = Answer {
+                        allowed,
+                        rbac,
+                        at: Instant::now(),
+                    };
+                    self.answers
+                        .lock()
+                        .expect("cache lock")
+                        .insert(q.clone(), answer);
+                    allowed
+                }
+            };
+            out.push(AccessReview {
+                service_account: format!("{}/{}", q.service_account.0, q.service_account.1),
+                namespace: q.namespace.clone(),
+                resource: format!("{}/{}", q.resource, q.name),
+                allowed,
+            });
+        }
+        Ok(out)
+    }
+}
+
+async fn ask(client: &Client, q: &Question) -> Result<bool, kube::Error> {
+    let (ns, name) = &q.service_account;
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(format!("system:serviceaccount:{ns}:{name}")),
+            groups: Some(vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{ns}"),
+            ]),
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(q.namespace.clone()),
+                verb: Some("get".into()),
+                resource: Some(q.resource.into()),
+                name: Some(q.name.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let api: Api<SubjectAccessReview> = Api::all(client.clone());
+    let answer = api.create(&PostParams::default(), &review).await?;
+    Ok(answer.status.is_some_and(|s| s.allowed))
+}

@@ -1,0 +1,355 @@
+//! The caches the reconciler reads: one reflector per kind of observed object, trimmed to
+//! what the decisions need, and the snapshot gathered from them for one deployment.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::{
+    apps::v1::{Deployment, StatefulSet},
+    batch::v1::CronJob,
+    core::v1::{Namespace, PersistentVolumeClaim, Pod, Service},
+    networking::v1::NetworkPolicy,
+    rbac::v1::{Role, RoleBinding},
+};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
+use crate::snapshot::{FactSource, Snapshot, VolumeSnapshot};
+
+/// Read handles of every cache.
+#[derive(Clone)]
+pub struct Stores {
+    pub deployments: Store<ModelDeployment>,
+    pub policies: Store<CompliancePolicy>,
+    pub evidence: Store<ComplianceEvidence>,
+    pub namespaces: Store<Namespace>,
+    pub workloads: Store<Deployment>,
+    pub stateful_sets: Store<StatefulSet>,
+    pub pods: Store<Pod>,
+    pub services: Store<Service>,
+    pub network_policies: Store<NetworkPolicy>,
+    pub roles: Store<Role>,
+    pub role_bindings: Store<RoleBinding>,
+    pub pvcs: Store<PersistentVolumeClaim>,
+    pub cron_jobs: Store<CronJob>,
+    /// `None` when the VolumeSnapshot CRD is not installed.
+    pub volume_snapshots: Option<Store<VolumeSnapshot>>,
+}
+
+/// Drops what no decision reads, so that memory stays flat as clusters grow.
+pub trait Trim {
+    fn trim(&mut self);
+}
+
+fn trim_meta<K: Resource>(o: &mut K) {
+    let meta = o.meta_mut();
+    meta.managed_fields = None;
+    // Annotations are not read, except on namespaces' labels (kept) and our own objects.
+    meta.annotations = None;
+}
+
+macro_rules! trim_meta_only {
+    ($($kind:ty),*) => {$(
+        impl Trim for $kind {
+            fn trim(&mut self) {
+                trim_meta(self);
+            }
+        }
+    )*};
+}
+
+trim_meta_only!(
+    ModelDeployment,
+    CompliancePolicy,
+    ComplianceEvidence,
+    Namespace,
+    Service,
+    NetworkPolicy,
+    Role,
+    RoleBinding,
+    PersistentVolumeClaim,
+    CronJob,
+    VolumeSnapshot
+);
+
+fn trim_pod_spec(spec: &mut k8s_openapi::api::core::v1::PodSpec) {
+    for c in spec
+        .containers
+        .iter_mut()
+        .chain(spec.init_containers.iter_mut().flatten())
+    {
+        c.env = None;
+        c.env_from = None;
+        c.command = None;
+        c.args = None;
+        c.liveness_probe = None;
+        c.readiness_probe = None;
+        c.startup_probe = None;
+        c.resources = None;
+        c.volume_mounts = None;
+        c.security_context = None;
+    }
+    spec.affinity = None;
+    spec.tolerations = None;
+}
+
+impl Trim for Pod {
+    fn trim(&mut self) {
+        trim_meta(self);
+        if let Some(spec) = self.spec.as_mut() {
+            trim_pod_spec(spec);
+        }
+        if let Some(status) = self.status.as_mut() {
+            status.conditions = None;
+            status.init_container_statuses = None;
+            status.ephemeral_container_statuses = None;
+            for c in status.container_statuses.iter_mut().flatten() {
+                c.last_state = None;
+                c.state = None;
+            }
+        }
+    }
+}
+
+impl Trim for Deployment {
+    fn trim(&mut self) {
+        trim_meta(self);
+        if let Some(spec) = self.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
+            trim_pod_spec(spec);
+        }
+    }
+}
+
+impl Trim for StatefulSet {
+    fn trim(&mut self) {
+        trim_meta(self);
+        if let Some(spec) = self.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
+            trim_pod_spec(spec);
+        }
+        if let Some(spec) = self.spec.as_mut() {
+            spec.volume_claim_templates = None;
+        }
+    }
+}
+
+/// A reflector for `K` over the whole cluster: the store, and the stream of changed objects
+/// that keeps it filled (it must be polled, e.g. as a controller trigger).
+pub fn reflect<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource + Trim + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(|o: &mut K| o.trim())
+        .reflect(writer)
+        .touched_objects();
+    (reader, stream)
+}
+
+/// Creates all reflectors; returns the stores and the streams to poll.
+pub fn all(client: &Client, with_volume_snapshots: bool) -> (Stores, Streams) {
+    let cfg = watcher::Config::default;
+    let (deployments, deployments_stream) =
+        reflect(Api::<ModelDeployment>::all(client.clone()), cfg());
+    let (policies, policies_stream) = reflect(Api::<CompliancePolicy>::all(client.clone()), cfg());
+    let (evidence, evidence_stream) =
+        reflect(Api::<ComplianceEvidence>::all(client.clone()), cfg());
+    let (namespaces, namespaces_stream) = reflect(Api::<Namespace>::all(client.clone()), cfg());
+    let (workloads, workloads_stream) = reflect(Api::<Deployment>::all(client.clone()), cfg());
+    let (stateful_sets, stateful_sets_stream) =
+        reflect(Api::<StatefulSet>::all(client.clone()), cfg());
+    let (pods, pods_stream) = reflect(Api::<Pod>::all(client.clone()), cfg());
+    let (services, services_stream) = reflect(Api::<Service>::all(client.clone()), cfg());
+    let (network_policies, np_stream) = reflect(Api::<NetworkPolicy>::all(client.clone()), cfg());
+    let (roles, roles_stream) = reflect(Api::<Role>::all(client.clone()), cfg());
+    let (role_bindings, rb_stream) = reflect(Api::<RoleBinding>::all(client.clone()), cfg());
+    let (pvcs, pvcs_stream) = reflect(Api::<PersistentVolumeClaim>::all(client.clone()), cfg());
+    let (cron_jobs, cron_stream) = reflect(Api::<CronJob>::all(client.clone()), cfg());
+    let (volume_snapshots, vs_stream) = if with_volume_snapshots {
+        let (store, stream) = reflect(Api::<VolumeSnapshot>::all(client.clone()), cfg());
+        (Some(store), Some(stream.boxed()))
+    } else {
+        (None, None)
+    };
+    let stores = Stores {
+        deployments,
+        policies,
+        evidence,
+        namespaces,
+        workloads,
+        stateful_sets,
+        pods,
+        services,
+        network_policies,
+        roles,
+        role_bindings,
+        pvcs,
+        cron_jobs,
+        volume_snapshots,
+    };
+    let streams = Streams {
+        deployments: deployments_stream.boxed(),
+        policies: policies_stream.boxed(),
+        evidence: evidence_stream.boxed(),
+        namespaced: vec![
+            namespaces_stream
+                .map(|r| r.map(|o| namespace_of(&o)))
+                .boxed(),
+            workloads_stream
+                .map(|r| r.map(|o| namespace_of(&o)))
+                .boxed(),
+            stateful_sets_stream
+                .map(|r| r.map(|o| namespace_of(&o)))
+                .boxed(),
+            pods_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+            services_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+            np_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+            roles_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+            rb_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+            pvcs_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+            cron_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+        ]
+        .into_iter()
+        .chain(vs_stream.map(|s| s.map(|r| r.map(|o| namespace_of(&o))).boxed()))
+        .collect(),
+    };
+    (stores, streams)
+}
+
+/// The namespace an observed object lives in (a Namespace's own name for Namespaces).
+fn namespace_of<K: Resource>(o: &K) -> String {
+    o.meta()
+        .namespace
+        .clone()
+        .or_else(|| o.meta().name.clone())
+        .unwrap_or_default()
+}
+
+/// The streams that keep the stores filled and trigger reconciles.
+pub struct Streams {
+    pub deployments: futures::stream::BoxStream<'static, Result<ModelDeployment, watcher::Error>>,
+    pub policies: futures::stream::BoxStream<'static, Result<CompliancePolicy, watcher::Error>>,
+    pub evidence: futures::stream::BoxStream<'static, Result<ComplianceEvidence, watcher::Error>>,
+    /// Observed objects, as the namespace they changed in.
+    pub namespaced: Vec<futures::stream::BoxStream<'static, Result<String, watcher::Error>>>,
+}
+
+/// The namespaces whose objects decide a deployment's rows.
+pub fn namespaces_of(policy: &CompliancePolicy, deployment: &ModelDeployment) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let spec = &deployment.spec;
+    out.extend(spec.training.iter().map(|t| t.namespace.clone()));
+    out.extend(spec.inference.iter().map(|i| i.namespace.clone()));
+    let checks = &policy.spec.cluster_checks;
+    out.extend(
+        checks
+            .platform_monitoring
+            .iter()
+            .map(|w| w.namespace.clone()),
+    );
+    out.extend(checks.safety_evaluation.iter().map(|c| c.namespace.clone()));
+    out.extend(checks.code_audit.iter().map(|c| c.namespace.clone()));
+    out.extend(
+        policy
+            .spec
+            .controls
+            .isolation
+            .allowed_namespaces
+            .iter()
+            .cloned(),
+    );
+    out
+}
+
+fn in_namespaces<K: Resource<DynamicType = ()> + Clone>(
+    store: &Store<K>,
+    namespaces: &BTreeSet<String>,
+) -> Vec<Arc<K>> {
+    store.state_filter(|o| {
+        o.meta()
+            .namespace
+            .as_ref()
+            .is_some_and(|ns| namespaces.contains(ns))
+    })
+}
+
+impl Stores {
+    /// The live snapshot for one deployment: the objects of the namespaces it depends on.
+    pub fn snapshot(&self, policy: &CompliancePolicy, deployment: &ModelDeployment) -> Snapshot {
+        let namespaces = namespaces_of(policy, deployment);
+        let mut snapshot = Snapshot::new(FactSource::Cluster);
+        for ns in &namespaces {
+            snapshot.ns_mut(ns);
+        }
+        for o in self.namespaces.state_filter(|n| {
+            n.meta()
+                .name
+                .as_ref()
+                .is_some_and(|n| namespaces.contains(n))
+        }) {
+            snapshot.ns_mut(&o.name_any()).namespace = Some((*o).clone());
+        }
+        macro_rules! fill {
+            ($store:expr, $field:ident) => {
+                for o in in_namespaces(&$store, &namespaces) {
+                    let ns = o.meta().namespace.clone().unwrap_or_default();
+                    snapshot.ns_mut(&ns).$field.push((*o).clone());
+                }
+            };
+        }
+        fill!(self.workloads, deployments);
+        fill!(self.stateful_sets, stateful_sets);
+        fill!(self.pods, pods);
+        fill!(self.services, services);
+        fill!(self.network_policies, network_policies);
+        fill!(self.roles, roles);
+        fill!(self.role_bindings, role_bindings);
+        fill!(self.pvcs, pvcs);
+        fill!(self.cron_jobs, cron_jobs);
+        if let Some(store) = &self.volume_snapshots {
+            fill!(store, volume_snapshots);
+        }
+        // Stores are unordered; decisions and messages must not depend on cache order.
+        for objects in snapshot.namespaces.values_mut() {
+            sort_by_name(&mut objects.deployments);
+            sort_by_name(&mut objects.stateful_sets);
+            sort_by_name(&mut objects.pods);
+            sort_by_name(&mut objects.services);
+            sort_by_name(&mut objects.network_policies);
+            sort_by_name(&mut objects.roles);
+            sort_by_name(&mut objects.role_bindings);
+            sort_by_name(&mut objects.pvcs);
+            sort_by_name(&mut objects.cron_jobs);
+            sort_by_name(&mut objects.volume_snapshots);
+        }
+        snapshot
+    }
+
+    /// ComplianceEvidence of a namespace.
+    pub fn evidence_in(&self, namespace: &str) -> Vec<ComplianceEvidence> {
+        let mut out: Vec<ComplianceEvidence> = self
+            .evidence
+            .state_filter(|e| e.meta().namespace.as_deref() == Some(namespace))
+            .into_iter()
+            .map(|e| (*e).clone())
+            .collect();
+        sort_by_name(&mut out);
+        out
+    }
+}
+
+fn sort_by_name<K: Resource>(items: &mut [K]) {
+    items.sort_by(|a, b| a.meta().name.cmp(&b.meta().name));
+}
