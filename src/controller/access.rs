@@ -95,6 +95,15 @@ fn questions(deployment: &ModelDeployment, snapshot: &Snapshot) -> Vec<Question>
 }
 
 impl Reviews {
+    /// The answers already known for `deployment`, however old, without asking anything.
+    pub fn known(&self, deployment: &ModelDeployment, snapshot: &Snapshot) -> Vec<AccessReview> {
+        let answers = self.answers.lock().expect("cache lock");
+        questions(deployment, snapshot)
+            .into_iter()
+            .filter_map(|q| answers.get(&q).map(|a| review(&q, a.allowed)))
+            .collect()
+    }
+
     /// The answers for `deployment`'s inference service accounts, asking the API server only
     /// what is not cached.
     pub async fn answer(
@@ -129,14 +138,18 @@ impl Reviews {
                     allowed
                 }
             };
-            out.push(AccessReview {
-                service_account: format!("{}/{}", q.service_account.0, q.service_account.1),
-                namespace: q.namespace.clone(),
-                resource: format!("{}/{}", q.resource, q.name),
-                allowed,
-            });
+            out.push(review(&q, allowed));
         }
         Ok(out)
+    }
+}
+
+fn review(q: &Question, allowed: bool) -> AccessReview {
+    AccessReview {
+        service_account: format!("{}/{}", q.service_account.0, q.service_account.1),
+        namespace: q.namespace.clone(),
+        resource: format!("{}/{}", q.resource, q.name),
+        allowed,
     }
 }
 

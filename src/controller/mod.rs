@@ -69,6 +69,12 @@ impl Context {
         }
     }
 
+    /// The same context reading time from `clock` (tests move time forward).
+    pub fn with_clock(mut self, clock: fn() -> Timestamp) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub fn now(&self) -> Timestamp {
         (self.clock)()
     }
@@ -96,7 +102,8 @@ impl Context {
     }
 }
 
-fn error_policy(deployment: Arc<ModelDeployment>, error: &Error, ctx: Arc<Context>) -> Action {
+/// What happens after a failed reconcile: retry with backoff.
+pub fn error_policy(deployment: Arc<ModelDeployment>, error: &Error, ctx: Arc<Context>) -> Action {
     let key = format!(
         "{}/{}",
         deployment.namespace().unwrap_or_default(),

@@ -72,10 +72,9 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
     let namespace = deployment.namespace().unwrap_or_else(|| "default".into());
     let evidence = ctx.stores.evidence_in(&namespace);
     let mut snapshot = ctx.stores.snapshot(&policy, deployment);
-    snapshot.access_reviews = ctx
-        .reviews
-        .answer(&ctx.client, deployment, &snapshot)
-        .await?;
+    // What is known so far decides whether to suspend; the reviews are asked again below,
+    // once the RBAC objects this reconcile applies are in place.
+    snapshot.access_reviews = ctx.reviews.known(deployment, &snapshot);
 
     let before = evaluate::evaluate(Inputs {
         policy: &policy,
@@ -88,6 +87,10 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
     let desired = enforce::desired(&policy, deployment, suspend);
     let applied = apply_desired(deployment, ctx, &desired, &mut snapshot).await?;
     delete_orphans(deployment, ctx, &desired, &mut snapshot).await?;
+    snapshot.access_reviews = ctx
+        .reviews
+        .answer(&ctx.client, deployment, &snapshot)
+        .await?;
 
     // Decide from what is now in place, including what was just applied.
     let evaluation = evaluate::evaluate(Inputs {

@@ -1,0 +1,557 @@
+//! The reconcile path of the controller, through a real `kube::Client`, against an in-process
+//! API stand-in (`support/fake_api.rs`) that logs every request. The caches are filled from
+//! the stand-in's objects, as the watches would.
+
+#[path = "support/fake_api.rs"]
+mod fake_api;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use fake_api::{FakeApi, Logged};
+use http::Method;
+use k8s_openapi::jiff::Timestamp;
+use kube::Resource;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
+use model_compliance_operator::api::ModelDeployment;
+use model_compliance_operator::controller::{
+    Context, error_policy, reconcile::reconcile, stores::Stores,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+// Each test binary thread has its own clock value through the harness; tests that move time
+// use a distinct static.
+static NOW_SECONDS: AtomicI64 = AtomicI64::new(1_795_996_800); // 2026-12-01T00:00:00Z
+
+fn clock() -> Timestamp {
+    Timestamp::from_second(NOW_SECONDS.load(Ordering::SeqCst)).unwrap()
+}
+
+const MDEP: &str = "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/chat";
+const POLICY: &str = "/apis/modelcompliance.io/v1alpha1/compliancepolicies/p";
+const ISOLATION_NP: &str =
+    "/apis/networking.k8s.io/v1/namespaces/train/networkpolicies/mco-chat-isolate-training";
+const SUSPEND_NP: &str =
+    "/apis/networking.k8s.io/v1/namespaces/serve/networkpolicies/mco-chat-suspend";
+const READER_ROLE: &str =
+    "/apis/rbac.authorization.k8s.io/v1/namespaces/train/roles/mco-chat-training-data-reader";
+const READER_BINDING: &str = "/apis/rbac.authorization.k8s.io/v1/namespaces/train/rolebindings/mco-chat-training-data-reader";
+
+fn policy() -> Value {
+    json!({
+        "apiVersion": "modelcompliance.io/v1alpha1", "kind": "CompliancePolicy",
+        "metadata": {"name": "p", "uid": "policy-uid"},
+        "spec": {
+            "controls": {
+                "isolation": {"allowedNamespaces": ["monitoring"]},
+                "accessControl": {"readers": [{"kind": "Group", "name": "stewards"}]}
+            },
+            "riskAcceptance": {"maxAcceptable": "Critical"}
+        }
+    })
+}
+
+fn deployment() -> Value {
+    json!({
+        "apiVersion": "modelcompliance.io/v1alpha1", "kind": "ModelDeployment",
+        "metadata": {"name": "chat", "namespace": "serve", "uid": "mdep-uid", "generation": 1,
+                     "finalizers": ["modelcompliance.io/cleanup"]},
+        "spec": {
+            "policyRef": "p",
+            "model": {"name": "chat", "version": "1", "modalities": ["Text"]},
+            "training": {"namespace": "train", "podSelector": {"matchLabels": {"role": "trainer"}},
+                         "dataVolumes": ["corpus"]},
+            "inference": {"namespace": "serve", "podSelector": {"matchLabels": {"app": "chat"}},
+                          "workloads": [{"kind": "Deployment", "name": "chat"}], "service": "chat", "port": 8000}
+        }
+    })
+}
+
+fn evidence(valid_until: &str) -> Value {
+    json!({
+        "apiVersion": "modelcompliance.io/v1alpha1", "kind": "ComplianceEvidence",
+        "metadata": {"name": "platform", "namespace": "serve"},
+        "spec": {"rows": [1], "targets": ["chat"], "uri": "https://e.example/p.pdf",
+                 "sha256": "0".repeat(64), "attestedBy": "officer@example.com",
+                 "attestedAt": "2026-10-01T00:00:00Z", "validUntil": valid_until}
+    })
+}
+
+fn pod(
+    namespace: &str,
+    name: &str,
+    labels: Value,
+    account: &str,
+    containers: Value,
+    claim: Option<&str>,
+) -> Value {
+    let names: Vec<Value> = containers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].clone())
+        .collect();
+    let statuses: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"name": n, "image": "x", "imageID": "x", "ready": true, "restartCount": 0}))
+        .collect();
+    let volumes = claim
+        .map(|c| json!([{"name": "data", "persistentVolumeClaim": {"claimName": c}}]))
+        .unwrap_or(json!([]));
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"serviceAccountName": account, "containers": containers, "volumes": volumes},
+        "status": {"phase": "Running", "containerStatuses": statuses}
+    })
+}
+
+/// The stand-in with a live cluster in which the deployment can be compliant.
+fn cluster() -> FakeApi {
+    let api = FakeApi::new();
+    api.insert(POLICY, policy());
+    api.insert(MDEP, deployment());
+    api.insert(
+        "/apis/modelcompliance.io/v1alpha1/namespaces/serve/complianceevidences/platform",
+        evidence("2027-09-30T00:00:00Z"),
+    );
+    api.insert(
+        "/api/v1/namespaces/train/pods/trainer-0",
+        pod(
+            "train",
+            "trainer-0",
+            json!({"role": "trainer"}),
+            "trainer",
+            json!([{"name": "train", "image": "t"}]),
+            Some("corpus"),
+        ),
+    );
+    api.insert(
+        "/api/v1/namespaces/serve/pods/chat-0",
+        pod(
+            "serve",
+            "chat-0",
+            json!({"app": "chat"}),
+            "chat",
+            json!([
+                {"name": "model", "image": "m", "ports": [{"containerPort": 8000, "name": "http-model"}]},
+                {"name": "aigc-labeler", "image": "ghcr.io/model-compliance-operator/aigc-labeler:0.1.0",
+                 "ports": [{"containerPort": 8480, "name": "http-labeled"}]}
+            ]),
+            None,
+        ),
+    );
+    api.insert(
+        "/apis/apps/v1/namespaces/serve/deployments/chat",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "chat", "namespace": "serve"},
+               "spec": {"selector": {"matchLabels": {"app": "chat"}},
+                        "template": {"metadata": {"labels": {"app": "chat"}}, "spec": {"containers": [{"name": "model", "image": "m"}]}}}}),
+    );
+    api.insert(
+        "/api/v1/namespaces/serve/services/chat",
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "chat", "namespace": "serve"},
+               "spec": {"selector": {"app": "chat"}, "ports": [{"port": 80, "targetPort": 8480}]}}),
+    );
+    api
+}
+
+/// Fills a store with the stand-in's objects whose path contains `segment`.
+fn store_of<K>(api: &FakeApi, segment: &str) -> Store<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, mut writer) = reflector::store::<K>();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for path in api.paths().into_iter().filter(|p| p.contains(segment)) {
+        let object: K = serde_json::from_value(api.object(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        writer.apply_watcher_event(&watcher::Event::InitApply(object));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    reader
+}
+
+/// The caches, as the watches would have filled them from the stand-in.
+fn stores(api: &FakeApi) -> Stores {
+    Stores {
+        deployments: store_of(api, "/modeldeployments/"),
+        policies: store_of(api, "/compliancepolicies/"),
+        evidence: store_of(api, "/complianceevidences/"),
+        namespaces: store_of(api, "/api/v1/namespaces/__none__"),
+        workloads: store_of(api, "/deployments/"),
+        stateful_sets: store_of(api, "/statefulsets/"),
+        pods: store_of(api, "/pods/"),
+        services: store_of(api, "/services/"),
+        network_policies: store_of(api, "/networkpolicies/"),
+        roles: store_of(api, "/roles/"),
+        role_bindings: store_of(api, "/rolebindings/"),
+        pvcs: store_of(api, "/persistentvolumeclaims/"),
+        cron_jobs: store_of(api, "/cronjobs/"),
+        volume_snapshots: None,
+    }
+}
+
+/// A fresh context over the current state of the stand-in (the SubjectAccessReview cache
+/// is carried over from `previous`, as in a running operator, by reusing the context).
+fn context(api: &FakeApi) -> Arc<Context> {
+    let (_, synced) = watch::channel(true);
+    Arc::new(Context::new(api.client(), stores(api), synced).with_clock(clock))
+}
+
+fn current(api: &FakeApi) -> Arc<ModelDeployment> {
+    Arc::new(serde_json::from_value(api.object(MDEP).unwrap()).unwrap())
+}
+
+/// Reconciles the deployment with caches refreshed from the stand-in, keeping the context's
+/// other state (caches of answers) as a running operator would.
+async fn reconcile_once(api: &FakeApi, ctx: &mut Arc<Context>) -> Result<(), String> {
+    let fresh = context(api);
+    // Carry the SubjectAccessReview answers: a running operator keeps them.
+    let previous = std::mem::replace(ctx, fresh);
+    let ctx_mut = Arc::get_mut(ctx).expect("context not shared");
+    ctx_mut.reviews = Arc::try_unwrap(previous)
+        .ok()
+        .map(|c| c.reviews)
+        .unwrap_or_default();
+    reconcile(current(api), ctx.clone())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn paths(requests: &[Logged], method: Method) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.method == method)
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+fn condition(api: &FakeApi, type_: &str) -> Value {
+    let mdep = api.object(MDEP).unwrap();
+    mdep["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == type_).cloned())
+        .unwrap_or_else(|| panic!("no condition {type_} in {}", mdep["status"]))
+}
+
+#[tokio::test]
+async fn first_reconcile_creates_exactly_the_controls_then_nothing() {
+    let api = cluster();
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+
+    let writes = api.writes();
+    let applied: Vec<&Logged> = writes
+        .iter()
+        .filter(|r| r.content_type.starts_with("application/apply-patch"))
+        .collect();
+    let applied_paths: Vec<&str> = applied.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        applied_paths,
+        [
+            ISOLATION_NP,
+            READER_ROLE,
+            READER_BINDING,
+            &format!("{MDEP}/status")
+        ],
+        "{writes:#?}"
+    );
+    for r in &applied {
+        assert_eq!(
+            r.field_manager(),
+            Some("model-compliance-operator"),
+            "{r:?}"
+        );
+        assert!(r.query.contains("force=true"), "{r:?}");
+    }
+    let reviews = paths(&writes, Method::POST);
+    assert_eq!(
+        reviews,
+        ["/apis/authorization.k8s.io/v1/subjectaccessreviews"],
+        "one review: chat's account on corpus"
+    );
+    assert_eq!(writes.len(), 5, "{writes:#?}");
+    assert_eq!(condition(&api, "Ready")["status"], "True");
+    assert_eq!(
+        condition(&api, "M81a-TrainingInferenceIsolated")["status"],
+        "True"
+    );
+    assert_eq!(
+        condition(&api, "A37-GeneratedContentLabeled")["status"],
+        "True"
+    );
+    let np = api.object(ISOLATION_NP).unwrap();
+    assert_eq!(
+        np["spec"]["podSelector"],
+        json!({"matchLabels": {"role": "trainer"}})
+    );
+    assert!(
+        !api.events().is_empty(),
+        "an Evaluated event and Applied events"
+    );
+
+    // The watches deliver what was written; a second reconcile finds nothing to do.
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert_eq!(
+        api.log(),
+        vec![],
+        "a settled deployment makes no request at all"
+    );
+}
+
+#[tokio::test]
+async fn policy_change_propagates() {
+    let api = cluster();
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let mut changed = policy();
+    changed["spec"]["controls"]["isolation"]["mode"] = json!("Audit");
+    api.insert(POLICY, changed);
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert_eq!(
+        paths(&api.writes(), Method::DELETE),
+        [ISOLATION_NP],
+        "Audit mode: the operator's policy goes"
+    );
+    let isolated = condition(&api, "M81a-TrainingInferenceIsolated");
+    assert_eq!(isolated["status"], "False");
+    assert_eq!(isolated["reason"], "NetworkPolicyMissing");
+}
+
+#[tokio::test]
+async fn deleted_network_policy_is_restored() {
+    let api = cluster();
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let client = api.client();
+    let nps: kube::Api<k8s_openapi::api::networking::v1::NetworkPolicy> =
+        kube::Api::namespaced(client, "train");
+    nps.delete("mco-chat-isolate-training", &Default::default())
+        .await
+        .unwrap();
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let applied: Vec<String> = api
+        .writes()
+        .into_iter()
+        .filter(|r| r.method == Method::PATCH && !r.path.ends_with("/status"))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(applied, [ISOLATION_NP]);
+    assert!(api.object(ISOLATION_NP).is_some());
+    // Nothing else changed, so no status write either.
+    assert!(
+        api.writes().iter().all(|r| !r.path.ends_with("/status")),
+        "{:#?}",
+        api.writes()
+    );
+}
+
+#[tokio::test]
+async fn evidence_expiry_flips_its_row() {
+    let api = cluster();
+    api.insert(
+        "/apis/modelcompliance.io/v1alpha1/namespaces/serve/complianceevidences/platform",
+        evidence("2026-12-01T12:00:00Z"),
+    );
+    let mut ctx = Arc::new(
+        Context::new(api.client(), stores(&api), watch::channel(true).1)
+            .with_clock(|| "2026-12-01T11:00:00Z".parse().unwrap()),
+    );
+    model_compliance_operator::controller::reconcile::reconcile(current(&api), ctx.clone())
+        .await
+        .unwrap();
+    let row = condition(&api, "A1-SecurePlatform");
+    assert_eq!(
+        (row["status"].as_str(), row["reason"].as_str()),
+        (Some("True"), Some("EvidenceExpiringSoon"))
+    );
+
+    ctx = Arc::new(
+        Context::new(api.client(), stores(&api), watch::channel(true).1)
+            .with_clock(|| "2026-12-01T12:00:01Z".parse().unwrap()),
+    );
+    api.clear_log();
+    model_compliance_operator::controller::reconcile::reconcile(current(&api), ctx)
+        .await
+        .unwrap();
+    let row = condition(&api, "A1-SecurePlatform");
+    assert_eq!(
+        (row["status"].as_str(), row["reason"].as_str()),
+        (Some("False"), Some("EvidenceExpired"))
+    );
+    assert_eq!(
+        paths(&api.writes(), Method::PATCH),
+        [format!("{MDEP}/status")]
+    );
+    assert!(
+        api.events().iter().any(|e| e["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("A1-SecurePlatform is now False"))),
+        "{:#?}",
+        api.events()
+    );
+}
+
+#[tokio::test]
+async fn conflict_and_server_error_are_survived() {
+    let api = cluster();
+    let mut ctx = context(&api);
+    api.fail_next(Method::PATCH, "/networkpolicies/", 409);
+    let error = reconcile_once(&api, &mut ctx).await.unwrap_err();
+    assert!(
+        error.contains("409") || error.contains("Conflict"),
+        "{error}"
+    );
+    // The error policy retries with backoff rather than giving up.
+    let status: kube::core::Status = serde_json::from_value(json!({
+        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "conflict"
+    }))
+    .unwrap();
+    let failure =
+        model_compliance_operator::controller::Error::Kube(kube::Error::Api(status.into()));
+    let action = error_policy(current(&api), &failure, ctx.clone());
+    assert!(
+        format!("{action:?}").contains("requeue_after: Some("),
+        "{action:?}"
+    );
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert!(api.object(ISOLATION_NP).is_some());
+
+    api.fail_next(Method::PATCH, "/status", 500);
+    let mut changed = deployment();
+    changed["metadata"]["generation"] = json!(2);
+    api.insert(MDEP, changed);
+    assert!(reconcile_once(&api, &mut ctx).await.is_err());
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert_eq!(api.object(MDEP).unwrap()["status"]["observedGeneration"], 2);
+}
+
+#[tokio::test]
+async fn suspend_cuts_ingress_and_lifting_it_restores() {
+    let api = cluster();
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let mut suspended = api.object(MDEP).unwrap();
+    suspended["spec"]["suspend"] = json!(true);
+    api.insert(MDEP, suspended);
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let np = api.object(SUSPEND_NP).expect("deny-all policy applied");
+    assert_eq!(
+        np["spec"],
+        json!({"podSelector": {"matchLabels": {"app": "chat"}}, "policyTypes": ["Ingress"]})
+    );
+    assert_eq!(condition(&api, "Ready")["reason"], "InferenceSuspended");
+    assert!(
+        api.events().iter().any(|e| e["reason"] == "Suspended"),
+        "{:#?}",
+        api.events()
+    );
+    assert_eq!(
+        condition(&api, "A40-IllegalContentStoppable")["reason"],
+        "EvidenceMissing",
+        "suspension itself is in place"
+    );
+
+    let mut resumed = api.object(MDEP).unwrap();
+    resumed["spec"]["suspend"] = json!(false);
+    api.insert(MDEP, resumed);
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert_eq!(paths(&api.writes(), Method::DELETE), [SUSPEND_NP]);
+    assert_eq!(condition(&api, "Ready")["reason"], "ControlsApplied");
+    assert!(
+        api.events().iter().any(|e| e["reason"] == "Resumed"),
+        "{:#?}",
+        api.events()
+    );
+}
+
+#[tokio::test]
+async fn finalizer_first_then_cleanup_removes_only_what_the_operator_made() {
+    let api = cluster();
+    let mut fresh = deployment();
+    fresh["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("finalizers");
+    api.insert(MDEP, fresh);
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let writes = api.writes();
+    assert_eq!(writes.len(), 1, "{writes:#?}");
+    assert!(
+        writes[0].content_type.starts_with("application/json-patch"),
+        "{:?}",
+        writes[0]
+    );
+    assert_eq!(
+        api.object(MDEP).unwrap()["metadata"]["finalizers"],
+        json!(["modelcompliance.io/cleanup"])
+    );
+
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert!(api.object(ISOLATION_NP).is_some());
+    let mut deleting = api.object(MDEP).unwrap();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-12-01T00:00:00Z");
+    api.insert(MDEP, deleting);
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let mut deleted = paths(&api.writes(), Method::DELETE);
+    deleted.sort();
+    assert_eq!(deleted, [ISOLATION_NP, READER_BINDING, READER_ROLE]);
+    assert!(
+        api.object("/api/v1/namespaces/train/pods/trainer-0")
+            .is_some(),
+        "user workloads are never touched"
+    );
+    assert_eq!(
+        api.object(MDEP).unwrap()["metadata"]["finalizers"],
+        json!([]),
+        "finalizer removed"
+    );
+}
+
+#[tokio::test]
+async fn missing_policy_stalls_and_waits() {
+    let api = cluster();
+    let mut orphan = deployment();
+    orphan["spec"]["policyRef"] = json!("nope");
+    api.insert(MDEP, orphan);
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let stalled = condition(&api, "Stalled");
+    assert_eq!(
+        (stalled["status"].as_str(), stalled["reason"].as_str()),
+        (Some("True"), Some("PolicyNotFound"))
+    );
+    assert!(
+        stalled["message"]
+            .as_str()
+            .unwrap()
+            .contains("CompliancePolicy nope does not exist")
+    );
+    assert_eq!(condition(&api, "Ready")["status"], "False");
+    assert!(
+        api.writes()
+            .iter()
+            .all(|r| !r.path.contains("networkpolicies")),
+        "nothing enforced without a policy"
+    );
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert_eq!(api.writes(), vec![], "no loop while waiting for the policy");
+}
