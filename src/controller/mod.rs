@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod reconcile;
+pub mod slim;
 pub mod stores;
 
 use std::collections::HashMap;

@@ -8,7 +8,7 @@ use futures::{Stream, StreamExt};
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
     batch::v1::CronJob,
-    core::v1::{Namespace, PersistentVolumeClaim, Pod, Service},
+    core::v1::{Namespace, PersistentVolumeClaim, Service},
     networking::v1::NetworkPolicy,
     rbac::v1::{Role, RoleBinding},
 };
@@ -17,6 +17,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
+use super::slim::SlimPod;
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
 use crate::snapshot::{FactSource, Snapshot, VolumeSnapshot};
 
@@ -29,7 +30,7 @@ pub struct Stores {
     pub namespaces: Store<Namespace>,
     pub workloads: Store<Deployment>,
     pub stateful_sets: Store<StatefulSet>,
-    pub pods: Store<Pod>,
+    pub pods: Store<SlimPod>,
     pub services: Store<Service>,
     pub network_policies: Store<NetworkPolicy>,
     pub roles: Store<Role>,
@@ -97,21 +98,9 @@ fn trim_pod_spec(spec: &mut k8s_openapi::api::core::v1::PodSpec) {
     spec.tolerations = None;
 }
 
-impl Trim for Pod {
+impl Trim for SlimPod {
     fn trim(&mut self) {
         trim_meta(self);
-        if let Some(spec) = self.spec.as_mut() {
-            trim_pod_spec(spec);
-        }
-        if let Some(status) = self.status.as_mut() {
-            status.conditions = None;
-            status.init_container_statuses = None;
-            status.ephemeral_container_statuses = None;
-            for c in status.container_statuses.iter_mut().flatten() {
-                c.last_state = None;
-                c.state = None;
-            }
-        }
     }
 }
 
@@ -170,7 +159,7 @@ pub fn all(client: &Client, with_volume_snapshots: bool) -> (Stores, Streams) {
     let (workloads, workloads_stream) = reflect(Api::<Deployment>::all(client.clone()), cfg());
     let (stateful_sets, stateful_sets_stream) =
         reflect(Api::<StatefulSet>::all(client.clone()), cfg());
-    let (pods, pods_stream) = reflect(Api::<Pod>::all(client.clone()), cfg());
+    let (pods, pods_stream) = reflect(Api::<SlimPod>::all(client.clone()), cfg());
     let (services, services_stream) = reflect(Api::<Service>::all(client.clone()), cfg());
     let (network_policies, np_stream) = reflect(Api::<NetworkPolicy>::all(client.clone()), cfg());
     let (roles, roles_stream) = reflect(Api::<Role>::all(client.clone()), cfg());
@@ -311,7 +300,10 @@ impl Stores {
         }
         fill!(self.workloads, deployments);
         fill!(self.stateful_sets, stateful_sets);
-        fill!(self.pods, pods);
+        for o in in_namespaces(&self.pods, &namespaces) {
+            let ns = o.meta().namespace.clone().unwrap_or_default();
+            snapshot.ns_mut(&ns).pods.push(o.to_pod());
+        }
         fill!(self.services, services);
         fill!(self.network_policies, network_policies);
         fill!(self.roles, roles);

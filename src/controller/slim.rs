@@ -1,0 +1,226 @@
+//! A compact Pod for the cache: only the fields the decisions read. A typed `Pod` costs
+//! kilobytes even when trimmed (every optional field takes room); with tens of thousands of
+//! pods that would dominate the operator's memory.
+
+use std::borrow::Cow;
+
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, ContainerStatus, PersistentVolumeClaimVolumeSource, Pod, PodSpec,
+    PodStatus, Volume,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+use serde::{Deserialize, Serialize};
+
+/// A Pod as the operator caches it. Deserializes from a full Pod, ignoring everything else.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlimPod {
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: SlimPodSpec,
+    #[serde(default)]
+    pub status: SlimPodStatus,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimPodSpec {
+    #[serde(default)]
+    pub service_account_name: Option<String>,
+    #[serde(default)]
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub containers: Vec<SlimContainer>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub volumes: Vec<SlimVolume>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimContainer {
+    pub name: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub ports: Vec<SlimPort>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimPort {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub container_port: i32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimVolume {
+    pub name: String,
+    #[serde(default)]
+    pub persistent_volume_claim: Option<SlimClaim>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimClaim {
+    pub claim_name: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimPodStatus {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub container_statuses: Vec<SlimContainerStatus>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlimContainerStatus {
+    pub name: String,
+    #[serde(default)]
+    pub ready: bool,
+}
+
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl Resource for SlimPod {
+    type DynamicType = ();
+    type Scope = k8s_openapi::NamespaceResourceScope;
+
+    fn kind(_: &()) -> Cow<'_, str> {
+        "Pod".into()
+    }
+    fn group(_: &()) -> Cow<'_, str> {
+        "".into()
+    }
+    fn version(_: &()) -> Cow<'_, str> {
+        "v1".into()
+    }
+    fn plural(_: &()) -> Cow<'_, str> {
+        "pods".into()
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl SlimPod {
+    /// The typed Pod the evaluation reads, with the cached fields.
+    pub fn to_pod(&self) -> Pod {
+        Pod {
+            metadata: self.metadata.clone(),
+            spec: Some(PodSpec {
+                service_account_name: self.spec.service_account_name.clone(),
+                node_name: self.spec.node_name.clone(),
+                containers: self
+                    .spec
+                    .containers
+                    .iter()
+                    .map(|c| Container {
+                        name: c.name.clone(),
+                        image: c.image.clone(),
+                        ports: Some(
+                            c.ports
+                                .iter()
+                                .map(|p| ContainerPort {
+                                    name: p.name.clone(),
+                                    container_port: p.container_port,
+                                    ..Default::default()
+                                })
+                                .collect(),
+                        ),
+                        ..Default::default()
+                    })
+                    .collect(),
+                volumes: Some(
+                    self.spec
+                        .volumes
+                        .iter()
+                        .map(|v| Volume {
+                            name: v.name.clone(),
+                            persistent_volume_claim: v.persistent_volume_claim.as_ref().map(|c| {
+                                PersistentVolumeClaimVolumeSource {
+                                    claim_name: c.claim_name.clone(),
+                                    read_only: None,
+                                }
+                            }),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+            status: Some(PodStatus {
+                container_statuses: Some(
+                    self.status
+                        .container_statuses
+                        .iter()
+                        .map(|c| ContainerStatus {
+                            name: c.name.clone(),
+                            ready: c.ready,
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_a_full_pod_and_keeps_what_decisions_need() {
+        let full = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "n", "labels": {"app": "x"}},
+            "spec": {"serviceAccountName": "sa", "nodeName": "node-1",
+                     "containers": [{"name": "c", "image": "i", "env": [{"name": "E", "value": "v"}],
+                                     "ports": [{"containerPort": 8480, "name": "http"}]}],
+                     "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "corpus"}}, {"name": "t", "emptyDir": {}}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "c", "ready": true, "image": "i", "imageID": "i", "restartCount": 0}]}
+        });
+        let slim: SlimPod = serde_json::from_value(full).unwrap();
+        let pod = slim.to_pod();
+        let spec = pod.spec.unwrap();
+        assert_eq!(spec.service_account_name.as_deref(), Some("sa"));
+        assert_eq!(spec.node_name.as_deref(), Some("node-1"));
+        assert_eq!(
+            spec.containers[0].ports.as_ref().unwrap()[0].container_port,
+            8480
+        );
+        assert_eq!(spec.containers[0].env, None);
+        let claims: Vec<_> = spec
+            .volumes
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.persistent_volume_claim.clone())
+            .collect();
+        assert_eq!(claims[0].claim_name, "corpus");
+        assert!(pod.status.unwrap().container_statuses.unwrap()[0].ready);
+        assert!(std::mem::size_of::<SlimPod>() < std::mem::size_of::<Pod>() / 2);
+    }
+
+    #[test]
+    fn null_lists_read_as_empty() {
+        let slim: SlimPod = serde_json::from_value(json!({
+            "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "ports": null}], "volumes": null},
+            "status": {"containerStatuses": null}
+        }))
+        .unwrap();
+        assert!(slim.spec.volumes.is_empty() && slim.status.container_statuses.is_empty());
+    }
+}
