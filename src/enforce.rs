@@ -11,6 +11,8 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
+use kube::Resource;
+
 use crate::api::{CompliancePolicy, EnforcementMode, ModelDeployment, RiskTreatment};
 use crate::evaluate::Evaluation;
 
@@ -110,11 +112,15 @@ fn metadata(
             .unwrap_or("default"),
         deployment.metadata.name.as_deref().unwrap_or("")
     );
+    // Owner references cannot cross namespaces; objects elsewhere are found by label.
+    let same_namespace = deployment.metadata.namespace.as_deref() == Some(namespace);
     ObjectMeta {
         name: Some(name),
         namespace: Some(namespace.to_owned()),
         labels: Some(labels),
         annotations: Some(BTreeMap::from([(DEPLOYMENT_ANNOTATION.to_owned(), owner)])),
+        owner_references: same_namespace
+            .then(|| deployment.controller_owner_ref(&()).into_iter().collect()),
         ..Default::default()
     }
 }

@@ -13,3 +13,4 @@ pub mod crdgen;
 pub mod enforce;
 pub mod evaluate;
 pub mod snapshot;
+pub mod telemetry;

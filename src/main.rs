@@ -43,6 +43,9 @@ enum Command {
         /// Reconciles running at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
+        /// Address of the /healthz, /readyz and /metrics endpoints.
+        #[arg(long, default_value = "0.0.0.0:8080")]
+        http_addr: std::net::SocketAddr,
         /// Log as JSON lines instead of text.
         #[arg(long)]
         json_logs: bool,
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         }
         Command::Run {
             concurrency,
+            http_addr,
             json_logs,
         } => {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -111,7 +115,14 @@ fn main() -> ExitCode {
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
             let result = runtime.block_on(async {
                 let client = kube::Client::try_default().await?;
-                controller::run(client, controller::Options { concurrency }).await
+                controller::run(
+                    client,
+                    controller::Options {
+                        concurrency,
+                        http_addr,
+                    },
+                )
+                .await
             });
             match result {
                 Ok(()) => ExitCode::SUCCESS,

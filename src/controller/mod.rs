@@ -47,6 +47,7 @@ pub struct Context {
     pub stores: Stores,
     pub recorder: Recorder,
     pub reviews: access::Reviews,
+    pub metrics: Arc<crate::telemetry::Metrics>,
     /// Consecutive failures per deployment, for backoff.
     failures: Mutex<HashMap<String, u32>>,
     synced: watch::Receiver<bool>,
@@ -64,6 +65,7 @@ impl Context {
             client,
             stores,
             reviews: access::Reviews::default(),
+            metrics: Arc::default(),
             failures: Mutex::new(HashMap::new()),
             synced,
             clock: Timestamp::now,
@@ -112,6 +114,12 @@ pub fn error_policy(deployment: Arc<ModelDeployment>, error: &Error, ctx: Arc<Co
     );
     let wait = ctx.backoff(key.clone());
     tracing::warn!(deployment = %key, error = %error, kind = error.label(), retry_in = ?wait, "reconcile failed");
+    ctx.metrics
+        .failures
+        .get_or_create(&crate::telemetry::ErrorLabels {
+            error: error.label().to_owned(),
+        })
+        .inc();
     Action::requeue(wait)
 }
 
@@ -134,6 +142,8 @@ pub async fn wait_for_crds(client: &Client) -> Result<(), kube::runtime::wait::E
 pub struct Options {
     /// Reconciles running at once.
     pub concurrency: u16,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    pub http_addr: std::net::SocketAddr,
 }
 
 /// Runs the controller until SIGTERM/SIGINT.
@@ -157,7 +167,15 @@ pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
             let _ = synced_tx.send(true);
         });
     }
-    let ctx = Arc::new(Context::new(client, stores.clone(), synced_rx));
+    let ctx = Arc::new(Context::new(client, stores.clone(), synced_rx.clone()));
+    {
+        let (addr, metrics) = (options.http_addr, ctx.metrics.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::telemetry::serve(addr, metrics, synced_rx).await {
+                tracing::error!(error = %e, %addr, "cannot serve health and metrics");
+            }
+        });
+    }
 
     let by_policy = stores.clone();
     let by_evidence = stores.clone();

@@ -37,6 +37,7 @@ pub async fn reconcile(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     ctx.wait_synced().await;
+    let _timer = ctx.metrics.reconcile();
     let namespace = deployment.namespace().unwrap_or_else(|| "default".into());
     let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), &namespace);
     let action = finalizer(&api, FINALIZER, deployment, |event| async {

@@ -1,0 +1,179 @@
+//! Health, readiness and Prometheus metrics of the operator, served over HTTP.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use prometheus_client::encoding::{EncodeLabelSet, text::encode};
+use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+
+/// Labels of the failure counter: the error kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub error: String,
+}
+
+/// The operator's metrics.
+pub struct Metrics {
+    pub reconciles: Counter,
+    pub failures: Family<ErrorLabels, Counter>,
+    pub duration: Histogram,
+    registry: Mutex<Registry>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("model_compliance_operator");
+        let reconciles = Counter::default();
+        let failures = Family::<ErrorLabels, Counter>::default();
+        let duration = Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]);
+        registry.register("reconciles", "Reconciles started", reconciles.clone());
+        registry.register(
+            "reconcile_failures",
+            "Reconciles that failed, by error",
+            failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time a reconcile takes",
+            duration.clone(),
+        );
+        Metrics {
+            reconciles,
+            failures,
+            duration,
+            registry: Mutex::new(registry),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a reconcile and times it until the guard is dropped.
+    pub fn reconcile(&self) -> ReconcileTimer<'_> {
+        self.reconciles.inc();
+        ReconcileTimer {
+            metrics: self,
+            start: Instant::now(),
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry.lock().expect("registry lock")).expect("metrics encode");
+        out
+    }
+}
+
+/// Records a reconcile's duration when dropped, whichever way the reconcile ends.
+pub struct ReconcileTimer<'a> {
+    metrics: &'a Metrics,
+    start: Instant,
+}
+
+impl Drop for ReconcileTimer<'_> {
+    fn drop(&mut self) {
+        self.metrics
+            .duration
+            .observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    metrics: Arc<Metrics>,
+    synced: watch::Receiver<bool>,
+}
+
+/// The HTTP routes: `/healthz` (the process serves), `/readyz` (every cache has synced once),
+/// `/metrics`.
+pub fn router(metrics: Arc<Metrics>, synced: watch::Receiver<bool>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(|State(s): State<Shared>| async move {
+                if *s.synced.borrow() {
+                    (StatusCode::OK, "ready")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet")
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|State(s): State<Shared>| async move { s.metrics.render() }),
+        )
+        .with_state(Shared { metrics, synced })
+}
+
+/// Serves the routes on `addr` until the process ends.
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    synced: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
+    axum::serve(listener, router(metrics, synced)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get_text(addr: SocketAddr, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        let code = response[9..12].parse().unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+        (code, body)
+    }
+
+    #[tokio::test]
+    async fn ready_only_after_sync_and_metrics_count_reconciles() {
+        let metrics = Arc::new(Metrics::default());
+        let (tx, rx) = watch::channel(false);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = router(metrics.clone(), rx);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        assert_eq!(get_text(addr, "/healthz").await.0, 200);
+        assert_eq!(get_text(addr, "/readyz").await.0, 503);
+        tx.send(true).unwrap();
+        assert_eq!(get_text(addr, "/readyz").await.0, 200);
+
+        drop(metrics.reconcile());
+        metrics
+            .failures
+            .get_or_create(&ErrorLabels {
+                error: "kube".into(),
+            })
+            .inc();
+        let (code, body) = get_text(addr, "/metrics").await;
+        assert_eq!(code, 200);
+        assert!(
+            body.contains("model_compliance_operator_reconciles_total 1"),
+            "{body}"
+        );
+        assert!(
+            body.contains("model_compliance_operator_reconcile_failures_total{error=\"kube\"} 1"),
+            "{body}"
+        );
+        assert!(
+            body.contains("model_compliance_operator_reconcile_duration_seconds_count 1"),
+            "{body}"
+        );
+    }
+}
