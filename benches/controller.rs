@@ -12,13 +12,11 @@ use std::time::Instant;
 use fake_api::FakeApi;
 use http::Method;
 use k8s_openapi::jiff::Timestamp;
-use kube::Resource;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
 use model_compliance_operator::controller::slim::SlimPod;
 use model_compliance_operator::controller::stores::{Stores, Trim};
 use model_compliance_operator::controller::{Context, reconcile::reconcile};
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -122,51 +120,21 @@ fn pod(namespace: &str, name: &str, labels: Value) -> SlimPod {
     pod
 }
 
-fn store_from<K>(objects: Vec<K>) -> Store<K>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, mut writer) = reflector::store::<K>();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for o in objects {
-        writer.apply_watcher_event(&watcher::Event::InitApply(o));
-    }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    reader
-}
-
-fn from_api<K>(api: &FakeApi, segment: &str) -> Vec<K>
-where
-    K: DeserializeOwned,
-{
-    api.paths()
-        .into_iter()
-        .filter(|p| p.contains(segment) && !p.ends_with("/status"))
-        .map(|p| serde_json::from_value(api.object(&p).unwrap()).unwrap())
-        .collect()
-}
-
 fn stores(api: &FakeApi, pods: &Store<SlimPod>) -> Stores {
     Stores {
-        deployments: store_from(from_api(api, "/modeldeployments/")),
-        policies: store_from(from_api(api, "/compliancepolicies/")),
-        evidence: store_from(vec![]),
-        namespaces: store_from(vec![]),
-        workloads: store_from(vec![]),
-        stateful_sets: store_from(vec![]),
+        deployments: api.store("/modeldeployments/"),
+        policies: api.store("/compliancepolicies/"),
+        evidence: api.store("/__none__/"),
+        namespaces: api.store("/__none__/"),
+        workloads: api.store("/__none__/"),
+        stateful_sets: api.store("/__none__/"),
         pods: pods.clone(),
-        services: store_from(vec![]),
-        network_policies: store_from(from_api(api, "/networkpolicies/")),
-        roles: store_from(from_api(api, "/roles/")),
-        role_bindings: store_from(from_api(api, "/rolebindings/")),
-        pvcs: store_from(vec![]),
-        cron_jobs: store_from(vec![]),
+        services: api.store("/__none__/"),
+        network_policies: api.store("/networkpolicies/"),
+        roles: api.store("/roles/"),
+        role_bindings: api.store("/rolebindings/"),
+        pvcs: api.store("/__none__/"),
+        cron_jobs: api.store("/__none__/"),
         volume_snapshots: None,
     }
 }

@@ -11,14 +11,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use fake_api::{FakeApi, Logged};
 use http::Method;
 use k8s_openapi::jiff::Timestamp;
-use kube::Resource;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher;
+
 use model_compliance_operator::api::ModelDeployment;
 use model_compliance_operator::controller::{
     Context, error_policy, reconcile::reconcile, stores::Stores,
 };
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -158,44 +155,22 @@ fn cluster() -> FakeApi {
     api
 }
 
-/// Fills a store with the stand-in's objects whose path contains `segment`.
-fn store_of<K>(api: &FakeApi, segment: &str) -> Store<K>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, mut writer) = reflector::store::<K>();
-    writer.apply_watcher_event(&watcher::Event::Init);
-    for path in api.paths().into_iter().filter(|p| p.contains(segment)) {
-        let object: K = serde_json::from_value(api.object(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
-        writer.apply_watcher_event(&watcher::Event::InitApply(object));
-    }
-    writer.apply_watcher_event(&watcher::Event::InitDone);
-    reader
-}
-
 /// The caches, as the watches would have filled them from the stand-in.
 fn stores(api: &FakeApi) -> Stores {
     Stores {
-        deployments: store_of(api, "/modeldeployments/"),
-        policies: store_of(api, "/compliancepolicies/"),
-        evidence: store_of(api, "/complianceevidences/"),
-        namespaces: store_of(api, "/api/v1/namespaces/__none__"),
-        workloads: store_of(api, "/deployments/"),
-        stateful_sets: store_of(api, "/statefulsets/"),
-        pods: store_of(api, "/pods/"),
-        services: store_of(api, "/services/"),
-        network_policies: store_of(api, "/networkpolicies/"),
-        roles: store_of(api, "/roles/"),
-        role_bindings: store_of(api, "/rolebindings/"),
-        pvcs: store_of(api, "/persistentvolumeclaims/"),
-        cron_jobs: store_of(api, "/cronjobs/"),
+        deployments: api.store("/modeldeployments/"),
+        policies: api.store("/compliancepolicies/"),
+        evidence: api.store("/complianceevidences/"),
+        namespaces: api.store("/api/v1/namespaces/__none__"),
+        workloads: api.store("/deployments/"),
+        stateful_sets: api.store("/statefulsets/"),
+        pods: api.store("/pods/"),
+        services: api.store("/services/"),
+        network_policies: api.store("/networkpolicies/"),
+        roles: api.store("/roles/"),
+        role_bindings: api.store("/rolebindings/"),
+        pvcs: api.store("/persistentvolumeclaims/"),
+        cron_jobs: api.store("/cronjobs/"),
         volume_snapshots: None,
     }
 }

@@ -10,8 +10,11 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use http::{Method, Request, Response, StatusCode};
-use kube::Client;
 use kube::client::Body;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// One request as the stand-in received it.
@@ -108,6 +111,29 @@ impl FakeApi {
 
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().objects.keys().cloned().collect()
+    }
+
+    /// A reflector store filled with the objects whose path contains `segment`, as a watch
+    /// of them would fill it.
+    pub fn store<K>(&self, segment: &str) -> Store<K>
+    where
+        K: Resource<DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (reader, mut writer) = reflector::store::<K>();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        for path in self.paths().into_iter().filter(|p| p.contains(segment)) {
+            let object: K = serde_json::from_value(self.object(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            writer.apply_watcher_event(&watcher::Event::InitApply(object));
+        }
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        reader
     }
 
     /// Every request so far.
