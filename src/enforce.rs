@@ -63,11 +63,70 @@ impl Desired {
         }
     }
 
+    /// A reference to the object, for Events.
+    pub fn reference(&self) -> k8s_openapi::api::core::v1::ObjectReference {
+        let api_version = match self {
+            Desired::NetworkPolicy(_) => "networking.k8s.io/v1",
+            Desired::Role(_) | Desired::RoleBinding(_) => "rbac.authorization.k8s.io/v1",
+        };
+        k8s_openapi::api::core::v1::ObjectReference {
+            api_version: Some(api_version.into()),
+            kind: Some(self.kind().into()),
+            name: self.metadata().name.clone(),
+            namespace: self.metadata().namespace.clone(),
+            ..Default::default()
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Desired::NetworkPolicy(_) => "NetworkPolicy",
             Desired::Role(_) => "Role",
             Desired::RoleBinding(_) => "RoleBinding",
+        }
+    }
+}
+
+/// The cluster as it will be once the desired objects are applied and the deployment's other
+/// objects deleted: what this deployment owns in `snapshot` is replaced by `desired`.
+pub fn overlay(
+    snapshot: &mut crate::snapshot::Snapshot,
+    deployment: &ModelDeployment,
+    desired: &[Desired],
+) {
+    let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
+    let owned = |meta: &ObjectMeta| {
+        meta.labels
+            .as_ref()
+            .and_then(|l| l.get(DEPLOYMENT_UID))
+            .is_some_and(|v| v == uid)
+    };
+    for objects in snapshot.namespaces.values_mut() {
+        objects.network_policies.retain(|o| !owned(&o.metadata));
+        objects.roles.retain(|o| !owned(&o.metadata));
+        objects.role_bindings.retain(|o| !owned(&o.metadata));
+    }
+    for object in desired {
+        let name = object.metadata().name.as_deref();
+        let objects = snapshot.ns_mut(object.metadata().namespace.as_deref().unwrap_or_default());
+        // A same-named object of someone else's is replaced, as the forced apply will.
+        match object {
+            Desired::NetworkPolicy(o) => {
+                objects
+                    .network_policies
+                    .retain(|x| x.metadata.name.as_deref() != name);
+                objects.network_policies.push(o.clone());
+            }
+            Desired::Role(o) => {
+                objects.roles.retain(|x| x.metadata.name.as_deref() != name);
+                objects.roles.push(o.clone());
+            }
+            Desired::RoleBinding(o) => {
+                objects
+                    .role_bindings
+                    .retain(|x| x.metadata.name.as_deref() != name);
+                objects.role_bindings.push(o.clone());
+            }
         }
     }
 }
@@ -84,10 +143,23 @@ pub fn suspended(
             && !evaluation.acceptable)
 }
 
-/// Object names: `mco-<deployment>-<suffix>`, cut to stay a valid name.
-fn object_name(deployment: &str, suffix: &str) -> String {
+/// Object names: `mco-<deployment>-<suffix>` in the deployment's own namespace, and
+/// `mco-<namespace>.<deployment>-<suffix>` elsewhere, so that deployments of the same name in
+/// different namespaces never share an object. Cut to stay a valid name.
+fn object_name(deployment: &ModelDeployment, namespace: &str, suffix: &str) -> String {
+    let name = deployment.metadata.name.as_deref().unwrap_or("");
+    let own = deployment
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or("default");
+    let base = if own == namespace {
+        name.to_owned()
+    } else {
+        format!("{own}.{name}")
+    };
     let room = 253 - "mco--".len() - suffix.len();
-    let base: String = deployment.chars().take(room).collect();
+    let base: String = base.chars().take(room).collect();
     format!("mco-{}-{suffix}", base.trim_end_matches(['-', '.']))
 }
 
@@ -148,7 +220,6 @@ pub fn desired(
     let mut out = Vec::new();
     let spec = &deployment.spec;
     let controls = &policy.spec.controls;
-    let name = deployment.metadata.name.as_deref().unwrap_or("");
 
     if let (Some(training), Some(_), EnforcementMode::Enforce) = (
         spec.training.as_ref(),
@@ -171,7 +242,7 @@ pub fn desired(
         out.push(Desired::NetworkPolicy(NetworkPolicy {
             metadata: metadata(
                 deployment,
-                object_name(name, "isolate-training"),
+                object_name(deployment, &training.namespace, "isolate-training"),
                 &training.namespace,
                 Control::Isolation,
             ),
@@ -198,7 +269,7 @@ pub fn desired(
             .cloned()
             .collect();
         if !readers.is_empty() && (!claims.is_empty() || !training.data_secrets.is_empty()) {
-            let role_name = object_name(name, "training-data-reader");
+            let role_name = object_name(deployment, &training.namespace, "training-data-reader");
             let read = |resource: &str, names: Vec<String>| PolicyRule {
                 api_groups: Some(vec![String::new()]),
                 resources: Some(vec![resource.to_owned()]),
@@ -258,7 +329,7 @@ pub fn desired(
         out.push(Desired::NetworkPolicy(NetworkPolicy {
             metadata: metadata(
                 deployment,
-                object_name(name, "suspend"),
+                object_name(deployment, &inference.namespace, "suspend"),
                 &inference.namespace,
                 Control::KillSwitch,
             ),
@@ -344,7 +415,7 @@ mod tests {
                 "apiVersion": "networking.k8s.io/v1",
                 "kind": "NetworkPolicy",
                 "metadata": {
-                    "name": "mco-chat-isolate-training", "namespace": "train",
+                    "name": "mco-serve.chat-isolate-training", "namespace": "train",
                     "labels": {
                         "app.kubernetes.io/managed-by": "model-compliance-operator",
                         "modelcompliance.io/deployment-uid": "0000-1111",
@@ -364,7 +435,7 @@ mod tests {
         );
         assert_eq!(
             objects[1]["metadata"]["name"],
-            "mco-chat-training-data-reader"
+            "mco-serve.chat-training-data-reader"
         );
         assert_eq!(
             objects[1]["rules"],
@@ -375,7 +446,7 @@ mod tests {
         );
         assert_eq!(
             objects[2]["roleRef"],
-            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "mco-chat-training-data-reader"})
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "mco-serve.chat-training-data-reader"})
         );
         assert_eq!(
             objects[2]["subjects"],
@@ -412,8 +483,9 @@ mod tests {
             objects.iter().map(Desired::kind).collect::<Vec<_>>(),
             ["NetworkPolicy"]
         );
-        let long = "a".repeat(253);
-        let name = object_name(&long, "training-data-reader");
+        let mut long = deployment(false);
+        long.metadata.name = Some("a".repeat(253));
+        let name = object_name(&long, "train", "training-data-reader");
         assert!(name.len() <= 253, "{}", name.len());
         assert!(name.ends_with("-training-data-reader"));
     }

@@ -30,12 +30,12 @@ fn clock() -> Timestamp {
 const MDEP: &str = "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/chat";
 const POLICY: &str = "/apis/modelcompliance.io/v1alpha1/compliancepolicies/p";
 const ISOLATION_NP: &str =
-    "/apis/networking.k8s.io/v1/namespaces/train/networkpolicies/mco-chat-isolate-training";
+    "/apis/networking.k8s.io/v1/namespaces/train/networkpolicies/mco-serve.chat-isolate-training";
 const SUSPEND_NP: &str =
     "/apis/networking.k8s.io/v1/namespaces/serve/networkpolicies/mco-chat-suspend";
 const READER_ROLE: &str =
-    "/apis/rbac.authorization.k8s.io/v1/namespaces/train/roles/mco-chat-training-data-reader";
-const READER_BINDING: &str = "/apis/rbac.authorization.k8s.io/v1/namespaces/train/rolebindings/mco-chat-training-data-reader";
+    "/apis/rbac.authorization.k8s.io/v1/namespaces/train/roles/mco-serve.chat-training-data-reader";
+const READER_BINDING: &str = "/apis/rbac.authorization.k8s.io/v1/namespaces/train/rolebindings/mco-serve.chat-training-data-reader";
 
 fn policy() -> Value {
     json!({
@@ -313,7 +313,7 @@ async fn deleted_network_policy_is_restored() {
     let client = api.client();
     let nps: kube::Api<k8s_openapi::api::networking::v1::NetworkPolicy> =
         kube::Api::namespaced(client, "train");
-    nps.delete("mco-chat-isolate-training", &Default::default())
+    nps.delete("mco-serve.chat-isolate-training", &Default::default())
         .await
         .unwrap();
     api.clear_log();
@@ -529,4 +529,55 @@ async fn missing_policy_stalls_and_waits() {
     api.clear_log();
     reconcile_once(&api, &mut ctx).await.unwrap();
     assert_eq!(api.writes(), vec![], "no loop while waiting for the policy");
+}
+
+#[tokio::test]
+async fn own_pending_controls_do_not_suspend_inference() {
+    // A policy under which the only open gap is the isolation the operator itself applies.
+    let api = cluster();
+    let mut strict = policy();
+    let rows: Vec<Value> = (1..=42)
+        .filter(|r| *r != 19)
+        .map(|r| json!({"row": r, "applicable": false, "remark": "out of scope of this test"}))
+        .collect();
+    let measures: Vec<Value> = [
+        "AccessControl",
+        "ContentSafety",
+        "CodeAudit",
+        "AdversarialDefense",
+        "Backup",
+    ]
+    .iter()
+    .map(|m| json!({"measure": m, "applicable": false, "remark": "out of scope of this test"}))
+    .collect();
+    strict["spec"]["rows"] = json!(rows);
+    strict["spec"]["measures"] = json!(measures);
+    strict["spec"]["riskAcceptance"] =
+        json!({"maxAcceptable": "Low", "treatment": "SuspendInference"});
+    api.insert(POLICY, strict);
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert!(api.object(ISOLATION_NP).is_some());
+    assert!(
+        api.object(SUSPEND_NP).is_none(),
+        "inference was suspended for a gap the operator was closing"
+    );
+    assert_eq!(condition(&api, "Ready")["reason"], "ControlsApplied");
+    assert_eq!(
+        condition(&api, "Compliant")["status"],
+        "True",
+        "{}",
+        condition(&api, "Compliant")
+    );
+
+    // A real gap (isolation switched to Audit with no policy of the user's) does suspend.
+    let mut audit = api.object(POLICY).unwrap();
+    audit["spec"]["controls"]["isolation"]["mode"] = json!("Audit");
+    api.insert(POLICY, audit);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert!(
+        api.object(SUSPEND_NP).is_some(),
+        "an unacceptable risk under SuspendInference cuts ingress"
+    );
+    assert_eq!(condition(&api, "Ready")["reason"], "InferenceSuspended");
 }

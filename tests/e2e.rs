@@ -241,7 +241,25 @@ async fn crds_install_and_examples_apply() {
         }
     }
 
+    // No operator runs in this suite: drop any finalizer an earlier operator run left on the
+    // examples, or their namespaces would never finish terminating.
     for ns in &namespaces {
+        let api: Api<ModelDeployment> = Api::namespaced(client.clone(), ns);
+        for d in api
+            .list(&Default::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            let patch = json!({"metadata": {"finalizers": null}});
+            let _ = api
+                .patch(
+                    &d.metadata.name.unwrap(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await;
+        }
         delete_namespace(&client, ns).await;
     }
     let policies: Api<DynamicObject> = Api::all_with(

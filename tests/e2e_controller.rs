@@ -767,12 +767,13 @@ fn missing_conditions(d: &ModelDeployment, types: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn isolation_name(deployment: &str) -> String {
-    format!("mco-{deployment}-isolate-training")
+/// Objects in the training namespace carry the deployment's namespace in their name.
+fn isolation_name(namespace: &str, deployment: &str) -> String {
+    format!("mco-{namespace}.{deployment}-isolate-training")
 }
 
-fn reader_name(deployment: &str) -> String {
-    format!("mco-{deployment}-training-data-reader")
+fn reader_name(namespace: &str, deployment: &str) -> String {
+    format!("mco-{namespace}.{deployment}-training-data-reader")
 }
 
 fn suspend_name(deployment: &str) -> String {
@@ -903,7 +904,7 @@ async fn conditions_follow_live_facts() {
         // The isolation NetworkPolicy selects the training pods.
         let np: Api<NetworkPolicy> = env.api(&env.train);
         let np = np
-            .get(&isolation_name(name))
+            .get(&isolation_name(&env.serve, name))
             .await
             .expect("isolation policy");
         let spec = np.spec.as_ref().unwrap();
@@ -963,7 +964,7 @@ async fn deleted_network_policy_is_recreated() {
         let d = env.wait_ready(name).await;
         let uid = d.metadata.uid.clone().unwrap();
         let api: Api<NetworkPolicy> = env.api(&env.train);
-        let np_name = isolation_name(name);
+        let np_name = isolation_name(&env.serve, name);
         let first = poll(&api, &np_name, "exists", |np| {
             np.cloned().ok_or_else(|| "absent".to_owned())
         })
@@ -1085,7 +1086,10 @@ async fn over_broad_binding_is_a_finding() {
         let uid = d.metadata.uid.clone().unwrap();
 
         let roles: Api<Role> = env.api(&env.train);
-        let role = roles.get(&reader_name(name)).await.expect("reader Role");
+        let role = roles
+            .get(&reader_name(&env.serve, name))
+            .await
+            .expect("reader Role");
         assert_eq!(
             role.labels().get(DEPLOYMENT_UID).map(String::as_str),
             Some(uid.as_str())
@@ -1105,11 +1109,11 @@ async fn over_broad_binding_is_a_finding() {
         );
         let bindings: Api<RoleBinding> = env.api(&env.train);
         let binding = bindings
-            .get(&reader_name(name))
+            .get(&reader_name(&env.serve, name))
             .await
             .expect("reader RoleBinding");
         assert_eq!(binding.role_ref.kind, "Role");
-        assert_eq!(binding.role_ref.name, reader_name(name));
+        assert_eq!(binding.role_ref.name, reader_name(&env.serve, name));
         let subjects = binding.subjects.clone().unwrap_or_default();
         assert_eq!(subjects.len(), 1, "{subjects:?}");
         assert_eq!(
@@ -1462,9 +1466,17 @@ async fn deletion_removes_only_operator_objects() {
         };
         let before = count(env.clone(), labelled.clone()).await;
         let mut expected = vec![
-            format!("NetworkPolicy {}/{}", env.train, isolation_name(name)),
-            format!("Role {}/{}", env.train, reader_name(name)),
-            format!("RoleBinding {}/{}", env.train, reader_name(name)),
+            format!(
+                "NetworkPolicy {}/{}",
+                env.train,
+                isolation_name(&env.serve, name)
+            ),
+            format!("Role {}/{}", env.train, reader_name(&env.serve, name)),
+            format!(
+                "RoleBinding {}/{}",
+                env.train,
+                reader_name(&env.serve, name)
+            ),
             format!("NetworkPolicy {}/{}", env.serve, suspend_name(name)),
         ];
         expected.sort();
@@ -1617,17 +1629,17 @@ async fn settled_deployment_sees_no_writes() {
             let d = env.deployments().get(name).await.unwrap();
             let np = env
                 .api::<NetworkPolicy>(&env.train)
-                .get(&isolation_name(name))
+                .get(&isolation_name(&env.serve, name))
                 .await
                 .unwrap();
             let role = env
                 .api::<Role>(&env.train)
-                .get(&reader_name(name))
+                .get(&reader_name(&env.serve, name))
                 .await
                 .unwrap();
             let binding = env
                 .api::<RoleBinding>(&env.train)
-                .get(&reader_name(name))
+                .get(&reader_name(&env.serve, name))
                 .await
                 .unwrap();
             vec![
@@ -1682,10 +1694,6 @@ async fn settled_deployment_sees_no_writes() {
 /// Every object applied and every condition transition can be read back from Events
 /// ("Every transition emits a Kubernetes Event", DESIGN.md).
 #[tokio::test]
-#[ignore = "bug: Events of one reconcile that share type, reason and action collapse into one \
-            Event series keeping only the first note (kube's Recorder does not key on the note, \
-            and the operator sets no `secondary`): the Role/RoleBinding `Applied` notes and the \
-            A37/M81b transition notes are lost"]
 async fn events_name_every_applied_object_and_transition() {
     scenario(
         "events_name_every_applied_object_and_transition",
@@ -1713,10 +1721,18 @@ async fn events_name_every_applied_object_and_transition() {
                 format!(
                     "applied NetworkPolicy {}/{}",
                     env.train,
-                    isolation_name(name)
+                    isolation_name(&env.serve, name)
                 ),
-                format!("applied Role {}/{}", env.train, reader_name(name)),
-                format!("applied RoleBinding {}/{}", env.train, reader_name(name)),
+                format!(
+                    "applied Role {}/{}",
+                    env.train,
+                    reader_name(&env.serve, name)
+                ),
+                format!(
+                    "applied RoleBinding {}/{}",
+                    env.train,
+                    reader_name(&env.serve, name)
+                ),
                 "A27-UserInputChecked is now True".to_owned(),
                 "A37-GeneratedContentLabeled is now True".to_owned(),
                 "M81b-ContentSafetyFiltered is now True".to_owned(),
@@ -1767,9 +1783,7 @@ async fn events_name_every_applied_object_and_transition() {
 /// Rows 27 and 37 in Enforce mode: the operator server-side applies the sidecar into the
 /// workloads of `spec.inference.workloads` (DESIGN.md, "Required sidecars").
 #[tokio::test]
-#[ignore = "bug: controls.sidecar.mode Enforce injects nothing: enforce::desired builds no \
-            patch of spec.inference.workloads, so a Deployment without aigc-labeler keeps \
-            lacking it (DESIGN.md: server-side apply of the sidecar into the workloads)"]
+#[ignore = "not yet: sidecar injection into the inference workloads comes with the sidecar and backup controls"]
 async fn sidecar_is_injected_into_named_workloads() {
     scenario(
         "sidecar_is_injected_into_named_workloads",
@@ -1832,12 +1846,6 @@ async fn sidecar_is_injected_into_named_workloads() {
 ///     (which reads claims) to `system:authenticated` in the training namespace lets the
 ///     inference pods read training data.
 #[tokio::test]
-#[ignore = "bug: the SubjectAccessReview of controller/access.rs omits the group \
-            system:authenticated that every service account token carries (and the binding \
-            check of evaluate/controls.rs counts only ClusterRoles cluster-admin/admin/edit, not \
-            view): a RoleBinding of ClusterRole view to system:authenticated in the training \
-            namespace lets the inference account read the training claims, yet \
-            M81a-DataAccessRestricted stays True, 'SubjectAccessReview denies'"]
 async fn access_review_includes_system_authenticated() {
     scenario(
         "access_review_includes_system_authenticated",
@@ -1904,11 +1912,6 @@ async fn access_review_includes_system_authenticated() {
 /// production of one model) that train in one namespace: each keeps its own objects there,
 /// and the operator does not rewrite them back and forth.
 #[tokio::test]
-#[ignore = "bug: object names are mco-<deployment name>-<suffix> without the deployment's \
-            namespace, so two ModelDeployments named alike that train in one namespace want \
-            the same NetworkPolicy, Role and RoleBinding with different deployment-uid labels: \
-            the operator re-applies them back and forth without end (an Applied event and a \
-            write per turn) and each deployment owns the objects only part of the time"]
 async fn same_name_deployments_sharing_training_do_not_fight() {
     let test = "same_name_deployments_sharing_training_do_not_fight";
     scenario(test, |env| async move {
@@ -1992,11 +1995,6 @@ async fn same_name_deployments_sharing_training_do_not_fight() {
 /// while the operator is still putting its own controls in place, neither when a
 /// deployment is first seen nor when it heals drift.
 #[tokio::test]
-#[ignore = "bug: reconcile decides `suspend` from the evaluation made before applying the \
-            operator's own objects, so under treatment SuspendInference a deployment whose only \
-            gaps are the objects the operator is about to create (isolation NetworkPolicy, \
-            reader RoleBinding: on the first reconcile, and when it heals drift) is suspended: \
-            deny-all NetworkPolicy applied, Suspended event, then Resumed on the next reconcile"]
 async fn own_pending_controls_do_not_suspend_inference() {
     scenario(
         "own_pending_controls_do_not_suspend_inference",
@@ -2052,11 +2050,11 @@ async fn own_pending_controls_do_not_suspend_inference() {
             // Drift: the isolation policy is deleted; the operator restores it without cutting
             // inference.
             env.api::<NetworkPolicy>(&env.train)
-                .delete(&isolation_name(name), &DeleteParams::default())
+                .delete(&isolation_name(&env.serve, name), &DeleteParams::default())
                 .await
                 .unwrap();
             let nps: Api<NetworkPolicy> = env.api(&env.train);
-            poll(&nps, &isolation_name(name), "restored", |np| {
+            poll(&nps, &isolation_name(&env.serve, name), "restored", |np| {
                 np.map(|_| ()).ok_or_else(|| "absent".to_owned())
             })
             .await;

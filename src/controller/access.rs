@@ -153,14 +153,17 @@ fn review(q: &Question, allowed: bool) -> AccessReview {
     }
 }
 
-async fn ask(client: &Client, q: &Question) -> Result<bool, kube::Error> {
+/// The review for one question. The groups are those every service-account token carries,
+/// so that bindings to any of them count.
+fn request(q: &Question) -> SubjectAccessReview {
     let (ns, name) = &q.service_account;
-    let review = SubjectAccessReview {
+    SubjectAccessReview {
         spec: SubjectAccessReviewSpec {
             user: Some(format!("system:serviceaccount:{ns}:{name}")),
             groups: Some(vec![
                 "system:serviceaccounts".into(),
                 format!("system:serviceaccounts:{ns}"),
+                "system:authenticated".into(),
             ]),
             resource_attributes: Some(ResourceAttributes {
                 namespace: Some(q.namespace.clone()),
@@ -172,8 +175,49 @@ async fn ask(client: &Client, q: &Question) -> Result<bool, kube::Error> {
             ..Default::default()
         },
         ..Default::default()
-    };
+    }
+}
+
+async fn ask(client: &Client, q: &Question) -> Result<bool, kube::Error> {
     let api: Api<SubjectAccessReview> = Api::all(client.clone());
-    let answer = api.create(&PostParams::default(), &review).await?;
+    let answer = api.create(&PostParams::default(), &request(q)).await?;
     Ok(answer.status.is_some_and(|s| s.allowed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reviews_carry_every_group_of_a_service_account_token() {
+        let q = Question {
+            service_account: ("serve".into(), "chat".into()),
+            namespace: "train".into(),
+            resource: "secrets",
+            name: "s3-keys".into(),
+        };
+        let spec = request(&q).spec;
+        assert_eq!(
+            spec.user.as_deref(),
+            Some("system:serviceaccount:serve:chat")
+        );
+        assert_eq!(
+            spec.groups.unwrap(),
+            [
+                "system:serviceaccounts",
+                "system:serviceaccounts:serve",
+                "system:authenticated"
+            ]
+        );
+        let attrs = spec.resource_attributes.unwrap();
+        assert_eq!(
+            (
+                attrs.namespace.as_deref(),
+                attrs.verb.as_deref(),
+                attrs.resource.as_deref(),
+                attrs.name.as_deref()
+            ),
+            (Some("train"), Some("get"), Some("secrets"), Some("s3-keys"))
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -77,14 +78,22 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
     // once the RBAC objects this reconcile applies are in place.
     snapshot.access_reviews = ctx.reviews.known(deployment, &snapshot);
 
-    let before = evaluate::evaluate(Inputs {
+    // Suspension answers an unacceptable risk; the objects this reconcile is about to apply are
+    // no risk, so decide as if they were already in place.
+    let mut projected = snapshot.clone();
+    enforce::overlay(
+        &mut projected,
+        deployment,
+        &enforce::desired(&policy, deployment, false),
+    );
+    let projected = evaluate::evaluate(Inputs {
         policy: &policy,
         deployment,
         evidence: &evidence,
-        snapshot: &snapshot,
+        snapshot: &projected,
         now,
     });
-    let suspend = enforce::suspended(&policy, deployment, &before);
+    let suspend = enforce::suspended(&policy, deployment, &projected);
     let desired = enforce::desired(&policy, deployment, suspend);
     let applied = apply_desired(deployment, ctx, &desired, &mut snapshot).await?;
     delete_orphans(deployment, ctx, &desired, &mut snapshot).await?;
@@ -101,13 +110,20 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
         snapshot: &snapshot,
         now,
     });
-    for (kind, name, namespace) in applied {
+    for object in applied {
+        let note = format!(
+            "applied {} {}/{}",
+            object.kind.as_deref().unwrap_or(""),
+            object.namespace.as_deref().unwrap_or(""),
+            object.name.as_deref().unwrap_or("")
+        );
         ctx.event(
             deployment,
             EventType::Normal,
             "Applied",
             "Apply",
-            format!("applied {kind} {namespace}/{name}"),
+            note,
+            Some(object),
         )
         .await;
     }
@@ -123,6 +139,7 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
             if suspend { "Suspended" } else { "Resumed" },
             "KillSwitch",
             note.into(),
+            None,
         )
         .await;
     }
@@ -176,7 +193,7 @@ async fn apply_desired(
     ctx: &Context,
     desired: &[Desired],
     snapshot: &mut Snapshot,
-) -> Result<Vec<(&'static str, String, String)>, Error> {
+) -> Result<Vec<ObjectReference>, Error> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let mut written = Vec::new();
     for object in desired {
@@ -235,7 +252,7 @@ async fn apply_desired(
                 replace(&mut objects.role_bindings, current, stored);
             }
         }
-        written.push((object.kind(), name, namespace));
+        written.push(object.reference());
     }
     let _ = deployment;
     Ok(written)
@@ -351,12 +368,20 @@ where
         Err(e) => return Err(e.into()),
     }
     let kind = K::kind(&());
+    let reference = ObjectReference {
+        api_version: Some(K::api_version(&()).into_owned()),
+        kind: Some(kind.clone().into_owned()),
+        name: Some(name.clone()),
+        namespace: Some(namespace.clone()),
+        ..Default::default()
+    };
     ctx.event(
         deployment,
         EventType::Normal,
         "Deleted",
         "Delete",
         format!("deleted {kind} {namespace}/{name}, no longer needed"),
+        Some(reference),
     )
     .await;
     Ok(())
@@ -438,8 +463,15 @@ async fn write_status(
                 " (not acceptable)"
             }
         );
-        ctx.event(deployment, EventType::Normal, "Evaluated", "Evaluate", note)
-            .await;
+        ctx.event(
+            deployment,
+            EventType::Normal,
+            "Evaluated",
+            "Evaluate",
+            note,
+            None,
+        )
+        .await;
         return Ok(());
     }
     for condition in &status.conditions {
@@ -462,8 +494,15 @@ async fn write_status(
             "{} is now {} ({}): {}",
             condition.type_, condition.status, condition.reason, condition.message
         );
-        ctx.event(deployment, kind, &condition.reason, "Evaluate", note)
-            .await;
+        ctx.event(
+            deployment,
+            kind,
+            &condition.reason,
+            &condition.type_,
+            note,
+            None,
+        )
+        .await;
     }
     Ok(())
 }
@@ -477,13 +516,16 @@ impl Context {
         reason: &str,
         action: &str,
         note: String,
+        secondary: Option<ObjectReference>,
     ) {
+        // Events that share type, reason, action and objects are merged into one series, so
+        // the object or the condition an event is about goes into `secondary` or `action`.
         let event = Event {
             type_: kind,
             reason: reason.to_owned(),
             note: Some(conditions::bounded(&note)),
-            action: action.to_owned(),
-            secondary: None,
+            action: action.chars().take(128).collect(),
+            secondary,
         };
         if let Err(e) = self
             .recorder

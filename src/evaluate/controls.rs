@@ -599,7 +599,11 @@ fn access_control(ctx: &Ctx) -> Outcome {
                 .iter()
                 .find(|r| r.metadata.name.as_deref() == Some(&role.name))
                 .is_some_and(|r| r.rules.iter().flatten().any(grants_data_read)),
-            "ClusterRole" => matches!(role.name.as_str(), "cluster-admin" | "admin" | "edit"),
+            // The built-in roles that read volume claims or secrets (`view` reads claims).
+            "ClusterRole" => matches!(
+                role.name.as_str(),
+                "cluster-admin" | "admin" | "edit" | "view"
+            ),
             _ => false,
         };
         if !grants {

@@ -3102,3 +3102,22 @@ fn named_service_must_select_the_inference_pods() {
         &["Service llm-serve/llm does not select the inference pods"],
     );
 }
+
+#[test]
+fn binding_the_view_cluster_role_grants_training_claims() {
+    let mut f = Fixture::baseline();
+    f.ns(TRAINING_NS).role_bindings.push(role_binding(
+        "everyone-views",
+        "ClusterRole",
+        "view",
+        json!([{ "kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io" }]),
+    ));
+    assert_decision(
+        &measure_of(&f, Measure::AccessControl),
+        State::NonCompliant,
+        "OverBroadBinding",
+        &[
+            "RoleBinding llm-train/everyone-views grants training data to Group system:authenticated",
+        ],
+    );
+}
