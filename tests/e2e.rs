@@ -9,63 +9,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::{Client, discovery};
 use model_compliance_operator::api::{ComplianceEvidence, ModelDeployment};
 use model_compliance_operator::check::load::split_documents;
-use model_compliance_operator::crdgen;
+#[path = "support/cluster.rs"]
+mod cluster;
+use cluster::{MANAGER, cluster, install_crds};
 use serde_json::{Value, json};
-
-const MANAGER: &str = "mco-e2e";
-
-async fn cluster() -> Option<Client> {
-    if std::env::var("MCO_E2E").as_deref() != Ok("1") {
-        println!(
-            "skipped: no cluster (set MCO_E2E=1 and a kubeconfig to run the end-to-end suite)"
-        );
-        return None;
-    }
-    match Client::try_default().await {
-        Ok(client) => Some(client),
-        Err(e) => {
-            println!("skipped: no cluster ({e})");
-            None
-        }
-    }
-}
-
-/// Applies the generated CRDs with server-side apply and waits until they are established.
-async fn install_crds(client: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for (_, crd) in crdgen::crds() {
-        let name = crd.metadata.name.clone().unwrap();
-        api.patch(
-            &name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("CRD applies");
-    }
-    for (_, crd) in crdgen::crds() {
-        let name = crd.metadata.name.clone().unwrap();
-        let mut established = false;
-        for _ in 0..100 {
-            let current = api.get(&name).await.expect("CRD readable");
-            established = current.status.and_then(|s| s.conditions).is_some_and(|c| {
-                c.iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True")
-            });
-            if established {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(established, "CRD {name} was not established");
-    }
-}
 
 /// Server-side applies one manifest, in `namespace` when given and the kind is namespaced.
 async fn apply(

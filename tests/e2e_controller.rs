@@ -35,18 +35,19 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use model_compliance_operator::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
-use model_compliance_operator::{catalog, crdgen};
+use model_compliance_operator::catalog;
 use serde::de::DeserializeOwned;
+#[path = "support/cluster.rs"]
+mod cluster;
+use cluster::{MANAGER, cluster, install_crds};
 use serde_json::{Value, json};
 
 /// Field manager of what the tests apply (the same as `tests/e2e.rs`).
-const MANAGER: &str = "mco-e2e";
 /// How long a test waits for the operator to do something.
 const TIMEOUT: Duration = Duration::from_secs(60);
 /// How often it looks.
@@ -64,62 +65,6 @@ const DEPLOYMENT_FIXTURE: &str = include_str!("fixtures/e2e-controller/modeldepl
 // ---------------------------------------------------------------------------------------------
 // Gating, CRDs and the operator process
 // ---------------------------------------------------------------------------------------------
-
-/// A client for the configured cluster, or `None` (and `skipped: no cluster`) when the suite
-/// is not asked for or the cluster does not answer.
-async fn cluster() -> Option<Client> {
-    if std::env::var("MCO_E2E").as_deref() != Ok("1") {
-        println!(
-            "skipped: no cluster (set MCO_E2E=1 and a kubeconfig to run the end-to-end suite)"
-        );
-        return None;
-    }
-    let client = match Client::try_default().await {
-        Ok(client) => client,
-        Err(e) => {
-            println!("skipped: no cluster ({e})");
-            return None;
-        }
-    };
-    match client.apiserver_version().await {
-        Ok(_) => Some(client),
-        Err(e) => {
-            println!("skipped: no cluster ({e})");
-            None
-        }
-    }
-}
-
-/// Applies the generated CRDs with server-side apply and waits until they are established.
-async fn install_crds(client: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for (_, crd) in crdgen::crds() {
-        let name = crd.metadata.name.clone().unwrap();
-        api.patch(
-            &name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("CRD applies");
-    }
-    for (_, crd) in crdgen::crds() {
-        let name = crd.metadata.name.clone().unwrap();
-        let mut established = false;
-        for _ in 0..100 {
-            let current = api.get(&name).await.expect("CRD readable");
-            established = current.status.and_then(|s| s.conditions).is_some_and(|c| {
-                c.iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True")
-            });
-            if established {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(established, "CRD {name} was not established");
-    }
-}
 
 /// The operator, started once for the whole test binary.
 struct Operator {
