@@ -12,5 +12,6 @@ pub mod controller;
 pub mod crdgen;
 pub mod enforce;
 pub mod evaluate;
+pub mod labeler;
 pub mod snapshot;
 pub mod telemetry;

@@ -1,0 +1,831 @@
+//! The reverse proxy: checks prompts, forwards to the model server, labels what comes back.
+//!
+//! Requests to the generation endpoints of an OpenAI-compatible API are read whole (bounded) so
+//! their prompts can be checked; everything else streams through untouched. Responses that are
+//! generated content are labeled: whole JSON, images and audio are read (bounded) and rewritten,
+//! server-sent-event streams are rewritten chunk by chunk as they pass.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Frame;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+use super::draw::{Corner, Stamp};
+use super::media::{self, Format};
+use super::metrics::{Metrics, Modality, ModalityLabels, Outcome, ReasonLabels};
+use super::record::{PartDigest, Sealer, new_produce_id};
+use super::safety::{Moderation, Prompt, Reason, RuleSet, Verdict, extract_prompt};
+use super::text::{Notice, StreamLabeler, TextApi, label_json};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body type of every request and response the proxy sends.
+pub type Body = BoxBody<Bytes, BoxError>;
+
+/// Marks a response as AI-generated (value `1`).
+pub const LABEL_HEADER: &str = "aigc-label";
+/// The response's ProduceID.
+pub const PRODUCE_ID_HEADER: &str = "aigc-produce-id";
+/// Where the implicit label went: `embedded`, or `unsupported; format=…` when the format
+/// cannot carry it.
+pub const IMPLICIT_HEADER: &str = "aigc-implicit-label";
+
+/// Largest single server-sent event held while rewriting a stream.
+const MAX_EVENT: usize = 1 << 20;
+
+/// The model server.
+pub struct Upstream {
+    client: Client<HttpConnector, Body>,
+    base: Uri,
+    http2: bool,
+}
+
+impl Upstream {
+    pub fn new(base: Uri, http2: bool, connect_timeout: Duration) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .http2_only(http2)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Self {
+            client,
+            base,
+            http2,
+        }
+    }
+
+    pub fn base(&self) -> &Uri {
+        &self.base
+    }
+
+    fn uri(&self, original: &Uri) -> Uri {
+        let mut parts = self.base.clone().into_parts();
+        let base_path = self.base.path().trim_end_matches('/');
+        let path = original.path_and_query().map_or("/", |p| p.as_str());
+        parts.path_and_query = format!("{base_path}{path}").parse().ok();
+        Uri::from_parts(parts).unwrap_or_else(|_| self.base.clone())
+    }
+}
+
+/// What the sidecar does with responses, and the limits it keeps.
+pub struct Labeler {
+    pub upstream: Upstream,
+    pub sealer: Sealer,
+    /// The visible notice on text, if wanted.
+    pub text_notice: Option<Notice>,
+    /// The visible notice on images, if wanted.
+    pub image_notice: Option<(Stamp, Corner)>,
+    pub rules: Option<RuleSet>,
+    pub moderation: Option<Moderation>,
+    pub max_request_body: usize,
+    pub max_response_body: usize,
+    pub upstream_timeout: Duration,
+    pub log_content: bool,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The endpoints the sidecar knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Text(TextApi),
+    Images,
+    Speech,
+    /// Carries a prompt to check, but the response is not content to label (embeddings, …).
+    CheckOnly,
+    Pass,
+}
+
+impl Route {
+    fn of(method: &Method, path: &str) -> Route {
+        if method != Method::POST {
+            return Route::Pass;
+        }
+        if let Some(api) = TextApi::for_path(path) {
+            return Route::Text(api);
+        }
+        match path {
+            "/v1/images/generations" | "/v1/images/edits" | "/v1/images/variations" => {
+                Route::Images
+            }
+            "/v1/audio/speech" => Route::Speech,
+            "/v1/embeddings" | "/v1/responses" | "/v1/moderations" => Route::CheckOnly,
+            _ => Route::Pass,
+        }
+    }
+
+    fn modality(self) -> Modality {
+        match self {
+            Route::Text(_) => Modality::text,
+            Route::Images => Modality::image,
+            Route::Speech => Modality::audio,
+            Route::CheckOnly | Route::Pass => Modality::other,
+        }
+    }
+
+    fn labels(self) -> bool {
+        matches!(self, Route::Text(_) | Route::Images | Route::Speech)
+    }
+}
+
+/// An error answered in the API's own format (`{"error": {...}}`).
+fn error_response(status: StatusCode, kind: &str, code: &str, message: &str) -> Response<Body> {
+    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
+    let mut response = Response::new(full(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+    ] {
+        headers.remove(name);
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Time spent waiting for the model server, subtracted from the request's duration to give the
+/// latency the sidecar itself adds.
+#[derive(Default)]
+struct UpstreamClock(Duration);
+
+impl UpstreamClock {
+    async fn time<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let start = Instant::now();
+        let out = work.await;
+        self.0 += start.elapsed();
+        out
+    }
+}
+
+impl Labeler {
+    /// Handles one request; every failure becomes a response.
+    pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+        let start = Instant::now();
+        let route = Route::of(request.method(), request.uri().path());
+        let mut clock = UpstreamClock::default();
+        let (response, outcome) = self.route(route, request, &mut clock).await;
+        self.metrics.request(route.modality(), outcome);
+        if route != Route::Pass {
+            let added = start.elapsed().saturating_sub(clock.0);
+            self.metrics
+                .added_latency
+                .get_or_create(&ModalityLabels {
+                    modality: route.modality(),
+                })
+                .observe(added.as_secs_f64());
+        }
+        tracing::info!(
+            status = response.status().as_u16(),
+            modality = ?route.modality(),
+            outcome = ?outcome,
+            elapsed_ms = start.elapsed().as_secs_f64() * 1e3,
+            "request"
+        );
+        response
+    }
+
+    async fn route(
+        &self,
+        route: Route,
+        request: Request<Incoming>,
+        clock: &mut UpstreamClock,
+    ) -> (Response<Body>, Outcome) {
+        if content_length(request.headers()).is_some_and(|n| n > self.max_request_body as u64) {
+            return (self.too_large(), Outcome::failed);
+        }
+        if route == Route::Pass {
+            let (parts, body) = request.into_parts();
+            let body = Limited::new(body, self.max_request_body)
+                .map_err(BoxError::from)
+                .boxed();
+            return match self.forward(parts, body, false, clock).await {
+                Ok(response) => (
+                    response.map(|b| b.map_err(BoxError::from).boxed()),
+                    Outcome::passed,
+                ),
+                Err(response) => (response, Outcome::failed),
+            };
+        }
+
+        // Read the request whole to check its prompt.
+        let (parts, body) = request.into_parts();
+        let bytes = match Limited::new(body, self.max_request_body).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return (self.too_large(), Outcome::failed);
+            }
+            Err(e) => {
+                let message = format!("could not read the request body: {e}");
+                let response = error_response(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "bad_body",
+                    &message,
+                );
+                return (response, Outcome::failed);
+            }
+        };
+        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+        if let Some(prompt) = parsed
+            .as_ref()
+            .and_then(|v| extract_prompt(parts.uri.path(), v))
+            && let Verdict::Block(reason) = self.check(&prompt).await
+        {
+            self.metrics
+                .blocked
+                .get_or_create(&ReasonLabels {
+                    reason: reason.label().to_string(),
+                })
+                .inc();
+            if self.log_content {
+                tracing::info!(prompt = ?prompt.texts, reason = reason.label(), "prompt refused");
+            } else {
+                tracing::info!(reason = reason.label(), "prompt refused");
+            }
+            let (kind, code) = match reason {
+                Reason::TooLong { .. } => ("invalid_request_error", "prompt_too_long"),
+                Reason::ModerationUnavailable => ("server_error", "moderation_unavailable"),
+                _ => ("invalid_request_error", "content_policy_violation"),
+            };
+            let response = error_response(reason.status(), kind, code, &reason.message());
+            return (response, Outcome::blocked);
+        }
+
+        // Whether the response streams is read from its content type, not from the request.
+        let body = full(bytes);
+        let response = match self.forward(parts, body, route.labels(), clock).await {
+            Ok(response) => response,
+            Err(response) => return (response, Outcome::failed),
+        };
+        if !route.labels() || !response.status().is_success() {
+            return (
+                response.map(|b| b.map_err(BoxError::from).boxed()),
+                Outcome::passed,
+            );
+        }
+        if let Some(encoding) = response.headers().get(header::CONTENT_ENCODING)
+            && encoding.as_bytes() != b"identity"
+        {
+            let message = format!(
+                "the model server answered with a {} encoded body, which cannot be labeled",
+                String::from_utf8_lossy(encoding.as_bytes())
+            );
+            let response = error_response(
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "unlabelable_encoding",
+                &message,
+            );
+            return (response, Outcome::failed);
+        }
+        match route {
+            Route::Text(api) => self.label_text(api, response, clock).await,
+            Route::Images => self.label_images(response, clock).await,
+            Route::Speech => self.label_audio(response, clock).await,
+            Route::CheckOnly | Route::Pass => unreachable!("only labeled routes reach here"),
+        }
+    }
+
+    fn too_large(&self) -> Response<Body> {
+        let message = format!(
+            "the request body is larger than the {} bytes this service accepts",
+            self.max_request_body
+        );
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "request_too_large",
+            &message,
+        )
+    }
+
+    /// The rules first (cheap, local), then the moderation endpoint.
+    async fn check(&self, prompt: &Prompt) -> Verdict {
+        if let Some(rules) = &self.rules
+            && let verdict @ Verdict::Block(_) = rules.current().check(prompt)
+        {
+            return verdict;
+        }
+        if let Some(moderation) = &self.moderation {
+            return moderation.check(prompt).await;
+        }
+        Verdict::Allow
+    }
+
+    /// Sends the request on to the model server and waits for its response head.
+    async fn forward(
+        &self,
+        mut parts: http::request::Parts,
+        body: Body,
+        label: bool,
+        clock: &mut UpstreamClock,
+    ) -> Result<Response<Incoming>, Response<Body>> {
+        strip_hop_by_hop(&mut parts.headers);
+        if label {
+            // Labels are written into the body, so it must come back uncompressed.
+            parts.headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("identity"),
+            );
+        }
+        parts.uri = self.upstream.uri(&parts.uri);
+        parts.version = if self.upstream.http2 {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        };
+        if !self.upstream.http2 && !parts.headers.contains_key(header::HOST) {
+            // A request that came in over HTTP/2 names its authority in the URI only.
+            if let Some(authority) = parts.uri.authority()
+                && let Ok(value) = HeaderValue::from_str(authority.as_str())
+            {
+                parts.headers.insert(header::HOST, value);
+            }
+        }
+        let request = Request::from_parts(parts, body);
+        let sent =
+            tokio::time::timeout(self.upstream_timeout, self.upstream.client.request(request));
+        match clock.time(sent).await {
+            Ok(Ok(mut response)) => {
+                strip_hop_by_hop(response.headers_mut());
+                Ok(response)
+            }
+            Ok(Err(e)) => {
+                let too_large = std::error::Error::source(&e)
+                    .into_iter()
+                    .chain(std::iter::successors(std::error::Error::source(&e), |e| {
+                        e.source()
+                    }))
+                    .any(|e| e.is::<http_body_util::LengthLimitError>());
+                if too_large {
+                    return Err(self.too_large());
+                }
+                let message = format!(
+                    "the model server at {} is unreachable: {}",
+                    self.upstream.base,
+                    error_chain(&e)
+                );
+                tracing::warn!(error = %message, "upstream request failed");
+                Err(error_response(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_error",
+                    "upstream_unavailable",
+                    &message,
+                ))
+            }
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    fn timed_out(&self) -> Response<Body> {
+        let message = format!(
+            "the model server at {} did not answer within {}",
+            self.upstream.base,
+            humantime::format_duration(self.upstream_timeout)
+        );
+        error_response(
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_error",
+            "upstream_timeout",
+            &message,
+        )
+    }
+
+    /// Reads a response whole, within the size limit and what is left of the timeout.
+    async fn read_whole(
+        &self,
+        body: Incoming,
+        clock: &mut UpstreamClock,
+    ) -> Result<Bytes, Response<Body>> {
+        let limit = self.max_response_body;
+        let remaining = self.upstream_timeout.saturating_sub(clock.0);
+        let read = tokio::time::timeout(remaining, Limited::new(body, limit).collect());
+        match clock.time(read).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                let message = format!(
+                    "the model server's response is larger than the {limit} bytes that can be labeled"
+                );
+                Err(error_response(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_error",
+                    "response_too_large",
+                    &message,
+                ))
+            }
+            Ok(Err(e)) => {
+                let message = format!("reading the model server's response failed: {e}");
+                Err(error_response(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_error",
+                    "upstream_broken",
+                    &message,
+                ))
+            }
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    async fn label_text(
+        &self,
+        api: TextApi,
+        response: Response<Incoming>,
+        clock: &mut UpstreamClock,
+    ) -> (Response<Body>, Outcome) {
+        let produce_id = new_produce_id();
+        let kind = media_type(response.headers());
+        let (mut parts, body) = response.into_parts();
+        match kind.as_str() {
+            "text/event-stream" => {
+                let labeler = StreamLabeler::new(
+                    api,
+                    self.text_notice.clone(),
+                    self.sealer.clone(),
+                    produce_id.clone(),
+                    MAX_EVENT,
+                );
+                parts.headers.remove(header::CONTENT_LENGTH);
+                mark(&mut parts.headers, &produce_id, None);
+                let body = SseBody {
+                    inner: body,
+                    labeler,
+                    ended: false,
+                };
+                (Response::from_parts(parts, body.boxed()), Outcome::labeled)
+            }
+            "application/json" => {
+                let bytes = match self.read_whole(body, clock).await {
+                    Ok(bytes) => bytes,
+                    Err(response) => return (response, Outcome::failed),
+                };
+                match label_json(
+                    api,
+                    &bytes,
+                    self.text_notice.as_ref(),
+                    &self.sealer,
+                    &produce_id,
+                ) {
+                    Ok((labeled, _)) => {
+                        mark(&mut parts.headers, &produce_id, None);
+                        set_length(&mut parts.headers, labeled.len());
+                        (Response::from_parts(parts, full(labeled)), Outcome::labeled)
+                    }
+                    Err(e) => (unlabelable_response(&e.to_string()), Outcome::failed),
+                }
+            }
+            other => self.unlabelable(parts, body.map_err(BoxError::from).boxed(), other),
+        }
+    }
+
+    /// Generated content the sidecar cannot label is still delivered, but says so.
+    fn unlabelable(
+        &self,
+        mut parts: http::response::Parts,
+        body: Body,
+        format: &str,
+    ) -> (Response<Body>, Outcome) {
+        let format = if format.is_empty() { "unknown" } else { format };
+        self.metrics
+            .unlabelable
+            .get_or_create(&super::metrics::FormatLabels {
+                format: format.to_string(),
+            })
+            .inc();
+        let value = format!("unsupported; format={format}");
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            parts.headers.insert(IMPLICIT_HEADER, value);
+        }
+        parts
+            .headers
+            .insert(LABEL_HEADER, HeaderValue::from_static("1"));
+        (Response::from_parts(parts, body), Outcome::unlabelable)
+    }
+
+    async fn label_images(
+        &self,
+        response: Response<Incoming>,
+        clock: &mut UpstreamClock,
+    ) -> (Response<Body>, Outcome) {
+        let kind = media_type(response.headers());
+        let (mut parts, body) = response.into_parts();
+        if kind != "application/json" {
+            return self.unlabelable(parts, body.map_err(BoxError::from).boxed(), &kind);
+        }
+        let bytes = match self.read_whole(body, clock).await {
+            Ok(bytes) => bytes,
+            Err(response) => return (response, Outcome::failed),
+        };
+        let mut value: Value = match serde_json::from_slice(&bytes) {
+            Ok(value) => value,
+            Err(e) => {
+                return (
+                    unlabelable_response(&format!("the images response is not JSON: {e}")),
+                    Outcome::failed,
+                );
+            }
+        };
+        let produce_id = new_produce_id();
+        let mut digests: Vec<PartDigest> = Vec::new();
+        let mut unsupported: Vec<String> = Vec::new();
+        let items = value
+            .get_mut("data")
+            .and_then(Value::as_array_mut)
+            .map(|a| a.as_mut_slice())
+            .unwrap_or_default();
+        for (index, item) in items.iter_mut().enumerate() {
+            let Some(encoded) = item.get("b64_json").and_then(Value::as_str) else {
+                // A URL points at bytes the sidecar never sees.
+                unsupported.push("url".to_string());
+                continue;
+            };
+            let image = match BASE64.decode(encoded) {
+                Ok(image) => image,
+                Err(e) => {
+                    let message = format!("image {index} of the response is not base64: {e}");
+                    return (unlabelable_response(&message), Outcome::failed);
+                }
+            };
+            match self.label_image(&image, &format!("{produce_id}.{index}")) {
+                Ok((labeled, digest)) => {
+                    digests.push(digest);
+                    item["b64_json"] = Value::String(BASE64.encode(labeled));
+                }
+                Err(ImageOutcome::Unsupported(format)) => unsupported.push(format),
+                Err(ImageOutcome::Broken(message)) => {
+                    let message = format!("image {index} of the response: {message}");
+                    return (unlabelable_response(&message), Outcome::failed);
+                }
+            }
+        }
+        let record = self.sealer.seal(&produce_id, &digests);
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "aigc".to_string(),
+                serde_json::to_value(&record).unwrap_or_default(),
+            );
+        }
+        let body = serde_json::to_vec(&value).unwrap_or_default();
+        set_length(&mut parts.headers, body.len());
+        let outcome = if unsupported.is_empty() {
+            mark(&mut parts.headers, &produce_id, None);
+            Outcome::labeled
+        } else {
+            unsupported.sort();
+            unsupported.dedup();
+            for format in &unsupported {
+                self.metrics
+                    .unlabelable
+                    .get_or_create(&super::metrics::FormatLabels {
+                        format: format.clone(),
+                    })
+                    .inc();
+            }
+            mark(
+                &mut parts.headers,
+                &produce_id,
+                Some(&unsupported.join(",")),
+            );
+            Outcome::unlabelable
+        };
+        (Response::from_parts(parts, full(body)), outcome)
+    }
+
+    /// Draws the notice (if wanted) and embeds the record of one image.
+    fn label_image(
+        &self,
+        image: &[u8],
+        produce_id: &str,
+    ) -> Result<(Vec<u8>, PartDigest), ImageOutcome> {
+        let format = match media::sniff(image) {
+            Some(format @ (Format::Png | Format::Jpeg)) => format,
+            Some(other) => return Err(ImageOutcome::Unsupported(other.mime().to_string())),
+            None => return Err(ImageOutcome::Unsupported(sniff_name(image).to_string())),
+        };
+        let stamped;
+        let image = match &self.image_notice {
+            Some((stamp, corner)) => {
+                stamped = stamp
+                    .stamp(image, *corner)
+                    .map_err(|e| ImageOutcome::Broken(e.to_string()))?;
+                &stamped[..]
+            }
+            None => image,
+        };
+        let digest =
+            media::essence(format, image).map_err(|e| ImageOutcome::Broken(e.to_string()))?;
+        let record = self.sealer.seal(produce_id, &[digest]);
+        let labeled = media::embed(format, image, &record)
+            .map_err(|e| ImageOutcome::Broken(e.to_string()))?;
+        Ok((labeled, digest))
+    }
+
+    async fn label_audio(
+        &self,
+        response: Response<Incoming>,
+        clock: &mut UpstreamClock,
+    ) -> (Response<Body>, Outcome) {
+        let kind = media_type(response.headers());
+        let (mut parts, body) = response.into_parts();
+        let Some(format) =
+            Format::from_mime(&kind).filter(|f| matches!(f, Format::Wav | Format::Mp3))
+        else {
+            return self.unlabelable(parts, body.map_err(BoxError::from).boxed(), &kind);
+        };
+        let bytes = match self.read_whole(body, clock).await {
+            Ok(bytes) => bytes,
+            Err(response) => return (response, Outcome::failed),
+        };
+        let produce_id = new_produce_id();
+        let labeled = media::essence(format, &bytes).and_then(|digest| {
+            let record = self.sealer.seal(&produce_id, &[digest]);
+            media::embed(format, &bytes, &record)
+        });
+        match labeled {
+            Ok(labeled) => {
+                mark(&mut parts.headers, &produce_id, None);
+                set_length(&mut parts.headers, labeled.len());
+                (Response::from_parts(parts, full(labeled)), Outcome::labeled)
+            }
+            Err(e) => (
+                unlabelable_response(&format!("the audio cannot be labeled: {e}")),
+                Outcome::failed,
+            ),
+        }
+    }
+}
+
+enum ImageOutcome {
+    Unsupported(String),
+    Broken(String),
+}
+
+/// A short name for an image format the sidecar cannot write metadata into.
+fn sniff_name(bytes: &[u8]) -> &'static str {
+    match bytes {
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => "image/webp",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        _ => "unknown",
+    }
+}
+
+/// Generated content that could not be labeled is not delivered: a clear error instead.
+fn unlabelable_response(message: &str) -> Response<Body> {
+    error_response(
+        StatusCode::BAD_GATEWAY,
+        "upstream_error",
+        "unlabelable_response",
+        message,
+    )
+}
+
+fn mark(headers: &mut HeaderMap, produce_id: &str, unsupported: Option<&str>) {
+    headers.insert(LABEL_HEADER, HeaderValue::from_static("1"));
+    if let Ok(value) = HeaderValue::from_str(produce_id) {
+        headers.insert(PRODUCE_ID_HEADER, value);
+    }
+    let implicit = match unsupported {
+        None => "embedded".to_string(),
+        Some(formats) => format!("unsupported; format={formats}"),
+    };
+    if let Ok(value) = HeaderValue::from_str(&implicit) {
+        headers.insert(IMPLICIT_HEADER, value);
+    }
+}
+
+fn set_length(headers: &mut HeaderMap, length: usize) {
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        message.push_str(": ");
+        message.push_str(&e.to_string());
+        source = e.source();
+    }
+    message
+}
+
+/// A server-sent-event body rewritten as it passes.
+struct SseBody {
+    inner: Incoming,
+    labeler: StreamLabeler,
+    ended: bool,
+}
+
+impl http_body::Body for SseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        let out = this.labeler.push(&data)?;
+                        if !out.is_empty() {
+                            return Poll::Ready(Some(Ok(Frame::data(out))));
+                        }
+                    }
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                },
+                Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+                None => {
+                    this.ended = true;
+                    let tail = this.labeler.finish();
+                    if !tail.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(tail))));
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended
+    }
+}

@@ -1,0 +1,509 @@
+//! Labels on text completions of OpenAI-compatible APIs (`/v1/chat/completions`,
+//! `/v1/completions`): the visible notice (GB 45438-2025 clause 4, explicit labels on text) and
+//! the implicit record as a top-level `aigc` object, for whole JSON responses and for
+//! server-sent-event streams.
+//!
+//! A stream is rewritten event by event as it passes: only the events that gain the notice are
+//! re-serialized, the others are forwarded byte for byte, and at most one partial event is held.
+//! The anti-tamper value covers each choice's text as the user receives it (notice included),
+//! hashed incrementally, so a long stream costs no more memory than a short one.
+
+use std::collections::BTreeMap;
+
+use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::record::{AigcRecord, PartDigest, PartHasher, Sealer, part_digest};
+
+/// Where the visible notice goes in a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Position {
+    /// Before the generated text (in a stream: in the first content chunk).
+    Start,
+    /// After the generated text (in a stream: in the chunk that finishes the choice).
+    End,
+}
+
+/// The two text APIs, which keep the generated text in different fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextApi {
+    /// `/v1/chat/completions`: `choices[].message.content`, streamed as `choices[].delta.content`.
+    Chat,
+    /// `/v1/completions`: `choices[].text`.
+    Completion,
+}
+
+impl TextApi {
+    pub fn for_path(path: &str) -> Option<TextApi> {
+        match path {
+            "/v1/chat/completions" => Some(TextApi::Chat),
+            "/v1/completions" => Some(TextApi::Completion),
+            _ => None,
+        }
+    }
+}
+
+/// The visible notice and where it goes.
+#[derive(Clone, Debug)]
+pub struct Notice {
+    pub text: String,
+    pub position: Position,
+}
+
+/// Between the notice and the generated text.
+const SEPARATOR: &str = "\n\n";
+
+impl Notice {
+    fn wrap(&self, content: &str) -> String {
+        match self.position {
+            Position::Start => format!("{}{SEPARATOR}{content}", self.text),
+            Position::End => format!("{content}{SEPARATOR}{}", self.text),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    #[error("the model server's response is not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("the model server's response has no `choices` array")]
+    NoChoices,
+    #[error("a server-sent event is larger than {0} bytes")]
+    EventTooLarge(usize),
+}
+
+/// Where a choice's text sits in a whole response or in a stream chunk.
+fn text_slot(api: TextApi, choice: &mut Value, streamed: bool) -> Option<&mut Value> {
+    let choice = choice.as_object_mut()?;
+    match api {
+        TextApi::Completion => Some(choice.entry("text").or_insert(Value::Null)),
+        TextApi::Chat => {
+            let holder = choice
+                .get_mut(if streamed { "delta" } else { "message" })?
+                .as_object_mut()?;
+            Some(holder.entry("content").or_insert(Value::Null))
+        }
+    }
+}
+
+fn choice_index(choice: &Value, position: usize) -> u64 {
+    choice
+        .get("index")
+        .and_then(Value::as_u64)
+        .unwrap_or(position as u64)
+}
+
+/// Labels a whole (non-streamed) completion: every choice's text gains the notice, the
+/// response gains a top-level `aigc` object. Returns the new body and the record.
+pub fn label_json(
+    api: TextApi,
+    body: &[u8],
+    notice: Option<&Notice>,
+    sealer: &Sealer,
+    produce_id: &str,
+) -> Result<(Vec<u8>, AigcRecord), TextError> {
+    let mut response: Value = serde_json::from_slice(body).map_err(TextError::NotJson)?;
+    let object = response.as_object_mut().ok_or(TextError::NoChoices)?;
+    let choices = object
+        .get_mut("choices")
+        .and_then(Value::as_array_mut)
+        .ok_or(TextError::NoChoices)?;
+    let mut parts: BTreeMap<u64, PartDigest> = BTreeMap::new();
+    for (position, choice) in choices.iter_mut().enumerate() {
+        let index = choice_index(choice, position);
+        let text = match text_slot(api, choice, false) {
+            Some(slot) => {
+                if let (Some(notice), Value::String(content)) = (notice, &*slot) {
+                    *slot = Value::String(notice.wrap(content));
+                }
+                slot.as_str().unwrap_or_default().to_string()
+            }
+            None => String::new(),
+        };
+        parts.insert(index, part_digest(text.as_bytes()));
+    }
+    let parts: Vec<PartDigest> = parts.into_values().collect();
+    let record = sealer.seal(produce_id, &parts);
+    object.insert("aigc".to_string(), record_value(&record));
+    let body = serde_json::to_vec(&response).map_err(TextError::NotJson)?;
+    Ok((body, record))
+}
+
+fn record_value(record: &AigcRecord) -> Value {
+    serde_json::to_value(record).expect("a record of strings always converts")
+}
+
+/// The text parts of a labeled completion, recomputed by a verifier from a whole response.
+pub fn json_parts(api: TextApi, response: &Value) -> Option<Vec<PartDigest>> {
+    let choices = response.get("choices")?.as_array()?;
+    let mut parts = BTreeMap::new();
+    for (position, choice) in choices.iter().enumerate() {
+        let mut choice = choice.clone();
+        let text = text_slot(api, &mut choice, false)
+            .and_then(|slot| slot.as_str().map(str::to_string))
+            .unwrap_or_default();
+        parts.insert(
+            choice_index(&choice, position),
+            part_digest(text.as_bytes()),
+        );
+    }
+    Some(parts.into_values().collect())
+}
+
+/// What the rewriter needs to know of a stream chunk, read without building a `Value`.
+#[derive(Deserialize)]
+struct ChunkView<'a> {
+    #[serde(default, borrow)]
+    choices: Vec<ChoiceView<'a>>,
+    id: Option<Value>,
+    object: Option<Value>,
+    created: Option<Value>,
+    model: Option<Value>,
+    system_fingerprint: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceView<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(default, borrow)]
+    delta: Option<DeltaView<'a>>,
+    #[serde(default, borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct DeltaView<'a> {
+    #[serde(default, borrow)]
+    content: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Per-choice progress of a stream.
+#[derive(Default)]
+struct ChoiceState {
+    hasher: PartHasher,
+    /// The start notice was placed, or is not wanted.
+    started: bool,
+    /// The end notice was placed (or the choice finished).
+    finished: bool,
+    /// A text field was seen, so the end notice has something to follow.
+    has_text: bool,
+}
+
+/// Rewrites a server-sent-event stream of completion chunks as it passes.
+pub struct StreamLabeler {
+    api: TextApi,
+    notice: Option<Notice>,
+    sealer: Sealer,
+    produce_id: String,
+    max_event: usize,
+    pending: BytesMut,
+    choices: BTreeMap<u64, ChoiceState>,
+    /// `id`, `object`, `created`, `model` of the last chunk, for the chunks this adds.
+    envelope: Map<String, Value>,
+    /// The record was emitted (before `[DONE]`, or at the end).
+    sealed: Option<AigcRecord>,
+}
+
+impl StreamLabeler {
+    pub fn new(
+        api: TextApi,
+        notice: Option<Notice>,
+        sealer: Sealer,
+        produce_id: String,
+        max_event: usize,
+    ) -> Self {
+        Self {
+            api,
+            notice,
+            sealer,
+            produce_id,
+            max_event,
+            pending: BytesMut::new(),
+            choices: BTreeMap::new(),
+            envelope: Map::new(),
+            sealed: None,
+        }
+    }
+
+    /// The record, once the stream ended.
+    pub fn record(&self) -> Option<&AigcRecord> {
+        self.sealed.as_ref()
+    }
+
+    /// Feeds bytes from the model server; returns what to send on (maybe empty).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Bytes, TextError> {
+        self.pending.extend_from_slice(chunk);
+        let mut out = BytesMut::new();
+        while let Some((end, sep)) = event_end(&self.pending) {
+            let event = self.pending.split_to(end + sep).freeze();
+            self.event(&event[..end], &event[end..], &mut out);
+        }
+        if self.pending.len() > self.max_event {
+            return Err(TextError::EventTooLarge(self.max_event));
+        }
+        Ok(out.freeze())
+    }
+
+    /// The stream from the model server ended: flushes a partial event and, if the stream had
+    /// no `[DONE]`, closes every choice and emits the record.
+    pub fn finish(&mut self) -> Bytes {
+        let mut out = BytesMut::new();
+        if !self.pending.is_empty() {
+            let event = std::mem::take(&mut self.pending).freeze();
+            self.event(&event, b"\n\n", &mut out);
+        }
+        if self.sealed.is_none() {
+            self.close(&mut out);
+        }
+        out.freeze()
+    }
+
+    fn event(&mut self, event: &[u8], separator: &[u8], out: &mut BytesMut) {
+        let Some(data) = event_data(event) else {
+            // Comments, `event:`/`id:`/`retry:`-only events: not ours to touch.
+            out.extend_from_slice(event);
+            out.extend_from_slice(separator);
+            return;
+        };
+        if data.trim() == "[DONE]" {
+            if self.sealed.is_none() {
+                self.close(out);
+            }
+            out.extend_from_slice(event);
+            out.extend_from_slice(separator);
+            return;
+        }
+        match self.chunk(&data) {
+            Some(rewritten) => {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(rewritten.as_bytes());
+            }
+            None => out.extend_from_slice(event),
+        }
+        out.extend_from_slice(separator);
+    }
+
+    /// Tracks one chunk; returns its new JSON if the notice goes into it.
+    fn chunk(&mut self, data: &str) -> Option<String> {
+        let Ok(view) = serde_json::from_str::<ChunkView>(data) else {
+            // Not a completion chunk (an error event, say): forwarded as it is.
+            return None;
+        };
+        let notice = &self.notice;
+        let mut edits: Vec<(usize, String)> = Vec::new();
+        for (position, choice) in view.choices.iter().enumerate() {
+            let index = choice.index.unwrap_or(position as u64);
+            let state = self.choices.entry(index).or_default();
+            let text = match self.api {
+                TextApi::Chat => choice.delta.as_ref().and_then(|d| d.content.as_deref()),
+                TextApi::Completion => choice.text.as_deref(),
+            };
+            // A choice opens with its first text field, even an empty one; a tool call's null
+            // content never opens it, as in a whole response.
+            let opens = text.is_some();
+            let mut delivered = text.unwrap_or_default().to_string();
+            let mut edited = false;
+            if let Some(notice) = &notice {
+                if notice.position == Position::Start && !state.started && opens {
+                    delivered = notice.wrap(&delivered);
+                    edited = true;
+                }
+                if notice.position == Position::End
+                    && choice.finish_reason.is_some()
+                    && !state.finished
+                    && (state.has_text || opens)
+                {
+                    delivered = notice.wrap(&delivered);
+                    edited = true;
+                }
+            }
+            if opens {
+                state.started = true;
+            }
+            if choice.finish_reason.is_some() {
+                state.finished = true;
+            }
+            if opens {
+                state.has_text = true;
+            }
+            state.hasher.update(delivered.as_bytes());
+            if edited {
+                edits.push((position, delivered));
+            }
+        }
+        self.envelope = [
+            ("id", view.id),
+            ("object", view.object),
+            ("created", view.created),
+            ("model", view.model),
+            ("system_fingerprint", view.system_fingerprint),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect();
+        if edits.is_empty() {
+            return None;
+        }
+        let mut value: Value = serde_json::from_str(data).ok()?;
+        let choices = value.get_mut("choices")?.as_array_mut()?;
+        for (position, text) in edits {
+            if let Some(slot) = choices
+                .get_mut(position)
+                .and_then(|c| text_slot(self.api, c, true))
+            {
+                *slot = Value::String(text);
+            }
+        }
+        serde_json::to_string(&value).ok()
+    }
+
+    /// Places the end notices that no finishing chunk carried, then the record.
+    fn close(&mut self, out: &mut BytesMut) {
+        let mut closing = Vec::new();
+        if let Some(notice) = self.notice.as_ref().filter(|n| n.position == Position::End) {
+            for (index, state) in self.choices.iter_mut() {
+                if !state.finished && state.has_text {
+                    let text = format!("{SEPARATOR}{}", notice.text);
+                    state.hasher.update(text.as_bytes());
+                    state.finished = true;
+                    closing.push(choice_chunk(self.api, *index, &text));
+                }
+            }
+        }
+        if !closing.is_empty() {
+            let mut chunk = Value::Object(self.envelope.clone());
+            chunk["choices"] = Value::Array(closing);
+            write_event(out, &chunk);
+        }
+        let parts: Vec<PartDigest> = std::mem::take(&mut self.choices)
+            .into_values()
+            .map(|s| s.hasher.finish())
+            .collect();
+        let record = self.sealer.seal(&self.produce_id, &parts);
+        let mut chunk = Value::Object(self.envelope.clone());
+        chunk["choices"] = Value::Array(Vec::new());
+        chunk["aigc"] = record_value(&record);
+        write_event(out, &chunk);
+        self.sealed = Some(record);
+    }
+}
+
+/// A chunk entry that adds `text` to choice `index`.
+fn choice_chunk(api: TextApi, index: u64, text: &str) -> Value {
+    match api {
+        TextApi::Chat => serde_json::json!({
+            "index": index, "delta": {"content": text}, "finish_reason": null
+        }),
+        TextApi::Completion => serde_json::json!({
+            "index": index, "text": text, "finish_reason": null
+        }),
+    }
+}
+
+fn write_event(out: &mut BytesMut, value: &Value) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(value.to_string().as_bytes());
+    out.extend_from_slice(b"\n\n");
+}
+
+/// The end of the first complete event in `buf` and the length of its blank-line separator.
+fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    while i + 1 < buf.len() {
+        match &buf[i..] {
+            [b'\n', b'\n', ..] => return Some((i, 2)),
+            [b'\r', b'\n', b'\r', b'\n', ..] => return Some((i, 4)),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The `data` of one event (several `data:` lines joined by newlines), if it has any.
+fn event_data(event: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(event).ok()?;
+    let mut data: Option<String> = None;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("data:") else {
+            continue;
+        };
+        let rest = rest.strip_prefix(' ').unwrap_or(rest);
+        match &mut data {
+            Some(d) => {
+                d.push('\n');
+                d.push_str(rest);
+            }
+            None => data = Some(rest.to_string()),
+        }
+    }
+    data
+}
+
+/// What a verifier reads back from a whole stream: the record and the choices' texts.
+#[derive(Debug, Default)]
+pub struct StreamTranscript {
+    pub record: Option<AigcRecord>,
+    pub texts: BTreeMap<u64, String>,
+    pub events: usize,
+    pub done: bool,
+}
+
+impl StreamTranscript {
+    pub fn parts(&self) -> Vec<PartDigest> {
+        self.texts
+            .values()
+            .map(|t| part_digest(t.as_bytes()))
+            .collect()
+    }
+}
+
+/// Reads a complete stream (as a client received it).
+pub fn read_stream(api: TextApi, body: &[u8]) -> StreamTranscript {
+    let mut transcript = StreamTranscript::default();
+    let mut rest = body;
+    loop {
+        let (event, next) = match event_end(rest) {
+            Some((end, sep)) => (&rest[..end], &rest[end + sep..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        if let Some(data) = event_data(event) {
+            transcript.events += 1;
+            if data.trim() == "[DONE]" {
+                transcript.done = true;
+            } else if let Ok(value) = serde_json::from_str::<Value>(&data) {
+                if let Some(record) = value.get("aigc") {
+                    transcript.record = serde_json::from_value(record.clone()).ok();
+                }
+                for (position, choice) in value
+                    .get("choices")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let index = choice_index(choice, position);
+                    let text = match api {
+                        TextApi::Chat => choice.pointer("/delta/content"),
+                        TextApi::Completion => choice.get("text"),
+                    };
+                    let entry = transcript.texts.entry(index).or_default();
+                    if let Some(text) = text.and_then(Value::as_str) {
+                        entry.push_str(text);
+                    }
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        rest = next;
+    }
+    transcript
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,214 @@
+//! `aigc-labeler verify`: reads a labeled file or a saved response, reports the implicit label
+//! and whether its anti-tamper value (ReservedCode1) matches the content.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::media::{self, Format};
+use super::record::{AigcRecord, Integrity, PartDigest, Sealer};
+use super::text::{TextApi, json_parts, read_stream};
+
+/// What was found in one piece of content.
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    /// What the content is: `png`, `chat completion`, `images response`, …
+    pub kind: String,
+    /// The record, if the content carries one.
+    pub record: Option<AigcRecord>,
+    /// `intact`, `tampered`, `unchecked` (no key given) or `missing` (no record).
+    pub integrity: &'static str,
+    /// Images inside an images response, each with its own record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Finding>,
+}
+
+impl Finding {
+    /// True when every record is present and (if a key was given) intact.
+    pub fn ok(&self) -> bool {
+        !matches!(self.integrity, "tampered" | "missing") && self.items.iter().all(Finding::ok)
+    }
+
+    pub fn render(&self, out: &mut String, indent: usize) {
+        let pad = " ".repeat(indent);
+        out.push_str(&format!("{pad}content: {}\n", self.kind));
+        match &self.record {
+            Some(r) => {
+                out.push_str(&format!("{pad}AIGC record:\n"));
+                for (name, value) in [
+                    ("Label", &r.label),
+                    ("ContentProducer", &r.content_producer),
+                    ("ProduceID", &r.produce_id),
+                    ("ReservedCode1", &r.reserved_code1),
+                    ("ContentPropagator", &r.content_propagator),
+                    ("PropagateID", &r.propagate_id),
+                    ("ReservedCode2", &r.reserved_code2),
+                ] {
+                    out.push_str(&format!("{pad}  {name}: {value}\n"));
+                }
+            }
+            None => out.push_str(&format!("{pad}AIGC record: none\n")),
+        }
+        let integrity = match self.integrity {
+            "intact" => "intact (matches the content and its ID)",
+            "tampered" => "TAMPERED (does not match the content or its ID)",
+            "unchecked" => "not checked (no --key-file given)",
+            _ => "missing",
+        };
+        out.push_str(&format!("{pad}anti-tamper value: {integrity}\n"));
+        for (index, item) in self.items.iter().enumerate() {
+            out.push_str(&format!("{pad}image {index}:\n"));
+            item.render(out, indent + 2);
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{0}")]
+    Media(#[from] media::MediaError),
+    #[error(
+        "not a labeled format: expected a PNG, JPEG, WAV or MP3 file, or a JSON or server-sent-event response"
+    )]
+    Unknown,
+    #[error("image {index} of the response: {message}")]
+    Item { index: usize, message: String },
+}
+
+fn integrity(
+    sealer: Option<&Sealer>,
+    record: Option<&AigcRecord>,
+    parts: &[PartDigest],
+) -> &'static str {
+    match (record, sealer) {
+        (None, _) => "missing",
+        (Some(_), None) => "unchecked",
+        (Some(record), Some(sealer)) => match sealer.check(record, parts) {
+            Integrity::Intact => "intact",
+            Integrity::Tampered => "tampered",
+        },
+    }
+}
+
+/// Verifies `bytes` (a file, or a response body, optionally preceded by its HTTP head).
+pub fn verify(bytes: &[u8], sealer: Option<&Sealer>) -> Result<Finding, VerifyError> {
+    if let Some(format) = media::sniff(bytes) {
+        return verify_media(format, bytes, sealer);
+    }
+    let body = strip_http_head(bytes);
+    let text = std::str::from_utf8(body).map_err(|_| VerifyError::Unknown)?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with("data:") || trimmed.starts_with(':') || trimmed.starts_with("event:") {
+        return Ok(verify_stream(body, sealer));
+    }
+    let value: Value = serde_json::from_str(text).map_err(|_| VerifyError::Unknown)?;
+    let record = value
+        .get("aigc")
+        .and_then(|r| serde_json::from_value::<AigcRecord>(r.clone()).ok());
+    if let Some(items) = value.get("data").and_then(Value::as_array) {
+        return verify_images(items, record, sealer);
+    }
+    let first = value.pointer("/choices/0").ok_or(VerifyError::Unknown)?;
+    let api = if first.get("message").is_some() {
+        TextApi::Chat
+    } else {
+        TextApi::Completion
+    };
+    let parts = json_parts(api, &value).ok_or(VerifyError::Unknown)?;
+    Ok(Finding {
+        kind: match api {
+            TextApi::Chat => "chat completion".into(),
+            TextApi::Completion => "completion".into(),
+        },
+        integrity: integrity(sealer, record.as_ref(), &parts),
+        record,
+        items: Vec::new(),
+    })
+}
+
+fn verify_media(
+    format: Format,
+    bytes: &[u8],
+    sealer: Option<&Sealer>,
+) -> Result<Finding, VerifyError> {
+    let record = media::extract(format, bytes)?;
+    let digest = media::essence(format, bytes)?;
+    Ok(Finding {
+        kind: format.mime().to_string(),
+        integrity: integrity(sealer, record.as_ref(), &[digest]),
+        record,
+        items: Vec::new(),
+    })
+}
+
+fn verify_stream(body: &[u8], sealer: Option<&Sealer>) -> Finding {
+    let text = String::from_utf8_lossy(body);
+    let api = if text.contains("\"delta\"") {
+        TextApi::Chat
+    } else {
+        TextApi::Completion
+    };
+    let transcript = read_stream(api, body);
+    Finding {
+        kind: format!(
+            "{} stream ({} events{})",
+            match api {
+                TextApi::Chat => "chat completion",
+                TextApi::Completion => "completion",
+            },
+            transcript.events,
+            if transcript.done { ", [DONE]" } else { "" }
+        ),
+        integrity: integrity(sealer, transcript.record.as_ref(), &transcript.parts()),
+        record: transcript.record.clone(),
+        items: Vec::new(),
+    }
+}
+
+fn verify_images(
+    items: &[Value],
+    record: Option<AigcRecord>,
+    sealer: Option<&Sealer>,
+) -> Result<Finding, VerifyError> {
+    let mut findings = Vec::new();
+    let mut digests = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let Some(encoded) = item.get("b64_json").and_then(Value::as_str) else {
+            continue;
+        };
+        let image = BASE64.decode(encoded).map_err(|e| VerifyError::Item {
+            index,
+            message: format!("not base64: {e}"),
+        })?;
+        let format = media::sniff(&image).ok_or(VerifyError::Item {
+            index,
+            message: "not a PNG or JPEG image".into(),
+        })?;
+        let finding = verify_media(format, &image, sealer).map_err(|e| VerifyError::Item {
+            index,
+            message: e.to_string(),
+        })?;
+        digests.push(media::essence(format, &image)?);
+        findings.push(finding);
+    }
+    Ok(Finding {
+        kind: format!("images response ({} images)", findings.len()),
+        integrity: integrity(sealer, record.as_ref(), &digests),
+        record,
+        items: findings,
+    })
+}
+
+/// A saved response may start with its status line and headers (`curl -i`).
+fn strip_http_head(bytes: &[u8]) -> &[u8] {
+    if !bytes.starts_with(b"HTTP/") {
+        return bytes;
+    }
+    for separator in [&b"\r\n\r\n"[..], b"\n\n"] {
+        if let Some(at) = bytes.windows(separator.len()).position(|w| w == separator) {
+            return &bytes[at + separator.len()..];
+        }
+    }
+    bytes
+}
