@@ -75,7 +75,7 @@ pub async fn build(args: &ProxyArgs, metrics: Arc<Metrics>) -> anyhow::Result<La
             };
             let stamp = draw::Stamp::new(font, &args.notice)
                 .context("the image notice cannot be drawn with this font (--font-file)")?;
-            Some((stamp, args.image_notice_corner))
+            Some(Arc::new((stamp, args.image_notice_corner)))
         }
     };
     let rules = match &args.rules_file {

@@ -89,7 +89,7 @@ pub struct Labeler {
     /// The visible notice on text, if wanted.
     pub text_notice: Option<Notice>,
     /// The visible notice on images, if wanted.
-    pub image_notice: Option<(Stamp, Corner)>,
+    pub image_notice: Option<Arc<(Stamp, Corner)>>,
     pub rules: Option<RuleSet>,
     pub moderation: Option<Moderation>,
     pub max_request_body: usize,
@@ -577,56 +577,25 @@ impl Labeler {
             Ok(bytes) => bytes,
             Err(response) => return (response, Outcome::failed),
         };
-        let mut value: Value = match serde_json::from_slice(&bytes) {
-            Ok(value) => value,
+        let produce_id = new_produce_id();
+        // Decoding, drawing and encoding images takes milliseconds of CPU: off the async threads.
+        let (notice, sealer, id) = (
+            self.image_notice.clone(),
+            self.sealer.clone(),
+            produce_id.clone(),
+        );
+        let labeled = tokio::task::spawn_blocking(move || {
+            label_images_json(&bytes, notice.as_deref(), &sealer, &id)
+        })
+        .await;
+        let (body, mut unsupported) = match labeled {
+            Ok(Ok(labeled)) => labeled,
+            Ok(Err(message)) => return (unlabelable_response(&message), Outcome::failed),
             Err(e) => {
-                return (
-                    unlabelable_response(&format!("the images response is not JSON: {e}")),
-                    Outcome::failed,
-                );
+                let message = format!("labeling the images failed: {e}");
+                return (unlabelable_response(&message), Outcome::failed);
             }
         };
-        let produce_id = new_produce_id();
-        let mut digests: Vec<PartDigest> = Vec::new();
-        let mut unsupported: Vec<String> = Vec::new();
-        let items = value
-            .get_mut("data")
-            .and_then(Value::as_array_mut)
-            .map(|a| a.as_mut_slice())
-            .unwrap_or_default();
-        for (index, item) in items.iter_mut().enumerate() {
-            let Some(encoded) = item.get("b64_json").and_then(Value::as_str) else {
-                // A URL points at bytes the sidecar never sees.
-                unsupported.push("url".to_string());
-                continue;
-            };
-            let image = match BASE64.decode(encoded) {
-                Ok(image) => image,
-                Err(e) => {
-                    let message = format!("image {index} of the response is not base64: {e}");
-                    return (unlabelable_response(&message), Outcome::failed);
-                }
-            };
-            match self.label_image(&image, &format!("{produce_id}.{index}")) {
-                Ok((labeled, digest)) => {
-                    digests.push(digest);
-                    item["b64_json"] = Value::String(BASE64.encode(labeled));
-                }
-                Err(ImageOutcome::Unsupported(format)) => unsupported.push(format),
-                Err(ImageOutcome::Broken(message)) => {
-                    let message = format!("image {index} of the response: {message}");
-                    return (unlabelable_response(&message), Outcome::failed);
-                }
-            }
-        }
-        let record = self.sealer.seal(&produce_id, &digests);
-        if let Some(object) = value.as_object_mut() {
-            object.insert(
-                "aigc".to_string(),
-                serde_json::to_value(&record).unwrap_or_default(),
-            );
-        }
-        let body = serde_json::to_vec(&value).unwrap_or_default();
         set_length(&mut parts.headers, body.len());
         let outcome = if unsupported.is_empty() {
             mark(&mut parts.headers, &produce_id, None);
@@ -650,35 +619,6 @@ impl Labeler {
             Outcome::unlabelable
         };
         (Response::from_parts(parts, full(body)), outcome)
-    }
-
-    /// Draws the notice (if wanted) and embeds the record of one image.
-    fn label_image(
-        &self,
-        image: &[u8],
-        produce_id: &str,
-    ) -> Result<(Vec<u8>, PartDigest), ImageOutcome> {
-        let format = match media::sniff(image) {
-            Some(format @ (Format::Png | Format::Jpeg)) => format,
-            Some(other) => return Err(ImageOutcome::Unsupported(other.mime().to_string())),
-            None => return Err(ImageOutcome::Unsupported(sniff_name(image).to_string())),
-        };
-        let stamped;
-        let image = match &self.image_notice {
-            Some((stamp, corner)) => {
-                stamped = stamp
-                    .stamp(image, *corner)
-                    .map_err(|e| ImageOutcome::Broken(e.to_string()))?;
-                &stamped[..]
-            }
-            None => image,
-        };
-        let digest =
-            media::essence(format, image).map_err(|e| ImageOutcome::Broken(e.to_string()))?;
-        let record = self.sealer.seal(produce_id, &[digest]);
-        let labeled = media::embed(format, image, &record)
-            .map_err(|e| ImageOutcome::Broken(e.to_string()))?;
-        Ok((labeled, digest))
     }
 
     async fn label_audio(
@@ -719,6 +659,84 @@ impl Labeler {
 enum ImageOutcome {
     Unsupported(String),
     Broken(String),
+}
+
+/// Labels every image of an images response: returns the new body and the formats (or `url`s)
+/// that could not carry the record.
+fn label_images_json(
+    bytes: &[u8],
+    notice: Option<&(Stamp, Corner)>,
+    sealer: &Sealer,
+    produce_id: &str,
+) -> Result<(Vec<u8>, Vec<String>), String> {
+    let mut value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the images response is not JSON: {e}"))?;
+    let mut digests: Vec<PartDigest> = Vec::new();
+    let mut unsupported: Vec<String> = Vec::new();
+    let items = value
+        .get_mut("data")
+        .and_then(Value::as_array_mut)
+        .map(|a| a.as_mut_slice())
+        .unwrap_or_default();
+    for (index, item) in items.iter_mut().enumerate() {
+        let Some(encoded) = item.get("b64_json").and_then(Value::as_str) else {
+            // A URL points at bytes the sidecar never sees.
+            unsupported.push("url".to_string());
+            continue;
+        };
+        let image = BASE64
+            .decode(encoded)
+            .map_err(|e| format!("image {index} of the response is not base64: {e}"))?;
+        match label_image(notice, sealer, &image, &format!("{produce_id}.{index}")) {
+            Ok((labeled, digest)) => {
+                digests.push(digest);
+                item["b64_json"] = Value::String(BASE64.encode(labeled));
+            }
+            Err(ImageOutcome::Unsupported(format)) => unsupported.push(format),
+            Err(ImageOutcome::Broken(message)) => {
+                return Err(format!("image {index} of the response: {message}"));
+            }
+        }
+    }
+    let record = sealer.seal(produce_id, &digests);
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "aigc".to_string(),
+            serde_json::to_value(&record).unwrap_or_default(),
+        );
+    }
+    let body = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    Ok((body, unsupported))
+}
+
+/// Draws the notice (if wanted) and embeds the record of one image; returns the image and the
+/// digest of its essence.
+fn label_image(
+    notice: Option<&(Stamp, Corner)>,
+    sealer: &Sealer,
+    image: &[u8],
+    produce_id: &str,
+) -> Result<(Vec<u8>, PartDigest), ImageOutcome> {
+    let format = match media::sniff(image) {
+        Some(format @ (Format::Png | Format::Jpeg)) => format,
+        Some(other) => return Err(ImageOutcome::Unsupported(other.mime().to_string())),
+        None => return Err(ImageOutcome::Unsupported(sniff_name(image).to_string())),
+    };
+    let stamped;
+    let image = match notice {
+        Some((stamp, corner)) => {
+            stamped = stamp
+                .stamp(image, *corner)
+                .map_err(|e| ImageOutcome::Broken(e.to_string()))?;
+            &stamped[..]
+        }
+        None => image,
+    };
+    let digest = media::essence(format, image).map_err(|e| ImageOutcome::Broken(e.to_string()))?;
+    let record = sealer.seal(produce_id, &[digest]);
+    let labeled =
+        media::embed(format, image, &record).map_err(|e| ImageOutcome::Broken(e.to_string()))?;
+    Ok((labeled, digest))
 }
 
 /// A short name for an image format the sidecar cannot write metadata into.
