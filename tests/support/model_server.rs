@@ -35,6 +35,8 @@ pub struct ServerState {
     pub release: Notify,
     /// Size of each image in an images response: a `size` field (`WxH`) overrides it.
     pub image_side: AtomicUsize,
+    /// Images responses already made, by request: encoding is not what is being measured.
+    images: std::sync::Mutex<std::collections::HashMap<String, Bytes>>,
 }
 
 pub struct ModelServer {
@@ -114,7 +116,22 @@ async fn handle(state: Arc<ServerState>, request: Request<Incoming>) -> Response
             "id": "cmpl-1", "object": "text_completion", "created": 1, "model": "fake",
             "choices": [{"index": 0, "text": reply(&input), "finish_reason": "stop"}]
         })),
-        "/v1/images/generations" => images(&state, &input),
+        "/v1/images/generations" => {
+            let key = input.to_string();
+            let cached = state.images.lock().unwrap().get(&key).cloned();
+            let body = match cached {
+                Some(body) => body,
+                None => {
+                    let body = images(&state, &input);
+                    state.images.lock().unwrap().insert(key, body.clone());
+                    body
+                }
+            };
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(full(body))
+                .unwrap()
+        }
         "/v1/audio/speech" => speech(&input),
         "/v1/embeddings" => {
             json_response(json!({"object": "list", "data": [{"embedding": [0.1, 0.2]}]}))
@@ -247,7 +264,22 @@ pub fn picture(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
-fn images(state: &ServerState, input: &Value) -> Response<Body> {
+/// Noise does not compress: a `side`×`side` RGB PNG of it is about 3·side² bytes.
+pub fn noisy_picture(side: u32) -> Vec<u8> {
+    let mut seed = 0x2545_f491_u32;
+    let image = image::RgbImage::from_fn(side, side, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [a, b, c, _] = seed.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn images(state: &ServerState, input: &Value) -> Bytes {
     let side = state.image_side.load(Ordering::SeqCst) as u32;
     let (width, height) = input["size"]
         .as_str()
@@ -260,6 +292,7 @@ fn images(state: &ServerState, input: &Value) -> Response<Body> {
             Some("url") => json!({"url": "https://images.example/1.png"}),
             _ => {
                 let bytes = match input["output_format"].as_str() {
+                    _ if input["noise"].as_bool() == Some(true) => noisy_picture(width),
                     Some("jpeg") => picture(width, height, image::ImageFormat::Jpeg),
                     Some("webp") => b"RIFF\x10\x00\x00\x00WEBPVP8 fake".to_vec(),
                     _ => picture(width, height, image::ImageFormat::Png),
@@ -268,7 +301,7 @@ fn images(state: &ServerState, input: &Value) -> Response<Body> {
             }
         })
         .collect();
-    json_response(json!({"created": 1, "data": data}))
+    Bytes::from(json!({"created": 1, "data": data}).to_string())
 }
 
 pub fn tone_wav() -> Vec<u8> {

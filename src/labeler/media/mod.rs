@@ -425,7 +425,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(config(20000))]
+        #![proptest_config(config(128))]
 
         #[test]
         fn any_record_round_trips_in_every_format(

@@ -1,0 +1,351 @@
+//! The labeling sidecar against calling the model server directly, side by side in one run.
+//!
+//! A fake OpenAI-compatible model server and a load generator run in this process on loopback;
+//! the sidecar is the real `aigc-labeler` binary in its own process. Each scenario alternates
+//! direct and proxied rounds and keeps the best round of each, so both see the same machine.
+//!
+//! Figures: requests/s, latency p50/p99 (for streams, time to the first chunk) and what the
+//! sidecar adds, for small JSON completions, streamed completions and ~1 MiB images; and the
+//! sidecar's resident memory per in-flight stream.
+//!
+//! `cargo bench --bench labeler` (set `LABELER_BENCH_QUICK=1` for a short run).
+
+#[path = "../tests/support/model_server.rs"]
+mod model_server;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use model_server::ModelServer;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aigc-labeler");
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+fn client(connections: usize) -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(connections)
+        .build(connector)
+}
+
+struct Sidecar {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_sidecar(upstream: SocketAddr, extra: &[&str]) -> Sidecar {
+    let dir = std::env::temp_dir().join(format!("aigc-labeler-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("key");
+    std::fs::write(&key, "bench-key-0123456789abcdef").unwrap();
+    let (port, admin) = (free_port(), free_port());
+    let child = Command::new(BIN)
+        .arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+        .args(["--upstream", &format!("http://{upstream}")])
+        .args(["--producer", "bench"])
+        .arg("--key-file")
+        .arg(&key)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("aigc-labeler starts");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "aigc-labeler did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Sidecar { child, addr }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[derive(Clone, Copy)]
+enum Measure {
+    /// Until the whole body is read.
+    Whole,
+    /// Until the first body chunk (then the rest is read, untimed).
+    FirstChunk,
+}
+
+struct Round {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// `requests` requests from `concurrency` tasks, each sending one after another.
+async fn round(
+    client: &HttpClient,
+    target: SocketAddr,
+    path: &'static str,
+    body: Bytes,
+    concurrency: usize,
+    requests: usize,
+    measure: Measure,
+) -> Round {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, next, body) = (client.clone(), next.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while next.fetch_add(1, Ordering::Relaxed) < requests {
+                let request = Request::post(format!("http://{target}{path}"))
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()))
+                    .unwrap();
+                let sent = Instant::now();
+                let response = client.request(request).await.expect("request");
+                assert!(response.status().is_success(), "{}", response.status());
+                let mut body = response.into_body();
+                let mut first = None;
+                while let Some(frame) = body.frame().await {
+                    let frame = frame.expect("body");
+                    if first.is_none() && frame.data_ref().is_some_and(|d| !d.is_empty()) {
+                        first = Some(sent.elapsed());
+                    }
+                }
+                latencies.push(match measure {
+                    Measure::Whole => sent.elapsed(),
+                    Measure::FirstChunk => first.expect("a chunk"),
+                });
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Round {
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn scenario(
+    name: &str,
+    upstream: SocketAddr,
+    proxy: SocketAddr,
+    path: &'static str,
+    body: serde_json::Value,
+    concurrency: usize,
+    requests: usize,
+    measure: Measure,
+    rounds: usize,
+) {
+    let body = Bytes::from(body.to_string());
+    let direct_client = client(concurrency);
+    let proxy_client = client(concurrency);
+    // Warm both paths: connections open, pools full, caches filled.
+    round(&direct_client, upstream, path, body.clone(), concurrency, concurrency * 2, measure).await;
+    round(&proxy_client, proxy, path, body.clone(), concurrency, concurrency * 2, measure).await;
+    let mut best: [Option<Round>; 2] = [None, None];
+    for _ in 0..rounds {
+        for (slot, (client, target)) in [(&direct_client, upstream), (&proxy_client, proxy)]
+            .into_iter()
+            .enumerate()
+        {
+            let r = round(client, target, path, body.clone(), concurrency, requests, measure).await;
+            if best[slot].as_ref().is_none_or(|b| r.per_second > b.per_second) {
+                best[slot] = Some(r);
+            }
+        }
+    }
+    let [Some(direct), Some(proxied)] = best else {
+        unreachable!()
+    };
+    let added = |p: Duration, d: Duration| {
+        if p >= d {
+            ms(p - d)
+        } else {
+            format!("-{}", ms(d - p))
+        }
+    };
+    println!("{name} ({concurrency} concurrent, {requests} requests a round, best of {rounds}):");
+    println!(
+        "  direct : {:>9.0} req/s   p50 {}   p99 {}",
+        direct.per_second,
+        ms(direct.p50),
+        ms(direct.p99)
+    );
+    println!(
+        "  sidecar: {:>9.0} req/s   p50 {}   p99 {}",
+        proxied.per_second,
+        ms(proxied.p50),
+        ms(proxied.p99)
+    );
+    println!(
+        "  added  : p50 {}   p99 {}   throughput {:.2}x direct",
+        added(proxied.p50, direct.p50),
+        added(proxied.p99, direct.p99),
+        proxied.per_second / direct.per_second
+    );
+}
+
+/// Opens `streams` completions that the model server holds open after their first events, and
+/// reads the sidecar's resident memory before and with all of them in flight.
+async fn memory_per_stream(upstream: &ModelServer, sidecar: &Sidecar, streams: usize) {
+    upstream.state.hold_streams.store(true, Ordering::SeqCst);
+    let pid = sidecar.child.id();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_kib(pid);
+    let client = client(streams);
+    let body = Bytes::from(json!({"stream": true, "messages": []}).to_string());
+    let mut open = Vec::new();
+    for _ in 0..streams {
+        let request = Request::post(format!("http://{}/v1/chat/completions", sidecar.addr))
+            .body(Full::new(body.clone()))
+            .unwrap();
+        let client = client.clone();
+        open.push(tokio::spawn(async move {
+            let mut body = client.request(request).await.unwrap().into_body();
+            // The first events are through: the stream is in flight on both sides.
+            body.frame().await.unwrap().unwrap();
+            body
+        }));
+    }
+    let mut bodies = Vec::new();
+    for task in open {
+        bodies.push(task.await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = rss_kib(pid);
+    println!(
+        "memory: {streams} streams in flight: sidecar RSS {} KiB -> {} KiB, {:.1} KiB per stream (goal < 64 KiB)",
+        before,
+        during,
+        during.saturating_sub(before) as f64 / streams as f64
+    );
+    upstream.state.hold_streams.store(false, Ordering::SeqCst);
+    upstream.state.release.notify_waiters();
+    drop(bodies);
+}
+
+fn main() {
+    let quick = std::env::var_os("LABELER_BENCH_QUICK").is_some();
+    let (rounds, json_requests, stream_requests, image_requests) = if quick {
+        (1, 5_000, 3_000, 200)
+    } else {
+        (3, 40_000, 20_000, 1_000)
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let upstream = ModelServer::start().await;
+        let sidecar = start_sidecar(upstream.addr, &["--image-notice", "off"]);
+        let stamping = start_sidecar(upstream.addr, &[]);
+        println!("aigc-labeler against the model server directly, loopback, {} CPUs", std::thread::available_parallelism().map_or(0, |n| n.get()));
+        scenario(
+            "small JSON chat completion",
+            upstream.addr,
+            sidecar.addr,
+            "/v1/chat/completions",
+            json!({"messages": [{"role": "user", "content": "What is the capital of France?"}]}),
+            500,
+            json_requests,
+            Measure::Whole,
+            rounds,
+        )
+        .await;
+        scenario(
+            "streamed chat completion, time to first chunk",
+            upstream.addr,
+            sidecar.addr,
+            "/v1/chat/completions",
+            json!({"stream": true, "messages": [{"role": "user", "content": "Tell me a story"}]}),
+            500,
+            stream_requests,
+            Measure::FirstChunk,
+            rounds,
+        )
+        .await;
+        scenario(
+            "streamed chat completion, whole stream",
+            upstream.addr,
+            sidecar.addr,
+            "/v1/chat/completions",
+            json!({"stream": true, "messages": [{"role": "user", "content": "Tell me a story"}]}),
+            500,
+            stream_requests,
+            Measure::Whole,
+            rounds,
+        )
+        .await;
+        let image = json!({"prompt": "noise", "size": "600x600", "noise": true});
+        let probe = model_server::noisy_picture(600).len();
+        println!("images: one {:.2} MiB PNG per response", probe as f64 / (1 << 20) as f64);
+        scenario(
+            "1 MiB image, implicit label only",
+            upstream.addr,
+            sidecar.addr,
+            "/v1/images/generations",
+            image.clone(),
+            16,
+            image_requests,
+            Measure::Whole,
+            rounds,
+        )
+        .await;
+        scenario(
+            "1 MiB image, visible notice drawn + implicit label",
+            upstream.addr,
+            stamping.addr,
+            "/v1/images/generations",
+            image,
+            16,
+            image_requests / 4,
+            Measure::Whole,
+            rounds,
+        )
+        .await;
+        memory_per_stream(&upstream, &sidecar, 500).await;
+    });
+}
