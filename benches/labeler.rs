@@ -97,6 +97,23 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) a process has used, from /proc (clock ticks of 10 ms).
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 #[derive(Clone, Copy)]
 enum Measure {
     /// Until the whole body is read.
@@ -109,10 +126,15 @@ struct Round {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// CPU of this process (load generator and model server) and of the sidecar, per request.
+    bench_cpu: Duration,
+    sidecar_cpu: Duration,
 }
 
 /// `requests` requests from `concurrency` tasks, each sending one after another.
+#[allow(clippy::too_many_arguments)]
 async fn round(
+    sidecar_pid: u32,
     client: &HttpClient,
     target: SocketAddr,
     path: &'static str,
@@ -122,6 +144,7 @@ async fn round(
     measure: Measure,
 ) -> Round {
     let next = Arc::new(AtomicUsize::new(0));
+    let (bench_cpu, sidecar_cpu) = (cpu_time("self"), cpu_time(&sidecar_pid.to_string()));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -157,12 +180,17 @@ async fn round(
         latencies.extend(task.await.unwrap());
     }
     let elapsed = start.elapsed();
+    let bench_cpu = cpu_time("self").saturating_sub(bench_cpu) / requests as u32;
+    let sidecar_cpu =
+        cpu_time(&sidecar_pid.to_string()).saturating_sub(sidecar_cpu) / requests as u32;
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     Round {
         per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: at(0.50),
         p99: at(0.99),
+        bench_cpu,
+        sidecar_cpu,
     }
 }
 
@@ -170,32 +198,68 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn scenario(
-    name: &str,
-    upstream: SocketAddr,
-    proxy: SocketAddr,
+/// One comparison: what is asked, of which sidecar, how hard, and how fast the model answers.
+struct Scenario {
+    name: &'static str,
     path: &'static str,
     body: serde_json::Value,
     concurrency: usize,
     requests: usize,
     measure: Measure,
-    rounds: usize,
-) {
-    let body = Bytes::from(body.to_string());
-    let direct_client = client(concurrency);
-    let proxy_client = client(concurrency);
+    /// The model's time before answering and between stream events.
+    service: Duration,
+    chunk_interval: Duration,
+}
+
+async fn compare(upstream: &ModelServer, sidecar: &Sidecar, s: Scenario, rounds: usize) {
+    let state = &upstream.state;
+    state
+        .service_time_us
+        .store(s.service.as_micros() as u64, Ordering::SeqCst);
+    state
+        .chunk_interval_us
+        .store(s.chunk_interval.as_micros() as u64, Ordering::SeqCst);
+    let body = Bytes::from(s.body.to_string());
+    let pid = sidecar.child.id();
+    let direct_client = client(s.concurrency);
+    let proxy_client = client(s.concurrency);
+    let targets = [
+        (&direct_client, upstream.addr),
+        (&proxy_client, sidecar.addr),
+    ];
     // Warm both paths: connections open, pools full, caches filled.
-    round(&direct_client, upstream, path, body.clone(), concurrency, concurrency * 2, measure).await;
-    round(&proxy_client, proxy, path, body.clone(), concurrency, concurrency * 2, measure).await;
+    for (client, target) in targets {
+        let warm = s.concurrency * 2;
+        round(
+            pid,
+            client,
+            target,
+            s.path,
+            body.clone(),
+            s.concurrency,
+            warm,
+            s.measure,
+        )
+        .await;
+    }
     let mut best: [Option<Round>; 2] = [None, None];
     for _ in 0..rounds {
-        for (slot, (client, target)) in [(&direct_client, upstream), (&proxy_client, proxy)]
-            .into_iter()
-            .enumerate()
-        {
-            let r = round(client, target, path, body.clone(), concurrency, requests, measure).await;
-            if best[slot].as_ref().is_none_or(|b| r.per_second > b.per_second) {
+        for (slot, (client, target)) in targets.into_iter().enumerate() {
+            let r = round(
+                pid,
+                client,
+                target,
+                s.path,
+                body.clone(),
+                s.concurrency,
+                s.requests,
+                s.measure,
+            )
+            .await;
+            if best[slot]
+                .as_ref()
+                .is_none_or(|b| r.per_second > b.per_second)
+            {
                 best[slot] = Some(r);
             }
         }
@@ -210,19 +274,35 @@ async fn scenario(
             format!("-{}", ms(d - p))
         }
     };
-    println!("{name} ({concurrency} concurrent, {requests} requests a round, best of {rounds}):");
+    let model = if s.service.is_zero() {
+        "model answers at once".to_string()
+    } else {
+        format!(
+            "model takes {} ms{}",
+            s.service.as_millis(),
+            if s.chunk_interval.is_zero() {
+                String::new()
+            } else {
+                format!(", {} ms between events", s.chunk_interval.as_millis())
+            }
+        )
+    };
     println!(
-        "  direct : {:>9.0} req/s   p50 {}   p99 {}",
-        direct.per_second,
-        ms(direct.p50),
-        ms(direct.p99)
+        "{} ({}; {} concurrent, {} requests a round, best of {rounds}):",
+        s.name, model, s.concurrency, s.requests
     );
-    println!(
-        "  sidecar: {:>9.0} req/s   p50 {}   p99 {}",
-        proxied.per_second,
-        ms(proxied.p50),
-        ms(proxied.p99)
-    );
+    let line = |who: &str, r: &Round| {
+        println!(
+            "  {who}: {:>8.0} req/s   p50 {}   p99 {}   CPU/request: generator+model {} µs, sidecar {} µs",
+            r.per_second,
+            ms(r.p50),
+            ms(r.p99),
+            r.bench_cpu.as_micros(),
+            r.sidecar_cpu.as_micros()
+        )
+    };
+    line("direct ", &direct);
+    line("sidecar", &proxied);
     println!(
         "  added  : p50 {}   p99 {}   throughput {:.2}x direct",
         added(proxied.p50, direct.p50),
@@ -272,80 +352,137 @@ async fn memory_per_stream(upstream: &ModelServer, sidecar: &Sidecar, streams: u
 
 fn main() {
     let quick = std::env::var_os("LABELER_BENCH_QUICK").is_some();
-    let (rounds, json_requests, stream_requests, image_requests) = if quick {
-        (1, 5_000, 3_000, 200)
-    } else {
-        (3, 40_000, 20_000, 1_000)
-    };
+    let (rounds, scale) = if quick { (1, 1) } else { (3, 4) };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let upstream = ModelServer::start().await;
         let sidecar = start_sidecar(upstream.addr, &["--image-notice", "off"]);
         let stamping = start_sidecar(upstream.addr, &[]);
-        println!("aigc-labeler against the model server directly, loopback, {} CPUs", std::thread::available_parallelism().map_or(0, |n| n.get()));
-        scenario(
-            "small JSON chat completion",
-            upstream.addr,
-            sidecar.addr,
-            "/v1/chat/completions",
-            json!({"messages": [{"role": "user", "content": "What is the capital of France?"}]}),
-            500,
-            json_requests,
-            Measure::Whole,
-            rounds,
-        )
-        .await;
-        scenario(
-            "streamed chat completion, time to first chunk",
-            upstream.addr,
-            sidecar.addr,
-            "/v1/chat/completions",
-            json!({"stream": true, "messages": [{"role": "user", "content": "Tell me a story"}]}),
-            500,
-            stream_requests,
-            Measure::FirstChunk,
-            rounds,
-        )
-        .await;
-        scenario(
-            "streamed chat completion, whole stream",
-            upstream.addr,
-            sidecar.addr,
-            "/v1/chat/completions",
-            json!({"stream": true, "messages": [{"role": "user", "content": "Tell me a story"}]}),
-            500,
-            stream_requests,
-            Measure::Whole,
-            rounds,
-        )
-        .await;
+        println!(
+            "aigc-labeler against the model server directly, loopback, {} CPUs shared by all three",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        let chat =
+            json!({"messages": [{"role": "user", "content": "What is the capital of France?"}]});
+        let stream =
+            json!({"stream": true, "messages": [{"role": "user", "content": "Tell me a story"}]});
         let image = json!({"prompt": "noise", "size": "600x600", "noise": true});
-        let probe = model_server::noisy_picture(600).len();
-        println!("images: one {:.2} MiB PNG per response", probe as f64 / (1 << 20) as f64);
-        scenario(
-            "1 MiB image, implicit label only",
-            upstream.addr,
-            sidecar.addr,
-            "/v1/images/generations",
-            image.clone(),
-            16,
-            image_requests,
+        println!(
+            "images: one {:.2} MiB PNG per response",
+            model_server::noisy_picture(600).len() as f64 / (1 << 20) as f64
+        );
+        let ms = Duration::from_millis;
+        let scenarios = [
+            // The worst case: a model server that costs nothing, so every cycle the sidecar
+            // spends is taken from the load generator and the model server on the same CPUs.
+            Scenario {
+                name: "small JSON chat completion",
+                path: "/v1/chat/completions",
+                body: chat.clone(),
+                concurrency: 500,
+                requests: 5_000 * scale,
+                measure: Measure::Whole,
+                service: ms(0),
+                chunk_interval: ms(0),
+            },
+            Scenario {
+                name: "streamed completion, time to first chunk",
+                path: "/v1/chat/completions",
+                body: stream.clone(),
+                concurrency: 500,
+                requests: 3_000 * scale,
+                measure: Measure::FirstChunk,
+                service: ms(0),
+                chunk_interval: ms(0),
+            },
+            // A model server that takes time, as real ones do.
+            Scenario {
+                name: "small JSON chat completion",
+                path: "/v1/chat/completions",
+                body: chat,
+                concurrency: 500,
+                requests: 5_000 * scale,
+                measure: Measure::Whole,
+                service: ms(50),
+                chunk_interval: ms(0),
+            },
+            Scenario {
+                name: "streamed completion, time to first chunk",
+                path: "/v1/chat/completions",
+                body: stream.clone(),
+                concurrency: 500,
+                requests: 3_000 * scale,
+                measure: Measure::FirstChunk,
+                service: ms(50),
+                chunk_interval: ms(10),
+            },
+            Scenario {
+                name: "streamed completion, whole stream",
+                path: "/v1/chat/completions",
+                body: stream,
+                concurrency: 500,
+                requests: 3_000 * scale,
+                measure: Measure::Whole,
+                service: ms(50),
+                chunk_interval: ms(10),
+            },
+            Scenario {
+                name: "1 MiB image, implicit label only",
+                path: "/v1/images/generations",
+                body: image.clone(),
+                concurrency: 16,
+                requests: 200 * scale,
+                measure: Measure::Whole,
+                service: ms(0),
+                chunk_interval: ms(0),
+            },
+            Scenario {
+                name: "1 MiB image, implicit label only",
+                path: "/v1/images/generations",
+                body: image.clone(),
+                concurrency: 16,
+                requests: 200 * scale,
+                measure: Measure::Whole,
+                service: ms(200),
+                chunk_interval: ms(0),
+            },
+        ];
+        for scenario in scenarios {
+            compare(&upstream, &sidecar, scenario, rounds).await;
+        }
+        let drawn = Scenario {
+            name: "1 MiB image, visible notice drawn + implicit label",
+            path: "/v1/images/generations",
+            body: image,
+            concurrency: 16,
+            requests: 50 * scale,
+            measure: Measure::Whole,
+            service: ms(200),
+            chunk_interval: ms(0),
+        };
+        compare(&upstream, &stamping, drawn, rounds).await;
+        upstream.state.service_time_us.store(0, Ordering::SeqCst);
+        upstream.state.chunk_interval_us.store(0, Ordering::SeqCst);
+        // Memory on a sidecar of its own, so the images above do not colour it: warmed by one
+        // round of streams, then measured with 500 held open.
+        drop((sidecar, stamping));
+        let fresh = start_sidecar(upstream.addr, &["--image-notice", "off"]);
+        let stream = json!({"stream": true, "messages": []});
+        let body = Bytes::from(stream.to_string());
+        let warm = client(500);
+        let pid = fresh.child.id();
+        round(
+            pid,
+            &warm,
+            fresh.addr,
+            "/v1/chat/completions",
+            body,
+            500,
+            2_000,
             Measure::Whole,
-            rounds,
         )
         .await;
-        scenario(
-            "1 MiB image, visible notice drawn + implicit label",
-            upstream.addr,
-            stamping.addr,
-            "/v1/images/generations",
-            image,
-            16,
-            image_requests / 4,
-            Measure::Whole,
-            rounds,
-        )
-        .await;
-        memory_per_stream(&upstream, &sidecar, 500).await;
+        drop(warm);
+        memory_per_stream(&upstream, &fresh, 500).await;
     });
 }

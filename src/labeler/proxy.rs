@@ -673,6 +673,10 @@ fn label_images_json(
         .map_err(|e| format!("the images response is not JSON: {e}"))?;
     let mut digests: Vec<PartDigest> = Vec::new();
     let mut unsupported: Vec<String> = Vec::new();
+    // Labeled images wait outside the JSON tree, behind placeholders that no model output can
+    // contain (control characters around this response's ID): serializing megabytes of base64
+    // through serde_json costs more than all the labeling, so they are spliced in afterwards.
+    let mut labeled_images: Vec<(String, Vec<u8>)> = Vec::new();
     let items = value
         .get_mut("data")
         .and_then(Value::as_array_mut)
@@ -690,7 +694,9 @@ fn label_images_json(
         match label_image(notice, sealer, &image, &format!("{produce_id}.{index}")) {
             Ok((labeled, digest)) => {
                 digests.push(digest);
-                item["b64_json"] = Value::String(BASE64.encode(labeled));
+                let placeholder = format!("\u{1}{produce_id}.{index}\u{1}");
+                item["b64_json"] = Value::String(placeholder.clone());
+                labeled_images.push((placeholder, labeled));
             }
             Err(ImageOutcome::Unsupported(format)) => unsupported.push(format),
             Err(ImageOutcome::Broken(message)) => {
@@ -705,8 +711,26 @@ fn label_images_json(
             serde_json::to_value(&record).unwrap_or_default(),
         );
     }
-    let body = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
-    Ok((body, unsupported))
+    let skeleton = serde_json::to_string(&value).map_err(|e| e.to_string())?;
+    let size = skeleton.len()
+        + labeled_images
+            .iter()
+            .map(|(_, i)| i.len() * 4 / 3 + 4)
+            .sum::<usize>();
+    let mut body = String::with_capacity(size);
+    let mut rest = skeleton.as_str();
+    for (placeholder, image) in &labeled_images {
+        let quoted = serde_json::to_string(placeholder).map_err(|e| e.to_string())?;
+        let quoted = &quoted[1..quoted.len() - 1];
+        let at = rest
+            .find(quoted)
+            .ok_or_else(|| "internal error: image placeholder lost".to_string())?;
+        body.push_str(&rest[..at]);
+        BASE64.encode_string(image, &mut body);
+        rest = &rest[at + quoted.len()..];
+    }
+    body.push_str(rest);
+    Ok((body.into_bytes(), unsupported))
 }
 
 /// Draws the notice (if wanted) and embeds the record of one image; returns the image and the

@@ -8,6 +8,7 @@
 //! The anti-tamper value covers each choice's text as the user receives it (notice included),
 //! hashed incrementally, so a long stream costs no more memory than a short one.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::{Bytes, BytesMut};
@@ -170,15 +171,15 @@ struct ChoiceView<'a> {
     #[serde(default, borrow)]
     delta: Option<DeltaView<'a>>,
     #[serde(default, borrow)]
-    text: Option<std::borrow::Cow<'a, str>>,
+    text: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    finish_reason: Option<std::borrow::Cow<'a, str>>,
+    finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct DeltaView<'a> {
     #[serde(default, borrow)]
-    content: Option<std::borrow::Cow<'a, str>>,
+    content: Option<Cow<'a, str>>,
 }
 
 /// Per-choice progress of a stream.
@@ -335,16 +336,19 @@ impl StreamLabeler {
                 edits.push((position, delivered));
             }
         }
-        self.envelope = [
-            ("id", view.id),
-            ("object", view.object),
-            ("created", view.created),
-            ("model", view.model),
-            ("system_fingerprint", view.system_fingerprint),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
-        .collect();
+        // The envelope is the same in every chunk of a stream: kept from the first that has one.
+        if self.envelope.is_empty() {
+            self.envelope = [
+                ("id", view.id),
+                ("object", view.object),
+                ("created", view.created),
+                ("model", view.model),
+                ("system_fingerprint", view.system_fingerprint),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+            .collect();
+        }
         if edits.is_empty() {
             return None;
         }
@@ -424,9 +428,9 @@ fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// The `data` of one event (several `data:` lines joined by newlines), if it has any.
-fn event_data(event: &[u8]) -> Option<String> {
+fn event_data(event: &[u8]) -> Option<Cow<'_, str>> {
     let text = std::str::from_utf8(event).ok()?;
-    let mut data: Option<String> = None;
+    let mut data: Option<Cow<'_, str>> = None;
     for line in text.lines() {
         let Some(rest) = line.strip_prefix("data:") else {
             continue;
@@ -434,10 +438,11 @@ fn event_data(event: &[u8]) -> Option<String> {
         let rest = rest.strip_prefix(' ').unwrap_or(rest);
         match &mut data {
             Some(d) => {
+                let d = d.to_mut();
                 d.push('\n');
                 d.push_str(rest);
             }
-            None => data = Some(rest.to_string()),
+            None => data = Some(Cow::Borrowed(rest)),
         }
     }
     data

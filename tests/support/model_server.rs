@@ -35,6 +35,10 @@ pub struct ServerState {
     pub release: Notify,
     /// Size of each image in an images response: a `size` field (`WxH`) overrides it.
     pub image_side: AtomicUsize,
+    /// Time the model "thinks" before answering (before the first event of a stream), in µs.
+    pub service_time_us: std::sync::atomic::AtomicU64,
+    /// Time between the events of a stream, in µs.
+    pub chunk_interval_us: std::sync::atomic::AtomicU64,
     /// Images responses already made, by request: encoding is not what is being measured.
     images: std::sync::Mutex<std::collections::HashMap<String, Bytes>>,
 }
@@ -104,6 +108,10 @@ async fn handle(state: Arc<ServerState>, request: Request<Incoming>) -> Response
         .unwrap_or_default();
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let streamed = input["stream"].as_bool().unwrap_or(false);
+    let service = state.service_time_us.load(Ordering::Relaxed);
+    if service > 0 && parts.uri.path().starts_with("/v1/") {
+        tokio::time::sleep(Duration::from_micros(service)).await;
+    }
     match parts.uri.path() {
         "/v1/chat/completions" if streamed => stream(state, chat_chunks(&input)),
         "/v1/chat/completions" => json_response(json!({
@@ -226,10 +234,14 @@ fn completion_chunks(input: &Value) -> Vec<String> {
 fn stream(state: Arc<ServerState>, chunks: Vec<String>) -> Response<Body> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
     let hold = state.hold_streams.load(Ordering::SeqCst);
+    let interval = Duration::from_micros(state.chunk_interval_us.load(Ordering::Relaxed));
     tokio::spawn(async move {
         for (i, chunk) in chunks.iter().enumerate() {
             if hold && i == 2 {
                 state.release.notified().await;
+            }
+            if i > 0 && !interval.is_zero() {
+                tokio::time::sleep(interval).await;
             }
             let event = Bytes::from(format!("data: {chunk}\n\n"));
             if tx.send(Ok(Frame::data(event))).await.is_err() {
