@@ -29,15 +29,16 @@ pub enum ImageNotice {
 
 #[derive(Args, Clone, Debug)]
 pub struct ProxyArgs {
-    /// Address the proxy listens on (what the Service targets). HTTP/1.1 and h2c.
-    #[arg(long, env = "AIGC_LABELER_LISTEN", default_value = "0.0.0.0:8080")]
+    /// Address the proxy listens on (what the Service targets). HTTP/1.1 and h2c. The port is
+    /// the one the operator expects by default (`spec.controls.sidecar.port`).
+    #[arg(long, env = "AIGC_LABELER_LISTEN", default_value = "0.0.0.0:8480")]
     pub listen: SocketAddr,
 
     /// Address of /healthz, /readyz and /metrics.
     #[arg(
         long,
         env = "AIGC_LABELER_ADMIN_LISTEN",
-        default_value = "0.0.0.0:9090"
+        default_value = "0.0.0.0:8481"
     )]
     pub admin_listen: SocketAddr,
 
@@ -147,4 +148,39 @@ pub struct ProxyArgs {
     /// Logs as JSON lines.
     #[arg(long, env = "AIGC_LABELER_JSON_LOGS")]
     pub json_logs: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::catalog::defaults;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ProxyArgs,
+    }
+
+    #[test]
+    fn the_default_port_is_the_one_the_operator_checks_for() {
+        let cli = Cli::try_parse_from(["x", "--producer", "p", "--key-file", "k"]).unwrap();
+        assert_eq!(
+            i32::from(cli.args.listen.port()),
+            defaults::SIDECAR_PORT,
+            "the policy's default sidecar port and the sidecar's default listen port agree"
+        );
+        assert_ne!(cli.args.admin_listen.port(), cli.args.listen.port());
+        assert_eq!(cli.args.notice, DEFAULT_NOTICE);
+        assert_eq!(cli.args.notice_position, Position::Start);
+    }
+
+    #[test]
+    fn durations_read_human_units_and_explain_mistakes() {
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        let error = duration("soon").unwrap_err();
+        assert!(error.contains("examples: 500ms"), "{error}");
+    }
 }
