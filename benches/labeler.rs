@@ -60,13 +60,34 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_sidecar(upstream: SocketAddr, extra: &[&str]) -> Sidecar {
+/// How the two CPUs are shared between this process (load generator and model server) and the
+/// sidecar. `split` (the default, with `taskset` and at least two CPUs): this process on CPU 0,
+/// the sidecar on CPU 1, as when the sidecar container has a CPU of its own in the pod.
+/// `shared` (`LABELER_BENCH_CPUS=shared`): all of them on every CPU, the worst case.
+fn split_cpus() -> bool {
+    let wanted = std::env::var("LABELER_BENCH_CPUS").map_or(true, |v| v != "shared");
+    let two = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let taskset = Command::new("taskset")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    wanted && two && taskset
+}
+
+fn start_sidecar(upstream: SocketAddr, split: bool, extra: &[&str]) -> Sidecar {
     let dir = std::env::temp_dir().join(format!("aigc-labeler-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let key = dir.join("key");
     std::fs::write(&key, "bench-key-0123456789abcdef").unwrap();
     let (port, admin) = (free_port(), free_port());
-    let child = Command::new(BIN)
+    let mut command = if split {
+        let mut command = Command::new("taskset");
+        command.args(["-c", "1", BIN]);
+        command
+    } else {
+        Command::new(BIN)
+    };
+    let child = command
         .arg("serve")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
@@ -353,15 +374,26 @@ async fn memory_per_stream(upstream: &ModelServer, sidecar: &Sidecar, streams: u
 fn main() {
     let quick = std::env::var_os("LABELER_BENCH_QUICK").is_some();
     let (rounds, scale) = if quick { (1, 1) } else { (3, 4) };
+    let split = split_cpus();
+    if split {
+        // Before the runtime starts, so every thread it makes inherits CPU 0.
+        let pinned = Command::new("taskset")
+            .args(["-cp", "0", &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(pinned, "taskset could not pin the load generator");
+    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let upstream = ModelServer::start().await;
-        let sidecar = start_sidecar(upstream.addr, &["--image-notice", "off"]);
-        let stamping = start_sidecar(upstream.addr, &[]);
-        println!(
-            "aigc-labeler against the model server directly, loopback, {} CPUs shared by all three",
-            std::thread::available_parallelism().map_or(0, |n| n.get())
-        );
+        let sidecar = start_sidecar(upstream.addr, split, &["--image-notice", "off"]);
+        let stamping = start_sidecar(upstream.addr, split, &[]);
+        if split {
+            println!("aigc-labeler against the model server directly, loopback; CPU 0: load generator and model server, CPU 1: sidecar");
+        } else {
+            println!("aigc-labeler against the model server directly, loopback; all CPUs shared by load generator, model server and sidecar");
+        }
         let chat =
             json!({"messages": [{"role": "user", "content": "What is the capital of France?"}]});
         let stream =
@@ -466,7 +498,7 @@ fn main() {
         // Memory on a sidecar of its own, so the images above do not colour it: warmed by one
         // round of streams, then measured with 500 held open.
         drop((sidecar, stamping));
-        let fresh = start_sidecar(upstream.addr, &["--image-notice", "off"]);
+        let fresh = start_sidecar(upstream.addr, split, &["--image-notice", "off"]);
         let stream = json!({"stream": true, "messages": []});
         let body = Bytes::from(stream.to_string());
         let warm = client(500);

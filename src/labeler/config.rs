@@ -128,6 +128,15 @@ pub struct ProxyArgs {
     #[arg(long, env = "AIGC_LABELER_MAX_HEADER_BYTES", default_value_t = 64 << 10)]
     pub max_header_bytes: usize,
 
+    /// Time allowed for the body of a request to a checked endpoint to arrive.
+    #[arg(long, env = "AIGC_LABELER_REQUEST_TIMEOUT", value_parser = duration, default_value = "60s")]
+    pub request_timeout: Duration,
+
+    /// Refuse POST, PUT and PATCH to paths that are not known endpoints of the API (404)
+    /// instead of passing them to the model server unchecked and unlabeled.
+    #[arg(long, env = "AIGC_LABELER_STRICT_PATHS")]
+    pub strict_paths: bool,
+
     /// Time allowed to connect to the model server.
     #[arg(long, env = "AIGC_LABELER_UPSTREAM_CONNECT_TIMEOUT", value_parser = duration, default_value = "2s")]
     pub upstream_connect_timeout: Duration,

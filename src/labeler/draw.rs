@@ -116,6 +116,19 @@ struct Metrics {
     gap: u32,
 }
 
+/// Bounds on what one image may take to decode: a small compressed file can claim a huge
+/// canvas, and the sidecar shares the pod's memory with the model server.
+pub const MAX_SIDE: u32 = 16_384;
+pub const MAX_DECODE_BYTES: u64 = 256 << 20;
+
+fn decode_limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits
+}
+
 impl Stamp {
     /// Parses the font and checks that it can draw every character of the notice (leading and
     /// trailing whitespace is dropped).
@@ -188,9 +201,9 @@ impl Stamp {
         if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg) {
             return Err(DrawError::Unsupported(format!("{format:?}")));
         }
-        let mut decoder = ImageReader::with_format(Cursor::new(bytes), format)
-            .into_decoder()
-            .map_err(DrawError::Decode)?;
+        let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+        reader.limits(decode_limits());
+        let mut decoder = reader.into_decoder().map_err(DrawError::Decode)?;
         // A malformed Exif block is no reason to refuse the image.
         let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
         let mut img = DynamicImage::from_decoder(decoder).map_err(DrawError::Decode)?;
@@ -951,6 +964,20 @@ mod tests {
             .expect("stamps");
         let after = decode_png(&stamped);
         assert_eq!((after.width, after.height), (30, 60));
+    }
+
+    #[test]
+    fn a_small_file_claiming_a_huge_canvas_is_refused_before_decoding() {
+        let mut png = encode_png(&DynamicImage::new_rgb8(4, 4));
+        // IHDR data starts at byte 16: width and height, then its CRC at byte 29.
+        png[16..20].copy_from_slice(&30_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&30_000u32.to_be_bytes());
+        let crc = crc32fast::hash(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        let err = stamp(CHINESE)
+            .stamp(&png, Corner::TopLeft)
+            .expect_err("a 30000x30000 canvas is over the limit");
+        assert!(matches!(err, DrawError::Decode(_)), "{err}");
     }
 
     #[test]

@@ -94,6 +94,12 @@ pub struct Labeler {
     pub moderation: Option<Moderation>,
     pub max_request_body: usize,
     pub max_response_body: usize,
+    /// Time allowed for a checked request's body to arrive.
+    pub request_timeout: Duration,
+    /// Refuse writes to paths that are not known endpoints instead of passing them.
+    pub strict_paths: bool,
+    /// Bounds the images decoded and drawn at once (CPU and memory).
+    pub labeling: tokio::sync::Semaphore,
     pub upstream_timeout: Duration,
     pub log_content: bool,
     pub metrics: Arc<Metrics>,
@@ -111,19 +117,22 @@ enum Route {
 }
 
 impl Route {
-    fn of(method: &Method, path: &str) -> Route {
+    /// The route of a request, from its canonical path (see [`canonical_path`]); the `/v1`
+    /// prefix is optional, as model servers serve both.
+    fn of(method: &Method, canonical: &str) -> Route {
         if method != Method::POST {
             return Route::Pass;
         }
-        if let Some(api) = TextApi::for_path(path) {
-            return Route::Text(api);
-        }
-        match path {
-            "/v1/images/generations" | "/v1/images/edits" | "/v1/images/variations" => {
-                Route::Images
-            }
-            "/v1/audio/speech" => Route::Speech,
-            "/v1/embeddings" | "/v1/responses" | "/v1/moderations" => Route::CheckOnly,
+        let bare = canonical
+            .strip_prefix("/v1")
+            .filter(|rest| rest.starts_with('/'))
+            .unwrap_or(canonical);
+        match bare {
+            "/chat/completions" => Route::Text(TextApi::Chat),
+            "/completions" => Route::Text(TextApi::Completion),
+            "/images/generations" | "/images/edits" | "/images/variations" => Route::Images,
+            "/audio/speech" => Route::Speech,
+            "/embeddings" | "/responses" | "/moderations" => Route::CheckOnly,
             _ => Route::Pass,
         }
     }
@@ -140,6 +149,78 @@ impl Route {
     fn labels(self) -> bool {
         matches!(self, Route::Text(_) | Route::Images | Route::Speech)
     }
+}
+
+/// The path as a model server routes it: percent-decoded, empty segments (repeated or trailing
+/// slashes) dropped. Routing on the raw path would let `/v1/chat/%63ompletions` or
+/// `/v1//chat/completions` past the checks to the same handler.
+pub fn canonical_path(path: &str) -> String {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let mut canonical = String::with_capacity(decoded.len());
+    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
+        canonical.push('/');
+        canonical.push_str(segment);
+    }
+    if canonical.is_empty() {
+        canonical.push('/');
+    }
+    canonical
+}
+
+/// The same URI with its path replaced (the query kept).
+fn with_path(uri: &Uri, path: &str) -> Uri {
+    let mut parts = uri.clone().into_parts();
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    parts.path_and_query = path_and_query.parse().ok();
+    Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
+/// The prompt of a request to a checked endpoint: from a JSON body, or from the text fields of a
+/// multipart form (`/v1/images/edits`). `Err` when the body cannot be read as either.
+async fn read_prompt(
+    headers: &HeaderMap,
+    canonical: &str,
+    bytes: &Bytes,
+) -> Result<Option<Prompt>, String> {
+    // The safety rules know the endpoints by their `/v1` names.
+    let path = if canonical.starts_with("/v1/") {
+        canonical.to_string()
+    } else {
+        format!("/v1{canonical}")
+    };
+    if media_type(headers) == "multipart/form-data" {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let boundary = multer::parse_boundary(content_type)
+            .map_err(|e| format!("the multipart request has no usable boundary: {e}"))?;
+        let body = bytes.clone();
+        let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+        let mut form = multer::Multipart::new(stream, boundary);
+        let mut texts = Vec::new();
+        loop {
+            let field = form
+                .next_field()
+                .await
+                .map_err(|e| format!("the multipart request cannot be read: {e}"))?;
+            let Some(field) = field else { break };
+            if matches!(field.name(), Some("prompt" | "input" | "instructions")) {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| format!("the multipart request cannot be read: {e}"))?;
+                texts.push(text);
+            }
+        }
+        return Ok(Some(Prompt { texts }));
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
+    Ok(extract_prompt(&path, &value))
 }
 
 /// An error answered in the API's own format (`{"error": {...}}`).
@@ -223,7 +304,7 @@ impl Labeler {
     /// Handles one request; every failure becomes a response.
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
         let start = Instant::now();
-        let route = Route::of(request.method(), request.uri().path());
+        let route = Route::of(request.method(), &canonical_path(request.uri().path()));
         let mut clock = UpstreamClock::default();
         let (response, outcome) = self.route(route, request, &mut clock).await;
         self.metrics.request(route.modality(), outcome);
@@ -256,6 +337,25 @@ impl Labeler {
             return (self.too_large(), Outcome::failed);
         }
         if route == Route::Pass {
+            if self.strict_paths
+                && matches!(
+                    *request.method(),
+                    Method::POST | Method::PUT | Method::PATCH
+                )
+            {
+                let message = format!(
+                    "{} {} is not served: this service only passes the model API's known endpoints",
+                    request.method(),
+                    request.uri().path()
+                );
+                let response = error_response(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request_error",
+                    "path_not_served",
+                    &message,
+                );
+                return (response, Outcome::failed);
+            }
             let (parts, body) = request.into_parts();
             let body = Limited::new(body, self.max_request_body)
                 .map_err(BoxError::from)
@@ -269,14 +369,15 @@ impl Labeler {
             };
         }
 
-        // Read the request whole to check its prompt.
-        let (parts, body) = request.into_parts();
-        let bytes = match Limited::new(body, self.max_request_body).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+        // Read the request whole to check its prompt, within the size and time limits.
+        let (mut parts, body) = request.into_parts();
+        let collect = Limited::new(body, self.max_request_body).collect();
+        let bytes = match tokio::time::timeout(self.request_timeout, collect).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
                 return (self.too_large(), Outcome::failed);
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 let message = format!("could not read the request body: {e}");
                 let response = error_response(
                     StatusCode::BAD_REQUEST,
@@ -286,11 +387,39 @@ impl Labeler {
                 );
                 return (response, Outcome::failed);
             }
+            Err(_) => {
+                let message = format!(
+                    "the request body did not arrive within {}",
+                    humantime::format_duration(self.request_timeout)
+                );
+                let response = error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "invalid_request_error",
+                    "request_timeout",
+                    &message,
+                );
+                return (response, Outcome::failed);
+            }
         };
-        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-        if let Some(prompt) = parsed
-            .as_ref()
-            .and_then(|v| extract_prompt(parts.uri.path(), v))
+        // The model server gets the path that was checked.
+        let canonical = canonical_path(parts.uri.path());
+        if canonical != parts.uri.path() {
+            parts.uri = with_path(&parts.uri, &canonical);
+        }
+        // A body the checks cannot read is refused, not forwarded unchecked.
+        let prompt = match read_prompt(&parts.headers, &canonical, &bytes).await {
+            Ok(prompt) => prompt,
+            Err(message) => {
+                let response = error_response(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "invalid_body",
+                    &message,
+                );
+                return (response, Outcome::failed);
+            }
+        };
+        if let Some(prompt) = prompt
             && let Verdict::Block(reason) = self.check(&prompt).await
         {
             self.metrics
@@ -390,19 +519,30 @@ impl Labeler {
                 HeaderValue::from_static("identity"),
             );
         }
-        parts.uri = self.upstream.uri(&parts.uri);
         parts.version = if self.upstream.http2 {
             Version::HTTP_2
         } else {
             Version::HTTP_11
         };
-        if !self.upstream.http2 && !parts.headers.contains_key(header::HOST) {
-            // A request that came in over HTTP/2 names its authority in the URI only.
-            if let Some(authority) = parts.uri.authority()
-                && let Ok(value) = HeaderValue::from_str(authority.as_str())
-            {
-                parts.headers.insert(header::HOST, value);
-            }
+        // The model server is addressed by its own name (as a reverse proxy does); the name
+        // the client used travels on as X-Forwarded-Host.
+        let original_host = parts.headers.remove(header::HOST).or_else(|| {
+            parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
+        if let Some(host) = original_host {
+            parts
+                .headers
+                .insert(HeaderName::from_static("x-forwarded-host"), host);
+        }
+        parts.uri = self.upstream.uri(&parts.uri);
+        if !self.upstream.http2
+            && let Some(authority) = parts.uri.authority()
+            && let Ok(value) = HeaderValue::from_str(authority.as_str())
+        {
+            parts.headers.insert(header::HOST, value);
         }
         let request = Request::from_parts(parts, body);
         let sent =
@@ -512,6 +652,7 @@ impl Labeler {
                     inner: body,
                     labeler,
                     ended: false,
+                    trailers: None,
                 };
                 (Response::from_parts(parts, body.boxed()), Outcome::labeled)
             }
@@ -584,6 +725,12 @@ impl Labeler {
             self.sealer.clone(),
             produce_id.clone(),
         );
+        let Ok(_permit) = self.labeling.acquire().await else {
+            return (
+                unlabelable_response("the sidecar is shutting down"),
+                Outcome::failed,
+            );
+        };
         let labeled = tokio::task::spawn_blocking(move || {
             label_images_json(&bytes, notice.as_deref(), &sealer, &id)
         })
@@ -830,6 +977,7 @@ struct SseBody {
     inner: Incoming,
     labeler: StreamLabeler,
     ended: bool,
+    trailers: Option<Frame<Bytes>>,
 }
 
 impl http_body::Body for SseBody {
@@ -843,7 +991,7 @@ impl http_body::Body for SseBody {
         let this = &mut *self;
         loop {
             if this.ended {
-                return Poll::Ready(None);
+                return Poll::Ready(this.trailers.take().map(Ok));
             }
             match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
@@ -853,7 +1001,8 @@ impl http_body::Body for SseBody {
                             return Poll::Ready(Some(Ok(Frame::data(out))));
                         }
                     }
-                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                    // Trailers end a body: they wait until the record is out.
+                    Err(frame) => this.trailers = Some(frame),
                 },
                 Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
                 None => {
@@ -868,6 +1017,6 @@ impl http_body::Body for SseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ended
+        self.ended && self.trailers.is_none()
     }
 }

@@ -80,9 +80,15 @@ fn text_slot(api: TextApi, choice: &mut Value, streamed: bool) -> Option<&mut Va
     match api {
         TextApi::Completion => Some(choice.entry("text").or_insert(Value::Null)),
         TextApi::Chat => {
-            let holder = choice
-                .get_mut(if streamed { "delta" } else { "message" })?
-                .as_object_mut()?;
+            let key = if streamed { "delta" } else { "message" };
+            if streamed {
+                // A finishing chunk may have no delta, or a null one: the notice needs one.
+                let delta = choice.entry(key).or_insert(Value::Null);
+                if delta.is_null() {
+                    *delta = Value::Object(Map::new());
+                }
+            }
+            let holder = choice.get_mut(key)?.as_object_mut()?;
             Some(holder.entry("content").or_insert(Value::Null))
         }
     }
@@ -162,6 +168,8 @@ struct ChunkView<'a> {
     created: Option<Value>,
     model: Option<Value>,
     system_fingerprint: Option<Value>,
+    /// Only the verifier reads it.
+    aigc: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -180,6 +188,18 @@ struct ChoiceView<'a> {
 struct DeltaView<'a> {
     #[serde(default, borrow)]
     content: Option<Cow<'a, str>>,
+}
+
+/// What one choice of a chunk becomes.
+struct Plan {
+    position: usize,
+    index: u64,
+    original: String,
+    delivered: String,
+    opens: bool,
+    finishes: bool,
+    start_notice: bool,
+    end_notice: bool,
 }
 
 /// Per-choice progress of a stream.
@@ -294,11 +314,11 @@ impl StreamLabeler {
             // Not a completion chunk (an error event, say): forwarded as it is.
             return None;
         };
-        let notice = &self.notice;
-        let mut edits: Vec<(usize, String)> = Vec::new();
+        // First decide, for each choice, what the user should receive...
+        let mut plans: Vec<Plan> = Vec::with_capacity(view.choices.len());
         for (position, choice) in view.choices.iter().enumerate() {
             let index = choice.index.unwrap_or(position as u64);
-            let state = self.choices.entry(index).or_default();
+            let state = self.choices.get(&index);
             let text = match self.api {
                 TextApi::Chat => choice.delta.as_ref().and_then(|d| d.content.as_deref()),
                 TextApi::Completion => choice.text.as_deref(),
@@ -306,35 +326,33 @@ impl StreamLabeler {
             // A choice opens with its first text field, even an empty one; a tool call's null
             // content never opens it, as in a whole response.
             let opens = text.is_some();
-            let mut delivered = text.unwrap_or_default().to_string();
-            let mut edited = false;
-            if let Some(notice) = &notice {
-                if notice.position == Position::Start && !state.started && opens {
-                    delivered = notice.wrap(&delivered);
-                    edited = true;
+            let finishes = choice.finish_reason.is_some();
+            let original = text.unwrap_or_default().to_string();
+            let mut plan = Plan {
+                position,
+                index,
+                delivered: original.clone(),
+                original,
+                opens,
+                finishes,
+                start_notice: false,
+                end_notice: false,
+            };
+            if let Some(notice) = &self.notice {
+                let started = state.is_some_and(|s| s.started);
+                let finished = state.is_some_and(|s| s.finished);
+                let has_text = state.is_some_and(|s| s.has_text);
+                if notice.position == Position::Start && !started && opens {
+                    plan.delivered = notice.wrap(&plan.delivered);
+                    plan.start_notice = true;
                 }
-                if notice.position == Position::End
-                    && choice.finish_reason.is_some()
-                    && !state.finished
-                    && (state.has_text || opens)
+                if notice.position == Position::End && finishes && !finished && (has_text || opens)
                 {
-                    delivered = notice.wrap(&delivered);
-                    edited = true;
+                    plan.delivered = notice.wrap(&plan.delivered);
+                    plan.end_notice = true;
                 }
             }
-            if opens {
-                state.started = true;
-            }
-            if choice.finish_reason.is_some() {
-                state.finished = true;
-            }
-            if opens {
-                state.has_text = true;
-            }
-            state.hasher.update(delivered.as_bytes());
-            if edited {
-                edits.push((position, delivered));
-            }
+            plans.push(plan);
         }
         // The envelope is the same in every chunk of a stream: kept from the first that has one.
         if self.envelope.is_empty() {
@@ -349,18 +367,49 @@ impl StreamLabeler {
             .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
             .collect();
         }
-        if edits.is_empty() {
-            return None;
+        // ...then write it, and only what was written counts: a chunk that cannot be rewritten
+        // goes out as it came, and its notice waits for the next chunk or the end of the stream.
+        let rewritten = if plans.iter().any(|p| p.start_notice || p.end_notice) {
+            let rewritten = self.rewrite(data, &plans);
+            if rewritten.is_none() {
+                for plan in &mut plans {
+                    plan.delivered = std::mem::take(&mut plan.original);
+                    plan.start_notice = false;
+                    plan.end_notice = false;
+                }
+            }
+            rewritten
+        } else {
+            None
+        };
+        let wanted = |position| self.notice.as_ref().is_some_and(|n| n.position == position);
+        let (start_wanted, end_wanted) = (wanted(Position::Start), wanted(Position::End));
+        for plan in plans {
+            let state = self.choices.entry(plan.index).or_default();
+            if plan.opens && (plan.start_notice || !start_wanted) {
+                state.started = true;
+            }
+            if plan.finishes && (plan.end_notice || !end_wanted || !(state.has_text || plan.opens))
+            {
+                state.finished = true;
+            }
+            if plan.opens {
+                state.has_text = true;
+            }
+            state.hasher.update(plan.delivered.as_bytes());
         }
+        rewritten
+    }
+
+    /// The chunk with the planned texts in place, or `None` if it cannot be rewritten.
+    fn rewrite(&self, data: &str, plans: &[Plan]) -> Option<String> {
         let mut value: Value = serde_json::from_str(data).ok()?;
         let choices = value.get_mut("choices")?.as_array_mut()?;
-        for (position, text) in edits {
-            if let Some(slot) = choices
-                .get_mut(position)
-                .and_then(|c| text_slot(self.api, c, true))
-            {
-                *slot = Value::String(text);
-            }
+        for plan in plans.iter().filter(|p| p.start_notice || p.end_notice) {
+            let slot = choices
+                .get_mut(plan.position)
+                .and_then(|c| text_slot(self.api, c, true))?;
+            *slot = Value::String(plan.delivered.clone());
         }
         serde_json::to_string(&value).ok()
     }
@@ -479,26 +528,19 @@ pub fn read_stream(api: TextApi, body: &[u8]) -> StreamTranscript {
             transcript.events += 1;
             if data.trim() == "[DONE]" {
                 transcript.done = true;
-            } else if let Ok(value) = serde_json::from_str::<Value>(&data) {
-                if let Some(record) = value.get("aigc") {
-                    transcript.record = serde_json::from_value(record.clone()).ok();
+            } else if let Ok(view) = serde_json::from_str::<ChunkView>(&data) {
+                // Read exactly as the labeler read it, so both count the same text.
+                if let Some(record) = view.aigc {
+                    transcript.record = serde_json::from_value(record).ok();
                 }
-                for (position, choice) in value
-                    .get("choices")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    let index = choice_index(choice, position);
+                for (position, choice) in view.choices.iter().enumerate() {
+                    let index = choice.index.unwrap_or(position as u64);
                     let text = match api {
-                        TextApi::Chat => choice.pointer("/delta/content"),
-                        TextApi::Completion => choice.get("text"),
+                        TextApi::Chat => choice.delta.as_ref().and_then(|d| d.content.as_deref()),
+                        TextApi::Completion => choice.text.as_deref(),
                     };
                     let entry = transcript.texts.entry(index).or_default();
-                    if let Some(text) = text.and_then(Value::as_str) {
-                        entry.push_str(text);
-                    }
+                    entry.push_str(text.unwrap_or_default());
                 }
             }
         }

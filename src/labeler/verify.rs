@@ -17,7 +17,8 @@ pub struct Finding {
     pub kind: String,
     /// The record, if the content carries one.
     pub record: Option<AigcRecord>,
-    /// `intact`, `tampered`, `unchecked` (no key given) or `missing` (no record).
+    /// `intact`, `tampered`, `unchecked` (no key given), `missing` (no record) or
+    /// `unsupported` (a format that cannot carry one).
     pub integrity: &'static str,
     /// Images inside an images response, each with its own record.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -54,6 +55,7 @@ impl Finding {
             "intact" => "intact (matches the content and its ID)",
             "tampered" => "TAMPERED (does not match the content or its ID)",
             "unchecked" => "not checked (no --key-file given)",
+            "unsupported" => "none: the format cannot carry the record",
             _ => "missing",
         };
         out.push_str(&format!("{pad}anti-tamper value: {integrity}\n"));
@@ -181,10 +183,17 @@ fn verify_images(
             index,
             message: format!("not base64: {e}"),
         })?;
-        let format = media::sniff(&image).ok_or(VerifyError::Item {
-            index,
-            message: "not a PNG or JPEG image".into(),
-        })?;
+        // The same rule as the labeler's: only PNG and JPEG images carry a record.
+        let Some(format) = media::sniff(&image).filter(|f| matches!(f, Format::Png | Format::Jpeg))
+        else {
+            findings.push(Finding {
+                kind: "an image format that cannot carry the record".into(),
+                record: None,
+                integrity: "unsupported",
+                items: Vec::new(),
+            });
+            continue;
+        };
         let finding = verify_media(format, &image, sealer).map_err(|e| VerifyError::Item {
             index,
             message: e.to_string(),

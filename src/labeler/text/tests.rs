@@ -347,3 +347,61 @@ proptest! {
         prop_assert!(labeler.record().is_some());
     }
 }
+
+#[test]
+fn a_finishing_chunk_without_a_delta_still_gets_the_end_notice() {
+    for finishing in [
+        json!({"id": "c", "choices": [{"index": 0, "finish_reason": "stop"}]}),
+        json!({"id": "c", "choices": [{"index": 0, "delta": null, "finish_reason": "stop"}]}),
+    ] {
+        let head = json!({"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": null}]});
+        let input = format!("data: {head}\n\ndata: {finishing}\n\ndata: [DONE]\n\n");
+        let out = run(
+            &mut labeler(TextApi::Chat, Position::End),
+            input.as_bytes(),
+            4096,
+        );
+        assert_valid_stream(&out);
+        let transcript = read_stream(TextApi::Chat, &out);
+        assert_eq!(transcript.texts[&0], format!("Hi\n\n{NOTICE}"));
+        let record = transcript.record.clone().unwrap();
+        assert_eq!(
+            sealer().check(&record, &transcript.parts()),
+            Integrity::Intact
+        );
+    }
+}
+
+#[test]
+fn a_chunk_that_cannot_be_rewritten_passes_and_the_notice_comes_later() {
+    // Nesting deeper than serde_json rebuilds: the view reads it, the rewrite cannot.
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let head = format!(
+        r#"{{"id":"c","extra":{deep},"choices":[{{"index":0,"delta":{{"content":"Hi"}},"finish_reason":null}}]}}"#
+    );
+    let input = format!(
+        "data: {head}\n\ndata: {}\n\ndata: [DONE]\n\n",
+        json!({"id": "c", "choices": [{"index": 0, "delta": {"content": " there"}, "finish_reason": null}]})
+    );
+    let out = run(
+        &mut labeler(TextApi::Chat, Position::Start),
+        input.as_bytes(),
+        4096,
+    );
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(
+        text.starts_with(&format!("data: {head}\n\n")),
+        "passed as it came"
+    );
+    assert_eq!(text.matches(NOTICE).count(), 1);
+    let mut labeler = labeler(TextApi::Chat, Position::Start);
+    let out = run(&mut labeler, input.as_bytes(), 4096);
+    let record = labeler.record().cloned().unwrap();
+    // The verifier reads the events as the labeler did: the notice came with the next chunk.
+    let transcript = read_stream(TextApi::Chat, &out);
+    assert_eq!(transcript.texts[&0], format!("Hi{NOTICE}\n\n there"));
+    assert_eq!(
+        sealer().check(&record, &transcript.parts()),
+        Integrity::Intact
+    );
+}
