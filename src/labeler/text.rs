@@ -222,6 +222,8 @@ pub struct StreamLabeler {
     produce_id: String,
     max_event: usize,
     pending: BytesMut,
+    /// How much of `pending` is known to hold no complete event.
+    scanned: usize,
     choices: BTreeMap<u64, ChoiceState>,
     /// `id`, `object`, `created`, `model` of the last chunk, for the chunks this adds.
     envelope: Map<String, Value>,
@@ -244,6 +246,7 @@ impl StreamLabeler {
             produce_id,
             max_event,
             pending: BytesMut::new(),
+            scanned: 0,
             choices: BTreeMap::new(),
             envelope: Map::new(),
             sealed: None,
@@ -259,9 +262,17 @@ impl StreamLabeler {
     pub fn push(&mut self, chunk: &[u8]) -> Result<Bytes, TextError> {
         self.pending.extend_from_slice(chunk);
         let mut out = BytesMut::new();
-        while let Some((end, sep)) = event_end(&self.pending) {
-            let event = self.pending.split_to(end + sep).freeze();
-            self.event(&event[..end], &event[end..], &mut out);
+        loop {
+            // Resume where the last search stopped (less the 3 bytes a separator could straddle),
+            // so an event arriving in many small pieces is scanned once, not once per piece.
+            let from = self.scanned.saturating_sub(3);
+            let Some((end, sep)) = event_end(&self.pending[from..]) else {
+                self.scanned = self.pending.len();
+                break;
+            };
+            let event = self.pending.split_to(from + end + sep).freeze();
+            self.scanned = 0;
+            self.event(&event[..from + end], &event[from + end..], &mut out);
         }
         if self.pending.len() > self.max_event {
             return Err(TextError::EventTooLarge(self.max_event));
@@ -299,10 +310,7 @@ impl StreamLabeler {
             return;
         }
         match self.chunk(&data) {
-            Some(rewritten) => {
-                out.extend_from_slice(b"data: ");
-                out.extend_from_slice(rewritten.as_bytes());
-            }
+            Some(rewritten) => write_rewritten(out, event, &rewritten),
             None => out.extend_from_slice(event),
         }
         out.extend_from_slice(separator);
@@ -454,6 +462,32 @@ fn choice_chunk(api: TextApi, index: u64, text: &str) -> Value {
         TextApi::Completion => serde_json::json!({
             "index": index, "text": text, "finish_reason": null
         }),
+    }
+}
+
+/// The event with its data replaced: its other fields (`event:`, `id:`, comments) stay where
+/// they were, the new data takes the place of the first `data:` line.
+fn write_rewritten(out: &mut BytesMut, event: &[u8], data: &str) {
+    let text = String::from_utf8_lossy(event);
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut written = false;
+    let mut first = true;
+    for line in text.lines() {
+        let is_data = line.starts_with("data:");
+        if is_data && written {
+            continue;
+        }
+        if !first {
+            out.extend_from_slice(newline.as_bytes());
+        }
+        first = false;
+        if is_data {
+            out.extend_from_slice(b"data: ");
+            out.extend_from_slice(data.as_bytes());
+            written = true;
+        } else {
+            out.extend_from_slice(line.as_bytes());
+        }
     }
 }
 

@@ -52,7 +52,14 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Chunk<'_>>, &[u8]), MediaError> {
     };
     // A form longer than the file is read as far as the file goes: the chunks tell whether
     // anything is missing.
-    let end = (8 + u32::from_le_bytes(size) as usize).min(bytes.len());
+    // Writers that stream (text-to-speech servers among them) cannot know the sizes up front
+    // and leave 0 or 0xFFFFFFFF: then the form runs to the end of the file.
+    let size = u32::from_le_bytes(size);
+    let end = if size == 0 || size == u32::MAX {
+        bytes.len()
+    } else {
+        (8 + size as usize).min(bytes.len())
+    };
     let mut chunks = Vec::new();
     let mut at = 12;
     while at < end {
@@ -67,7 +74,11 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Chunk<'_>>, &[u8]), MediaError> {
         let Some((&size, rest)) = rest.split_first_chunk::<4>() else {
             return Err(truncated);
         };
-        let size = u32::from_le_bytes(size) as usize;
+        let mut size = u32::from_le_bytes(size) as usize;
+        // The same placeholder on the data chunk: the samples run to the end of the form.
+        if &id == b"data" && (size == 0 || size == u32::MAX as usize) {
+            size = rest.len();
+        }
         let Some(data) = rest.get(..size) else {
             return Err(truncated);
         };
@@ -247,5 +258,21 @@ mod tests {
             message(b"RIFF\x04\0\0\0WAVE"),
             "the WAV file has no fmt chunk"
         );
+    }
+
+    #[test]
+    fn sizes_left_open_by_a_streaming_writer_run_to_the_end() {
+        let good = samples::wav(10, 1, 3);
+        let (spec, samples) = samples::decode_wav(&good).unwrap();
+        for placeholder in [0u32, u32::MAX] {
+            let mut streamed = good.clone();
+            streamed[4..8].copy_from_slice(&placeholder.to_le_bytes());
+            // The data chunk's size field follows "data" at byte 36.
+            streamed[40..44].copy_from_slice(&placeholder.to_le_bytes());
+            let labeled = embed(&streamed, &samples::record()).unwrap();
+            assert_eq!(extract(&labeled).unwrap(), Some(samples::record()));
+            assert_eq!(essence(&labeled).unwrap(), essence(&good).unwrap());
+            assert_eq!(samples::decode_wav(&labeled), Some((spec, samples.clone())));
+        }
     }
 }

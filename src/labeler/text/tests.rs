@@ -405,3 +405,24 @@ fn a_chunk_that_cannot_be_rewritten_passes_and_the_notice_comes_later() {
         Integrity::Intact
     );
 }
+
+#[test]
+fn a_rewritten_event_keeps_its_other_fields() {
+    let chunk = json!({"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": null}]});
+    let input = format!("id: 7\nevent: chunk\ndata: {chunk}\n\ndata: [DONE]\n\n");
+    let out = run(
+        &mut labeler(TextApi::Chat, Position::Start),
+        input.as_bytes(),
+        3,
+    );
+    let text = String::from_utf8(out).unwrap();
+    let first = text.split("\n\n").next().unwrap();
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines[0], "id: 7");
+    assert_eq!(lines[1], "event: chunk");
+    assert!(
+        lines[2].starts_with("data: ") && lines[2].contains(NOTICE),
+        "{first}"
+    );
+    assert_eq!(lines.len(), 3);
+}
