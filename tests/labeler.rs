@@ -1119,3 +1119,37 @@ async fn connection_headers_stay_on_their_hop() {
         Some("chat.example")
     );
 }
+
+#[tokio::test]
+async fn responses_api_answers_are_labeled_and_its_streams_said_unlabeled() {
+    let upstream = ModelServer::start().await;
+    let proxy = Proxy::start(&upstream.url(), &[]).await;
+    let answer = post(
+        &proxy,
+        "/v1/responses",
+        json!({"model": "fake", "input": "Capital of France?"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_labeled_headers(&answer);
+    let text = answer.json()["output"][0]["content"][0]["text"].clone();
+    assert_eq!(
+        text,
+        json!(format!("{NOTICE}\n\nThe capital of France is Paris."))
+    );
+    let finding = verify::verify(&answer.body, Some(&sealer())).unwrap();
+    assert_eq!(finding.kind, "responses API answer");
+    assert_eq!(finding.integrity, "intact");
+
+    let streamed = post(
+        &proxy,
+        "/v1/responses",
+        json!({"input": "hi", "stream": true}),
+    )
+    .await;
+    assert_eq!(streamed.status, StatusCode::OK);
+    assert_eq!(
+        streamed.header("aigc-implicit-label"),
+        Some("unsupported; format=text/event-stream (responses)")
+    );
+}

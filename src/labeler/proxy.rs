@@ -29,7 +29,7 @@ use super::media::{self, Format};
 use super::metrics::{Metrics, Modality, ModalityLabels, Outcome, ReasonLabels};
 use super::record::{PartDigest, Sealer, new_produce_id};
 use super::safety::{Moderation, Prompt, Reason, RuleSet, Verdict, extract_prompt};
-use super::text::{Notice, StreamLabeler, TextApi, label_json};
+use super::text::{Notice, StreamLabeler, TextApi, label_json, label_responses_json};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body type of every request and response the proxy sends.
@@ -109,6 +109,8 @@ pub struct Labeler {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Text(TextApi),
+    /// `/v1/responses`: whole answers are labeled; its streams (typed events) are not yet.
+    Responses,
     Images,
     Speech,
     /// Carries a prompt to check, but the response is not content to label (embeddings, …).
@@ -132,14 +134,15 @@ impl Route {
             "/completions" => Route::Text(TextApi::Completion),
             "/images/generations" | "/images/edits" | "/images/variations" => Route::Images,
             "/audio/speech" => Route::Speech,
-            "/embeddings" | "/responses" | "/moderations" => Route::CheckOnly,
+            "/responses" => Route::Responses,
+            "/embeddings" | "/moderations" => Route::CheckOnly,
             _ => Route::Pass,
         }
     }
 
     fn modality(self) -> Modality {
         match self {
-            Route::Text(_) => Modality::text,
+            Route::Text(_) | Route::Responses => Modality::text,
             Route::Images => Modality::image,
             Route::Speech => Modality::audio,
             Route::CheckOnly | Route::Pass => Modality::other,
@@ -147,7 +150,10 @@ impl Route {
     }
 
     fn labels(self) -> bool {
-        matches!(self, Route::Text(_) | Route::Images | Route::Speech)
+        matches!(
+            self,
+            Route::Text(_) | Route::Responses | Route::Images | Route::Speech
+        )
     }
 }
 
@@ -471,6 +477,7 @@ impl Labeler {
         }
         match route {
             Route::Text(api) => self.label_text(api, response, clock).await,
+            Route::Responses => self.label_responses(response, clock).await,
             Route::Images => self.label_images(response, clock).await,
             Route::Speech => self.label_audio(response, clock).await,
             Route::CheckOnly | Route::Pass => unreachable!("only labeled routes reach here"),
@@ -625,6 +632,34 @@ impl Labeler {
                 ))
             }
             Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    async fn label_responses(
+        &self,
+        response: Response<Incoming>,
+        clock: &mut UpstreamClock,
+    ) -> (Response<Body>, Outcome) {
+        let kind = media_type(response.headers());
+        let (mut parts, body) = response.into_parts();
+        if kind != "application/json" {
+            // The Responses API streams typed events (response.output_text.delta, …), which the
+            // stream rewriter does not know: delivered, and said to be unlabeled.
+            let format = format!("{kind} (responses)");
+            return self.unlabelable(parts, body.map_err(BoxError::from).boxed(), &format);
+        }
+        let bytes = match self.read_whole(body, clock).await {
+            Ok(bytes) => bytes,
+            Err(response) => return (response, Outcome::failed),
+        };
+        let produce_id = new_produce_id();
+        match label_responses_json(&bytes, self.text_notice.as_ref(), &self.sealer, &produce_id) {
+            Ok((labeled, _)) => {
+                mark(&mut parts.headers, &produce_id, None);
+                set_length(&mut parts.headers, labeled.len());
+                (Response::from_parts(parts, full(labeled)), Outcome::labeled)
+            }
+            Err(e) => (unlabelable_response(&e.to_string()), Outcome::failed),
         }
     }
 

@@ -70,6 +70,8 @@ pub enum TextError {
     NotJson(serde_json::Error),
     #[error("the model server's response has no `choices` array")]
     NoChoices,
+    #[error("the model server's response has no `output` array")]
+    NoOutput,
     #[error("a server-sent event is larger than {0} bytes")]
     EventTooLarge(usize),
 }
@@ -156,6 +158,66 @@ pub fn json_parts(api: TextApi, response: &Value) -> Option<Vec<PartDigest>> {
         );
     }
     Some(parts.into_values().collect())
+}
+
+/// The `output_text` parts of a Responses API response (`/v1/responses`), in order.
+fn output_texts(response: &mut Value) -> Option<Vec<&mut Value>> {
+    let output = response.get_mut("output")?.as_array_mut()?;
+    Some(
+        output
+            .iter_mut()
+            .filter(|item| item.get("type").and_then(Value::as_str) == Some("message"))
+            .filter_map(|item| item.get_mut("content")?.as_array_mut())
+            .flatten()
+            .filter(|part| part.get("type").and_then(Value::as_str) == Some("output_text"))
+            .filter_map(|part| part.get_mut("text"))
+            .filter(|text| text.is_string())
+            .collect(),
+    )
+}
+
+/// Labels a whole Responses API response: the notice goes at the start of its first output
+/// text or the end of its last; the record's parts are the output texts in order.
+pub fn label_responses_json(
+    body: &[u8],
+    notice: Option<&Notice>,
+    sealer: &Sealer,
+    produce_id: &str,
+) -> Result<(Vec<u8>, AigcRecord), TextError> {
+    let mut response: Value = serde_json::from_slice(body).map_err(TextError::NotJson)?;
+    let mut texts = output_texts(&mut response).ok_or(TextError::NoOutput)?;
+    if let Some(notice) = notice {
+        let target = match notice.position {
+            Position::Start => texts.first_mut(),
+            Position::End => texts.last_mut(),
+        };
+        if let Some(text) = target {
+            let wrapped = notice.wrap(text.as_str().unwrap_or_default());
+            **text = Value::String(wrapped);
+        }
+    }
+    let parts: Vec<PartDigest> = texts
+        .iter()
+        .map(|t| part_digest(t.as_str().unwrap_or_default().as_bytes()))
+        .collect();
+    let record = sealer.seal(produce_id, &parts);
+    if let Some(object) = response.as_object_mut() {
+        object.insert("aigc".to_string(), record_value(&record));
+    }
+    let body = serde_json::to_vec(&response).map_err(TextError::NotJson)?;
+    Ok((body, record))
+}
+
+/// The parts of a labeled Responses API response, recomputed by a verifier.
+pub fn responses_parts(response: &Value) -> Option<Vec<PartDigest>> {
+    let mut response = response.clone();
+    let texts = output_texts(&mut response)?;
+    Some(
+        texts
+            .iter()
+            .map(|t| part_digest(t.as_str().unwrap_or_default().as_bytes()))
+            .collect(),
+    )
 }
 
 /// What the rewriter needs to know of a stream chunk, read without building a `Value`.

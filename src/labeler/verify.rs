@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::media::{self, Format};
 use super::record::{AigcRecord, Integrity, PartDigest, Sealer};
-use super::text::{TextApi, json_parts, read_stream};
+use super::text::{TextApi, json_parts, read_stream, responses_parts};
 
 /// What was found in one piece of content.
 #[derive(Debug, Serialize)]
@@ -110,6 +110,16 @@ pub fn verify(bytes: &[u8], sealer: Option<&Sealer>) -> Result<Finding, VerifyEr
         .and_then(|r| serde_json::from_value::<AigcRecord>(r.clone()).ok());
     if let Some(items) = value.get("data").and_then(Value::as_array) {
         return verify_images(items, record, sealer);
+    }
+    if value.get("choices").is_none()
+        && let Some(parts) = responses_parts(&value)
+    {
+        return Ok(Finding {
+            kind: "responses API answer".into(),
+            integrity: integrity(sealer, record.as_ref(), &parts),
+            record,
+            items: Vec::new(),
+        });
     }
     let first = value.pointer("/choices/0").ok_or(VerifyError::Unknown)?;
     let api = if first.get("message").is_some() {

@@ -124,6 +124,21 @@ async fn handle(state: Arc<ServerState>, request: Request<Incoming>) -> Response
             "id": "cmpl-1", "object": "text_completion", "created": 1, "model": "fake",
             "choices": [{"index": 0, "text": reply(&input), "finish_reason": "stop"}]
         })),
+        "/v1/responses" if streamed => {
+            let event = json!({"type": "response.output_text.delta", "delta": reply(&input)});
+            Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(full(format!(
+                    "event: response.output_text.delta\ndata: {event}\n\n"
+                )))
+                .unwrap()
+        }
+        "/v1/responses" => json_response(json!({
+            "id": "resp_1", "object": "response", "status": "completed", "model": "fake",
+            "output": [{"type": "message", "role": "assistant", "content": [
+                {"type": "output_text", "text": reply(&input), "annotations": []}
+            ]}]
+        })),
         "/v1/images/generations" => {
             let key = input.to_string();
             let cached = state.images.lock().unwrap().get(&key).cloned();

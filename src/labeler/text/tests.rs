@@ -426,3 +426,47 @@ fn a_rewritten_event_keeps_its_other_fields() {
     );
     assert_eq!(lines.len(), 3);
 }
+
+#[test]
+fn a_responses_api_answer_gets_the_notice_in_its_output_text() {
+    let body = json!({
+        "id": "resp_1", "object": "response", "status": "completed",
+        "output": [
+            {"type": "reasoning", "summary": []},
+            {"type": "message", "role": "assistant", "content": [
+                {"type": "output_text", "text": "First.", "annotations": []},
+                {"type": "output_text", "text": "Second.", "annotations": []}
+            ]}
+        ]
+    });
+    for (position, expect) in [
+        (
+            Position::Start,
+            [format!("{NOTICE}\n\nFirst."), "Second.".to_string()],
+        ),
+        (
+            Position::End,
+            ["First.".to_string(), format!("Second.\n\n{NOTICE}")],
+        ),
+    ] {
+        let (labeled, record) = label_responses_json(
+            body.to_string().as_bytes(),
+            Some(&notice(position)),
+            &sealer(),
+            "r-1",
+        )
+        .unwrap();
+        let labeled: Value = serde_json::from_slice(&labeled).unwrap();
+        let content = &labeled["output"][1]["content"];
+        assert_eq!(content[0]["text"], json!(expect[0]));
+        assert_eq!(content[1]["text"], json!(expect[1]));
+        assert_eq!(labeled["aigc"]["ProduceID"], "r-1");
+        let parts = responses_parts(&labeled).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(sealer().check(&record, &parts), Integrity::Intact);
+    }
+    assert!(matches!(
+        label_responses_json(b"{}", None, &sealer(), "r"),
+        Err(TextError::NoOutput)
+    ));
+}
