@@ -10,7 +10,7 @@ use crate::labeler::record::{AigcRecord, PartDigest};
 const SOI: [u8; 2] = [0xFF, 0xD8];
 const APP0: u8 = 0xE0;
 const APP1: u8 = 0xE1;
-const APP15: u8 = 0xEF;
+const APP13: u8 = 0xED;
 const COM: u8 = 0xFE;
 const SOS: u8 = 0xDA;
 const EOI: u8 = 0xD9;
@@ -38,8 +38,11 @@ impl Segment<'_> {
         self.xmp().is_some_and(xmp::is_ours)
     }
 
+    /// Segments that describe the image without changing how it looks: JFIF (APP0), Exif and
+    /// XMP (APP1), IPTC (APP13), comments. The rest (ICC profiles in APP2, Adobe's colour
+    /// transform in APP14, unknown APPn) is part of the image, so changing it breaks the seal.
     fn is_metadata(&self) -> bool {
-        matches!(self.marker, APP0..=APP15 | COM)
+        matches!(self.marker, APP0 | APP1 | APP13 | COM)
     }
 
     /// JFIF and Exif segments, which belong directly after SOI.
@@ -285,6 +288,9 @@ mod tests {
         assert_ne!(essence(&a).unwrap(), essence(&b).unwrap());
         let commented = with_segment_first(&a, COM, b"x");
         assert_eq!(essence(&commented).unwrap(), essence(&a).unwrap());
+        // An Adobe colour transform (APP14) changes how the pixels look: part of the essence.
+        let adobe = with_segment_first(&a, 0xEE, b"Adobe\0\x64\0\0\0\0\x01");
+        assert_ne!(essence(&adobe).unwrap(), essence(&a).unwrap());
     }
 
     #[test]

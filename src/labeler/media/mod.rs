@@ -144,7 +144,11 @@ pub fn extract(format: Format, bytes: &[u8]) -> Result<Option<AigcRecord>, Media
     }
 }
 
-/// SHA-256 over the content of the file without its metadata; [`embed`] does not change it.
+/// SHA-256 over the content of the file without its descriptive metadata; [`embed`] does not
+/// change it. What counts as content: PNG, every chunk but text, time and Exif (so palette,
+/// transparency, gamma and colour profile are in); JPEG, every segment but JFIF, Exif/XMP, IPTC
+/// and comments, plus the scan; WAV, the `fmt ` and `data` chunks; MP3, the frames after the
+/// ID3v2 tag (without an ID3v1 block).
 pub fn essence(format: Format, bytes: &[u8]) -> Result<PartDigest, MediaError> {
     match format {
         Format::Png => png::essence(bytes),

@@ -214,10 +214,14 @@ pub fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
 pub fn essence(bytes: &[u8]) -> Result<PartDigest, MediaError> {
     let (chunks, _) = parse(bytes)?;
     let mut hasher = Sha256::new();
+    // Every chunk but the descriptive ones: text (where the record itself lives), time and
+    // Exif. Transparency, gamma, colour profiles and animation frames change what is seen.
     for chunk in chunks
         .iter()
-        .filter(|c| c.is_critical() && &c.kind != b"IEND")
+        .filter(|c| !matches!(&c.kind, b"tEXt" | b"zTXt" | b"iTXt" | b"tIME" | b"eXIf"))
     {
+        hasher.update(chunk.kind);
+        hasher.update((chunk.data.len() as u32).to_be_bytes());
         hasher.update(chunk.data);
     }
     Ok(hasher.finalize().into())
@@ -334,6 +338,9 @@ mod tests {
         assert_ne!(essence(&a).unwrap(), essence(&b).unwrap());
         let commented = with_chunk_after_ihdr(&a, b"tEXt", b"Comment\0x");
         assert_eq!(essence(&commented).unwrap(), essence(&a).unwrap());
+        // Gamma changes how the pixels look: part of the essence.
+        let gamma = with_chunk_after_ihdr(&a, b"gAMA", &45455u32.to_be_bytes());
+        assert_ne!(essence(&gamma).unwrap(), essence(&a).unwrap());
     }
 
     #[test]
