@@ -21,10 +21,6 @@ struct Chunk<'a> {
 }
 
 impl Chunk<'_> {
-    fn is_critical(&self) -> bool {
-        self.kind[0].is_ascii_uppercase()
-    }
-
     /// The keyword of a text chunk (up to its NUL).
     fn keyword(&self) -> Option<&[u8]> {
         let end = self.data.iter().position(|&b| b == 0)?;
