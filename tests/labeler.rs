@@ -171,6 +171,11 @@ async fn get_text(addr: SocketAddr, path: &str) -> (StatusCode, String) {
     )
 }
 
+/// What `verify` says of a labeled body's anti-tamper value.
+fn integrity(body: &[u8]) -> &'static str {
+    verify::verify(body, Some(&sealer())).unwrap().integrity
+}
+
 fn assert_labeled_headers(answer: &Answer) {
     assert_eq!(answer.header("aigc-label"), Some("1"));
     assert_eq!(answer.header("aigc-implicit-label"), Some("embedded"));
@@ -295,12 +300,7 @@ async fn completions_json_and_stream_get_the_notice_at_the_end() {
         answer.json()["choices"][0]["text"],
         format!("The capital of France is Paris.\n\n{NOTICE}")
     );
-    assert_eq!(
-        verify::verify(&answer.body, Some(&sealer()))
-            .unwrap()
-            .integrity,
-        "intact"
-    );
+    assert_eq!(integrity(&answer.body), "intact");
 
     let answer = post(
         &proxy,
@@ -315,12 +315,7 @@ async fn completions_json_and_stream_get_the_notice_at_the_end() {
         .find(|e| e.contains("\"finish_reason\":\"stop\""))
         .unwrap();
     assert!(finish.contains(NOTICE), "{finish}");
-    assert_eq!(
-        verify::verify(&answer.body, Some(&sealer()))
-            .unwrap()
-            .integrity,
-        "intact"
-    );
+    assert_eq!(integrity(&answer.body), "intact");
 }
 
 fn decode_png_text(bytes: &[u8]) -> (png::OutputInfo, Vec<u8>, Vec<(String, String)>) {
@@ -456,10 +451,7 @@ async fn jpeg_images_carry_the_record_in_app1_xmp() {
         "{xmp}"
     );
     assert!(xmp.contains("ContentProducer"), "{xmp}");
-    assert_eq!(
-        verify::verify(&bytes, Some(&sealer())).unwrap().integrity,
-        "intact"
-    );
+    assert_eq!(integrity(&bytes), "intact");
 }
 
 #[tokio::test]
@@ -480,10 +472,7 @@ async fn with_the_image_notice_off_only_metadata_is_added() {
     let (_, original, _) =
         decode_png_text(&model_server::picture(100, 80, image::ImageFormat::Png));
     assert_eq!(pixels, original, "pixels untouched");
-    assert_eq!(
-        verify::verify(&bytes, Some(&sealer())).unwrap().integrity,
-        "intact"
-    );
+    assert_eq!(integrity(&bytes), "intact");
 }
 
 #[tokio::test]
@@ -560,12 +549,7 @@ async fn speech_in_wav_and_mp3_carries_the_record() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(samples, original, "the audio is unchanged");
-    assert_eq!(
-        verify::verify(&wav.body, Some(&sealer()))
-            .unwrap()
-            .integrity,
-        "intact"
-    );
+    assert_eq!(integrity(&wav.body), "intact");
 
     let mp3 = post(
         &proxy,
@@ -1152,4 +1136,32 @@ async fn responses_api_answers_are_labeled_and_its_streams_said_unlabeled() {
         streamed.header("aigc-implicit-label"),
         Some("unsupported; format=text/event-stream (responses)")
     );
+}
+
+#[tokio::test]
+async fn mislabeled_json_and_bare_images_are_labeled_too() {
+    let upstream = ModelServer::start().await;
+    let proxy = Proxy::start(&upstream.url(), &[]).await;
+    let answer = post(
+        &proxy,
+        "/v1/chat/completions",
+        json!({"messages": [], "plain": true}),
+    )
+    .await;
+    assert_labeled_headers(&answer);
+    assert!(String::from_utf8_lossy(&answer.body).contains(NOTICE));
+    assert_eq!(integrity(&answer.body), "intact");
+
+    let answer = post(
+        &proxy,
+        "/v1/images/generations",
+        json!({"prompt": "x", "raw": true}),
+    )
+    .await;
+    assert_labeled_headers(&answer);
+    assert_eq!(answer.header("content-type"), Some("image/png"));
+    let (info, _, texts) = decode_png_text(&answer.body);
+    assert_eq!((info.width, info.height), (120, 90));
+    assert!(texts.iter().any(|(k, _)| k == "AIGC"));
+    assert_eq!(integrity(&answer.body), "intact");
 }

@@ -691,27 +691,32 @@ impl Labeler {
                 };
                 (Response::from_parts(parts, body.boxed()), Outcome::labeled)
             }
-            "application/json" => {
+            // JSON, and JSON a server mislabels (no type, text/plain): read whole and labeled.
+            kind => {
                 let bytes = match self.read_whole(body, clock).await {
                     Ok(bytes) => bytes,
                     Err(response) => return (response, Outcome::failed),
                 };
-                match label_json(
+                let labeled = label_json(
                     api,
                     &bytes,
                     self.text_notice.as_ref(),
                     &self.sealer,
                     &produce_id,
-                ) {
+                );
+                match labeled {
                     Ok((labeled, _)) => {
                         mark(&mut parts.headers, &produce_id, None);
                         set_length(&mut parts.headers, labeled.len());
                         (Response::from_parts(parts, full(labeled)), Outcome::labeled)
                     }
-                    Err(e) => (unlabelable_response(&e.to_string()), Outcome::failed),
+                    Err(e) if kind == "application/json" => {
+                        (unlabelable_response(&e.to_string()), Outcome::failed)
+                    }
+                    // Really something else: delivered, and said to be unlabeled.
+                    Err(_) => self.unlabelable(parts, full(bytes), kind),
                 }
             }
-            other => self.unlabelable(parts, body.map_err(BoxError::from).boxed(), other),
         }
     }
 
@@ -746,7 +751,8 @@ impl Labeler {
     ) -> (Response<Body>, Outcome) {
         let kind = media_type(response.headers());
         let (mut parts, body) = response.into_parts();
-        if kind != "application/json" {
+        let raw_image = matches!(kind.as_str(), "image/png" | "image/jpeg" | "image/jpg");
+        if kind != "application/json" && !raw_image {
             return self.unlabelable(parts, body.map_err(BoxError::from).boxed(), &kind);
         }
         let bytes = match self.read_whole(body, clock).await {
@@ -754,29 +760,40 @@ impl Labeler {
             Err(response) => return (response, Outcome::failed),
         };
         let produce_id = new_produce_id();
-        // Decoding, drawing and encoding images takes milliseconds of CPU: off the async threads.
+        if raw_image {
+            // Some servers answer with the image itself rather than JSON.
+            let (notice, sealer, id) = (
+                self.image_notice.clone(),
+                self.sealer.clone(),
+                produce_id.clone(),
+            );
+            let labeled = self
+                .off_thread(move || label_image(notice.as_deref(), &sealer, &bytes, &id))
+                .await;
+            return match labeled {
+                Ok(Ok((image, _))) => {
+                    mark(&mut parts.headers, &produce_id, None);
+                    set_length(&mut parts.headers, image.len());
+                    (Response::from_parts(parts, full(image)), Outcome::labeled)
+                }
+                Ok(Err(ImageOutcome::Unsupported(why) | ImageOutcome::Broken(why))) => (
+                    unlabelable_response(&format!("the image cannot be labeled: {why}")),
+                    Outcome::failed,
+                ),
+                Err(message) => (unlabelable_response(&message), Outcome::failed),
+            };
+        }
         let (notice, sealer, id) = (
             self.image_notice.clone(),
             self.sealer.clone(),
             produce_id.clone(),
         );
-        let Ok(_permit) = self.labeling.acquire().await else {
-            return (
-                unlabelable_response("the sidecar is shutting down"),
-                Outcome::failed,
-            );
-        };
-        let labeled = tokio::task::spawn_blocking(move || {
-            label_images_json(&bytes, notice.as_deref(), &sealer, &id)
-        })
-        .await;
-        let (body, mut unsupported) = match labeled {
-            Ok(Ok(labeled)) => labeled,
-            Ok(Err(message)) => return (unlabelable_response(&message), Outcome::failed),
-            Err(e) => {
-                let message = format!("labeling the images failed: {e}");
-                return (unlabelable_response(&message), Outcome::failed);
-            }
+        let labeled = self
+            .off_thread(move || label_images_json(&bytes, notice.as_deref(), &sealer, &id))
+            .await;
+        let (body, mut unsupported) = match labeled.and_then(|labeled| labeled) {
+            Ok(labeled) => labeled,
+            Err(message) => return (unlabelable_response(&message), Outcome::failed),
         };
         set_length(&mut parts.headers, body.len());
         let outcome = if unsupported.is_empty() {
@@ -801,6 +818,22 @@ impl Labeler {
             Outcome::unlabelable
         };
         (Response::from_parts(parts, full(body)), outcome)
+    }
+
+    /// Runs CPU-heavy labeling (decoding, drawing, encoding images) off the async threads, a
+    /// bounded number at a time.
+    async fn off_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let _permit = self
+            .labeling
+            .acquire()
+            .await
+            .map_err(|_| "the sidecar is shutting down".to_string())?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| format!("labeling failed: {e}"))
     }
 
     async fn label_audio(

@@ -114,6 +114,17 @@ async fn handle(state: Arc<ServerState>, request: Request<Incoming>) -> Response
     }
     match parts.uri.path() {
         "/v1/chat/completions" if streamed => stream(state, chat_chunks(&input)),
+        "/v1/chat/completions" if input["plain"] == true => Response::builder()
+            .header("content-type", "text/plain")
+            .body(full(
+                json!({"id": "p", "choices": [{"index": 0, "message": {"role": "assistant", "content": reply(&input)}}]})
+                    .to_string(),
+            ))
+            .unwrap(),
+        "/v1/images/generations" if input["raw"] == true => Response::builder()
+            .header("content-type", "image/png")
+            .body(full(picture(120, 90, image::ImageFormat::Png)))
+            .unwrap(),
         "/v1/chat/completions" => json_response(json!({
             "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "fake",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": reply(&input)}, "finish_reason": "stop"}],
