@@ -25,7 +25,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use model_server::ModelServer;
+use model_server::{ModelServer, free_port};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_aigc-labeler");
@@ -50,14 +50,6 @@ impl Drop for Sidecar {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// How the two CPUs are shared between this process (load generator and model server) and the

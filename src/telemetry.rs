@@ -64,10 +64,15 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        encode(&mut out, &self.registry.lock().expect("registry lock")).expect("metrics encode");
-        out
+        render(&self.registry)
     }
+}
+
+/// A registry in the Prometheus text format.
+pub fn render(registry: &Mutex<Registry>) -> String {
+    let mut out = String::new();
+    encode(&mut out, &registry.lock().expect("registry lock")).expect("metrics encode");
+    out
 }
 
 /// Records a reconcile's duration when dropped, whichever way the reconcile ends.

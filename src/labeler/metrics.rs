@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, text::encode};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
 use prometheus_client::registry::Registry;
 
@@ -123,9 +123,16 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts generated content whose format cannot carry the implicit label.
+    pub fn count_unlabelable(&self, format: &str) {
+        self.unlabelable
+            .get_or_create(&FormatLabels {
+                format: format.to_string(),
+            })
+            .inc();
+    }
+
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        encode(&mut out, &self.registry.lock().expect("registry lock")).expect("metrics encode");
-        out
+        crate::telemetry::render(&self.registry)
     }
 }

@@ -241,6 +241,28 @@ fn error_response(status: StatusCode, kind: &str, code: &str, message: &str) -> 
     response
 }
 
+/// A client's mistake, answered in the API's error format.
+fn invalid_request(status: StatusCode, code: &str, message: &str) -> (Response<Body>, Outcome) {
+    let response = error_response(status, "invalid_request_error", code, message);
+    (response, Outcome::failed)
+}
+
+/// A whole labeled body: the label headers and its new length.
+fn labeled_response(
+    mut parts: http::response::Parts,
+    produce_id: &str,
+    body: Vec<u8>,
+) -> (Response<Body>, Outcome) {
+    mark(&mut parts.headers, produce_id, None);
+    set_length(&mut parts.headers, body.len());
+    (Response::from_parts(parts, full(body)), Outcome::labeled)
+}
+
+/// The model server's body, passed on as it streams.
+fn streamed(body: Incoming) -> Body {
+    body.map_err(BoxError::from).boxed()
+}
+
 fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never| match never {})
@@ -310,9 +332,10 @@ impl Labeler {
     /// Handles one request; every failure becomes a response.
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
         let start = Instant::now();
-        let route = Route::of(request.method(), &canonical_path(request.uri().path()));
+        let canonical = canonical_path(request.uri().path());
+        let route = Route::of(request.method(), &canonical);
         let mut clock = UpstreamClock::default();
-        let (response, outcome) = self.route(route, request, &mut clock).await;
+        let (response, outcome) = self.route(route, &canonical, request, &mut clock).await;
         self.metrics.request(route.modality(), outcome);
         if route != Route::Pass {
             let added = start.elapsed().saturating_sub(clock.0);
@@ -336,6 +359,7 @@ impl Labeler {
     async fn route(
         &self,
         route: Route,
+        canonical: &str,
         request: Request<Incoming>,
         clock: &mut UpstreamClock,
     ) -> (Response<Body>, Outcome) {
@@ -354,23 +378,14 @@ impl Labeler {
                     request.method(),
                     request.uri().path()
                 );
-                let response = error_response(
-                    StatusCode::NOT_FOUND,
-                    "invalid_request_error",
-                    "path_not_served",
-                    &message,
-                );
-                return (response, Outcome::failed);
+                return invalid_request(StatusCode::NOT_FOUND, "path_not_served", &message);
             }
             let (parts, body) = request.into_parts();
             let body = Limited::new(body, self.max_request_body)
                 .map_err(BoxError::from)
                 .boxed();
             return match self.forward(parts, body, false, clock).await {
-                Ok(response) => (
-                    response.map(|b| b.map_err(BoxError::from).boxed()),
-                    Outcome::passed,
-                ),
+                Ok(response) => (response.map(streamed), Outcome::passed),
                 Err(response) => (response, Outcome::failed),
             };
         }
@@ -385,44 +400,25 @@ impl Labeler {
             }
             Ok(Err(e)) => {
                 let message = format!("could not read the request body: {e}");
-                let response = error_response(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    "bad_body",
-                    &message,
-                );
-                return (response, Outcome::failed);
+                return invalid_request(StatusCode::BAD_REQUEST, "bad_body", &message);
             }
             Err(_) => {
                 let message = format!(
                     "the request body did not arrive within {}",
                     humantime::format_duration(self.request_timeout)
                 );
-                let response = error_response(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "invalid_request_error",
-                    "request_timeout",
-                    &message,
-                );
-                return (response, Outcome::failed);
+                return invalid_request(StatusCode::REQUEST_TIMEOUT, "request_timeout", &message);
             }
         };
         // The model server gets the path that was checked.
-        let canonical = canonical_path(parts.uri.path());
         if canonical != parts.uri.path() {
-            parts.uri = with_path(&parts.uri, &canonical);
+            parts.uri = with_path(&parts.uri, canonical);
         }
         // A body the checks cannot read is refused, not forwarded unchecked.
-        let prompt = match read_prompt(&parts.headers, &canonical, &bytes).await {
+        let prompt = match read_prompt(&parts.headers, canonical, &bytes).await {
             Ok(prompt) => prompt,
             Err(message) => {
-                let response = error_response(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    "invalid_body",
-                    &message,
-                );
-                return (response, Outcome::failed);
+                return invalid_request(StatusCode::BAD_REQUEST, "invalid_body", &message);
             }
         };
         if let Some(prompt) = prompt
@@ -455,10 +451,7 @@ impl Labeler {
             Err(response) => return (response, Outcome::failed),
         };
         if !route.labels() || !response.status().is_success() {
-            return (
-                response.map(|b| b.map_err(BoxError::from).boxed()),
-                Outcome::passed,
-            );
+            return (response.map(streamed), Outcome::passed);
         }
         if let Some(encoding) = response.headers().get(header::CONTENT_ENCODING)
             && encoding.as_bytes() != b"identity"
@@ -641,12 +634,12 @@ impl Labeler {
         clock: &mut UpstreamClock,
     ) -> (Response<Body>, Outcome) {
         let kind = media_type(response.headers());
-        let (mut parts, body) = response.into_parts();
+        let (parts, body) = response.into_parts();
         if kind != "application/json" {
             // The Responses API streams typed events (response.output_text.delta, …), which the
             // stream rewriter does not know: delivered, and said to be unlabeled.
             let format = format!("{kind} (responses)");
-            return self.unlabelable(parts, body.map_err(BoxError::from).boxed(), &format);
+            return self.unlabelable(parts, streamed(body), &format);
         }
         let bytes = match self.read_whole(body, clock).await {
             Ok(bytes) => bytes,
@@ -654,11 +647,7 @@ impl Labeler {
         };
         let produce_id = new_produce_id();
         match label_responses_json(&bytes, self.text_notice.as_ref(), &self.sealer, &produce_id) {
-            Ok((labeled, _)) => {
-                mark(&mut parts.headers, &produce_id, None);
-                set_length(&mut parts.headers, labeled.len());
-                (Response::from_parts(parts, full(labeled)), Outcome::labeled)
-            }
+            Ok((labeled, _)) => labeled_response(parts, &produce_id, labeled),
             Err(e) => (unlabelable_response(&e.to_string()), Outcome::failed),
         }
     }
@@ -705,11 +694,7 @@ impl Labeler {
                     &produce_id,
                 );
                 match labeled {
-                    Ok((labeled, _)) => {
-                        mark(&mut parts.headers, &produce_id, None);
-                        set_length(&mut parts.headers, labeled.len());
-                        (Response::from_parts(parts, full(labeled)), Outcome::labeled)
-                    }
+                    Ok((labeled, _)) => labeled_response(parts, &produce_id, labeled),
                     Err(e) if kind == "application/json" => {
                         (unlabelable_response(&e.to_string()), Outcome::failed)
                     }
@@ -728,12 +713,7 @@ impl Labeler {
         format: &str,
     ) -> (Response<Body>, Outcome) {
         let format = if format.is_empty() { "unknown" } else { format };
-        self.metrics
-            .unlabelable
-            .get_or_create(&super::metrics::FormatLabels {
-                format: format.to_string(),
-            })
-            .inc();
+        self.metrics.count_unlabelable(format);
         let value = format!("unsupported; format={format}");
         if let Ok(value) = HeaderValue::from_str(&value) {
             parts.headers.insert(IMPLICIT_HEADER, value);
@@ -753,7 +733,7 @@ impl Labeler {
         let (mut parts, body) = response.into_parts();
         let raw_image = matches!(kind.as_str(), "image/png" | "image/jpeg" | "image/jpg");
         if kind != "application/json" && !raw_image {
-            return self.unlabelable(parts, body.map_err(BoxError::from).boxed(), &kind);
+            return self.unlabelable(parts, streamed(body), &kind);
         }
         let bytes = match self.read_whole(body, clock).await {
             Ok(bytes) => bytes,
@@ -771,11 +751,7 @@ impl Labeler {
                 .off_thread(move || label_image(notice.as_deref(), &sealer, &bytes, &id))
                 .await;
             return match labeled {
-                Ok(Ok((image, _))) => {
-                    mark(&mut parts.headers, &produce_id, None);
-                    set_length(&mut parts.headers, image.len());
-                    (Response::from_parts(parts, full(image)), Outcome::labeled)
-                }
+                Ok(Ok((image, _))) => labeled_response(parts, &produce_id, image),
                 Ok(Err(ImageOutcome::Unsupported(why) | ImageOutcome::Broken(why))) => (
                     unlabelable_response(&format!("the image cannot be labeled: {why}")),
                     Outcome::failed,
@@ -803,12 +779,7 @@ impl Labeler {
             unsupported.sort();
             unsupported.dedup();
             for format in &unsupported {
-                self.metrics
-                    .unlabelable
-                    .get_or_create(&super::metrics::FormatLabels {
-                        format: format.clone(),
-                    })
-                    .inc();
+                self.metrics.count_unlabelable(format);
             }
             mark(
                 &mut parts.headers,
@@ -842,11 +813,11 @@ impl Labeler {
         clock: &mut UpstreamClock,
     ) -> (Response<Body>, Outcome) {
         let kind = media_type(response.headers());
-        let (mut parts, body) = response.into_parts();
+        let (parts, body) = response.into_parts();
         let Some(format) =
             Format::from_mime(&kind).filter(|f| matches!(f, Format::Wav | Format::Mp3))
         else {
-            return self.unlabelable(parts, body.map_err(BoxError::from).boxed(), &kind);
+            return self.unlabelable(parts, streamed(body), &kind);
         };
         let bytes = match self.read_whole(body, clock).await {
             Ok(bytes) => bytes,
@@ -858,11 +829,7 @@ impl Labeler {
             media::embed(format, &bytes, &record)
         });
         match labeled {
-            Ok(labeled) => {
-                mark(&mut parts.headers, &produce_id, None);
-                set_length(&mut parts.headers, labeled.len());
-                (Response::from_parts(parts, full(labeled)), Outcome::labeled)
-            }
+            Ok(labeled) => labeled_response(parts, &produce_id, labeled),
             Err(e) => (
                 unlabelable_response(&format!("the audio cannot be labeled: {e}")),
                 Outcome::failed,

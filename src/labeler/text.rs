@@ -113,30 +113,46 @@ pub fn label_json(
     produce_id: &str,
 ) -> Result<(Vec<u8>, AigcRecord), TextError> {
     let mut response: Value = serde_json::from_slice(body).map_err(TextError::NotJson)?;
-    let object = response.as_object_mut().ok_or(TextError::NoChoices)?;
-    let choices = object
+    let choices = response
         .get_mut("choices")
         .and_then(Value::as_array_mut)
         .ok_or(TextError::NoChoices)?;
     let mut parts: BTreeMap<u64, PartDigest> = BTreeMap::new();
     for (position, choice) in choices.iter_mut().enumerate() {
         let index = choice_index(choice, position);
-        let text = match text_slot(api, choice, false) {
-            Some(slot) => {
-                if let (Some(notice), Value::String(content)) = (notice, &*slot) {
-                    *slot = Value::String(notice.wrap(content));
-                }
-                slot.as_str().unwrap_or_default().to_string()
-            }
-            None => String::new(),
-        };
+        if let (Some(notice), Some(slot)) = (notice, text_slot(api, choice, false))
+            && let Value::String(content) = &*slot
+        {
+            *slot = Value::String(notice.wrap(content));
+        }
+        let text = whole_text(api, choice).unwrap_or_default();
         parts.insert(index, part_digest(text.as_bytes()));
     }
-    let parts: Vec<PartDigest> = parts.into_values().collect();
+    seal_into(response, sealer, produce_id, parts.into_values().collect())
+}
+
+/// Adds the record over `parts` to a whole response as its `aigc` object; returns the new body.
+fn seal_into(
+    mut response: Value,
+    sealer: &Sealer,
+    produce_id: &str,
+    parts: Vec<PartDigest>,
+) -> Result<(Vec<u8>, AigcRecord), TextError> {
     let record = sealer.seal(produce_id, &parts);
-    object.insert("aigc".to_string(), record_value(&record));
+    if let Some(object) = response.as_object_mut() {
+        object.insert("aigc".to_string(), record_value(&record));
+    }
     let body = serde_json::to_vec(&response).map_err(TextError::NotJson)?;
     Ok((body, record))
+}
+
+/// A choice's text in a whole response, if it has one.
+fn whole_text(api: TextApi, choice: &Value) -> Option<&str> {
+    match api {
+        TextApi::Completion => choice.get("text"),
+        TextApi::Chat => choice.pointer("/message/content"),
+    }?
+    .as_str()
 }
 
 fn record_value(record: &AigcRecord) -> Value {
@@ -148,14 +164,8 @@ pub fn json_parts(api: TextApi, response: &Value) -> Option<Vec<PartDigest>> {
     let choices = response.get("choices")?.as_array()?;
     let mut parts = BTreeMap::new();
     for (position, choice) in choices.iter().enumerate() {
-        let mut choice = choice.clone();
-        let text = text_slot(api, &mut choice, false)
-            .and_then(|slot| slot.as_str().map(str::to_string))
-            .unwrap_or_default();
-        parts.insert(
-            choice_index(&choice, position),
-            part_digest(text.as_bytes()),
-        );
+        let text = whole_text(api, choice).unwrap_or_default();
+        parts.insert(choice_index(choice, position), part_digest(text.as_bytes()));
     }
     Some(parts.into_values().collect())
 }
@@ -200,12 +210,7 @@ pub fn label_responses_json(
         .iter()
         .map(|t| part_digest(t.as_str().unwrap_or_default().as_bytes()))
         .collect();
-    let record = sealer.seal(produce_id, &parts);
-    if let Some(object) = response.as_object_mut() {
-        object.insert("aigc".to_string(), record_value(&record));
-    }
-    let body = serde_json::to_vec(&response).map_err(TextError::NotJson)?;
-    Ok((body, record))
+    seal_into(response, sealer, produce_id, parts)
 }
 
 /// The parts of a labeled Responses API response, recomputed by a verifier.
@@ -253,11 +258,12 @@ struct DeltaView<'a> {
 }
 
 /// What one choice of a chunk becomes.
-struct Plan {
+struct Plan<'a> {
     position: usize,
     index: u64,
-    original: String,
-    delivered: String,
+    /// The text as the model server sent it; borrowed, so a chunk left as it is costs no copy.
+    original: &'a str,
+    delivered: Cow<'a, str>,
     opens: bool,
     finishes: bool,
     start_notice: bool,
@@ -397,11 +403,11 @@ impl StreamLabeler {
             // content never opens it, as in a whole response.
             let opens = text.is_some();
             let finishes = choice.finish_reason.is_some();
-            let original = text.unwrap_or_default().to_string();
+            let original = text.unwrap_or_default();
             let mut plan = Plan {
                 position,
                 index,
-                delivered: original.clone(),
+                delivered: Cow::Borrowed(original),
                 original,
                 opens,
                 finishes,
@@ -413,12 +419,12 @@ impl StreamLabeler {
                 let finished = state.is_some_and(|s| s.finished);
                 let has_text = state.is_some_and(|s| s.has_text);
                 if notice.position == Position::Start && !started && opens {
-                    plan.delivered = notice.wrap(&plan.delivered);
+                    plan.delivered = Cow::Owned(notice.wrap(&plan.delivered));
                     plan.start_notice = true;
                 }
                 if notice.position == Position::End && finishes && !finished && (has_text || opens)
                 {
-                    plan.delivered = notice.wrap(&plan.delivered);
+                    plan.delivered = Cow::Owned(notice.wrap(&plan.delivered));
                     plan.end_notice = true;
                 }
             }
@@ -443,7 +449,7 @@ impl StreamLabeler {
             let rewritten = self.rewrite(data, &plans);
             if rewritten.is_none() {
                 for plan in &mut plans {
-                    plan.delivered = std::mem::take(&mut plan.original);
+                    plan.delivered = Cow::Borrowed(plan.original);
                     plan.start_notice = false;
                     plan.end_notice = false;
                 }
@@ -479,7 +485,7 @@ impl StreamLabeler {
             let slot = choices
                 .get_mut(plan.position)
                 .and_then(|c| text_slot(self.api, c, true))?;
-            *slot = Value::String(plan.delivered.clone());
+            *slot = Value::String(plan.delivered.to_string());
         }
         serde_json::to_string(&value).ok()
     }

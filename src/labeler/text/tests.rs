@@ -145,6 +145,15 @@ fn labeler(api: TextApi, position: Position) -> StreamLabeler {
     )
 }
 
+/// The stream carries a record, and it matches the texts as delivered.
+fn assert_intact(transcript: &StreamTranscript) {
+    let record = transcript.record.as_ref().expect("a record event");
+    assert_eq!(
+        sealer().check(record, &transcript.parts()),
+        Integrity::Intact
+    );
+}
+
 /// Every event of a stream is a comment, `[DONE]` or a JSON object.
 fn assert_valid_stream(out: &[u8]) {
     let text = std::str::from_utf8(out).unwrap();
@@ -178,11 +187,7 @@ fn a_stream_gets_the_notice_in_its_first_content_chunk_and_the_record_before_don
     let transcript = read_stream(TextApi::Chat, &out);
     assert!(transcript.done);
     assert_eq!(transcript.texts[&0], format!("{NOTICE}\n\nHello"));
-    let record = transcript.record.clone().expect("record event");
-    assert_eq!(
-        sealer().check(&record, &transcript.parts()),
-        Integrity::Intact
-    );
+    assert_intact(&transcript);
     // The record comes right before [DONE], in a chunk with no choices.
     let events: Vec<&str> = text.trim_end().split("\n\n").collect();
     assert_eq!(events[events.len() - 1], "data: [DONE]");
@@ -210,11 +215,7 @@ fn a_stream_gets_the_notice_in_the_finishing_chunk_at_the_end() {
         .find(|e| e.contains("\"finish_reason\":\"stop\""))
         .unwrap();
     assert!(finishing.contains(NOTICE), "{finishing}");
-    let record = transcript.record.clone().unwrap();
-    assert_eq!(
-        sealer().check(&record, &transcript.parts()),
-        Integrity::Intact
-    );
+    assert_intact(&transcript);
 }
 
 #[test]
@@ -229,11 +230,7 @@ fn a_stream_cut_short_still_ends_with_the_notice_and_the_record() {
     let transcript = read_stream(TextApi::Chat, &out);
     assert!(!transcript.done);
     assert_eq!(transcript.texts[&0], format!("Hello\n\n{NOTICE}"));
-    let record = transcript.record.clone().unwrap();
-    assert_eq!(
-        sealer().check(&record, &transcript.parts()),
-        Integrity::Intact
-    );
+    assert_intact(&transcript);
 }
 
 #[test]
@@ -266,11 +263,7 @@ fn completion_streams_are_labeled_per_choice() {
         };
         assert_eq!(transcript.texts[&0], expect("ac"));
         assert_eq!(transcript.texts[&1], expect("bd"));
-        let record = transcript.record.clone().unwrap();
-        assert_eq!(
-            sealer().check(&record, &transcript.parts()),
-            Integrity::Intact
-        );
+        assert_intact(&transcript);
     }
 }
 
@@ -364,11 +357,7 @@ fn a_finishing_chunk_without_a_delta_still_gets_the_end_notice() {
         assert_valid_stream(&out);
         let transcript = read_stream(TextApi::Chat, &out);
         assert_eq!(transcript.texts[&0], format!("Hi\n\n{NOTICE}"));
-        let record = transcript.record.clone().unwrap();
-        assert_eq!(
-            sealer().check(&record, &transcript.parts()),
-            Integrity::Intact
-        );
+        assert_intact(&transcript);
     }
 }
 
