@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use k8s_openapi::jiff::Timestamp;
 use model_compliance_operator::{catalog::Lang, check, controller, crdgen};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +50,13 @@ enum Command {
         /// Log as JSON lines instead of text.
         #[arg(long)]
         json_logs: bool,
+        /// Exit with an error if the caches have not filled within this time (e.g. `5m`;
+        /// `0` waits for ever), so that Kubernetes restarts a start that cannot complete.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        cache_sync_timeout: std::time::Duration,
+        /// How long reconciles in flight may take to finish after SIGTERM.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        shutdown_timeout: std::time::Duration,
     },
     /// Write the CustomResourceDefinitions generated from the types.
     Crd {
@@ -59,6 +67,24 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+/// Cancels `shutdown` on the first SIGTERM or SIGINT.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM and SIGINT");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(signal = name, "shutting down");
+    shutdown.cancel();
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -103,6 +129,8 @@ fn main() -> ExitCode {
             concurrency,
             http_addr,
             json_logs,
+            cache_sync_timeout,
+            shutdown_timeout,
         } => {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -112,18 +140,22 @@ fn main() -> ExitCode {
             } else {
                 logs.init();
             }
+            let options = controller::Options {
+                concurrency,
+                cache_sync_timeout: (!cache_sync_timeout.is_zero()).then_some(cache_sync_timeout),
+                shutdown_timeout,
+                ..controller::Options::new(http_addr)
+            };
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
             let result = runtime.block_on(async {
+                let shutdown = CancellationToken::new();
+                tokio::spawn(cancel_on_signal(shutdown.clone()));
                 let client = kube::Client::try_default().await?;
-                controller::run(
-                    client,
-                    controller::Options {
-                        concurrency,
-                        http_addr,
-                    },
-                )
-                .await
+                controller::run(client, options, shutdown).await?;
+                anyhow::Ok(())
             });
+            // Whatever still runs (a DNS lookup on a blocking thread) must not hold the exit.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -2,6 +2,7 @@
 //! reconciles each with the same evaluation core as `check`.
 
 pub mod access;
+pub mod readiness;
 pub mod reconcile;
 pub mod slim;
 pub mod stores;
@@ -19,6 +20,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::wait::{await_condition, conditions::is_crd_established};
 use kube::{Api, Client, CustomResourceExt, ResourceExt};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
 use stores::Stores;
@@ -51,6 +53,7 @@ pub struct Context {
     /// Consecutive failures per deployment, for backoff.
     failures: Mutex<HashMap<String, u32>>,
     synced: watch::Receiver<bool>,
+    shutdown: CancellationToken,
     clock: fn() -> Timestamp,
 }
 
@@ -68,8 +71,16 @@ impl Context {
             metrics: Arc::default(),
             failures: Mutex::new(HashMap::new()),
             synced,
+            shutdown: CancellationToken::new(),
             clock: Timestamp::now,
         }
+    }
+
+    /// The same context, whose reconciles stop waiting for the caches once `shutdown` is
+    /// cancelled.
+    pub fn with_shutdown(mut self, shutdown: CancellationToken) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     /// The same context reading time from `clock` (tests move time forward).
@@ -83,10 +94,13 @@ impl Context {
     }
 
     /// Waits until every cache has been filled once: deciding from half-filled caches would
-    /// report missing objects that exist.
-    pub async fn wait_synced(&self) {
+    /// report missing objects that exist. False when the operator is shutting down instead.
+    pub async fn wait_synced(&self) -> bool {
         let mut synced = self.synced.clone();
-        let _ = synced.wait_for(|s| *s).await;
+        tokio::select! {
+            filled = synced.wait_for(|s| *s) => filled.is_ok(),
+            () = self.shutdown.cancelled() => false,
+        }
     }
 
     fn forget_failures(&self, namespace: &str, _action: &Action) {
@@ -144,30 +158,64 @@ pub struct Options {
     pub concurrency: u16,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     pub http_addr: std::net::SocketAddr,
+    /// How long the caches may take to fill before the operator gives up and exits with an
+    /// error, so that Kubernetes restarts it instead of leaving it wedged (`None`: no limit).
+    pub cache_sync_timeout: Option<Duration>,
+    /// How often a start that is still filling its caches says which ones it waits for.
+    pub sync_progress_interval: Duration,
+    /// How long reconciles in flight may take to finish after a shutdown is asked for.
+    pub shutdown_timeout: Duration,
 }
 
-/// Runs the controller until SIGTERM/SIGINT.
-pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
-    wait_for_crds(&client).await?;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let with_snapshots = crds
-        .get_opt("volumesnapshots.snapshot.storage.k8s.io")
-        .await?
-        .is_some();
-    if !with_snapshots {
-        tracing::info!("VolumeSnapshot CRD not installed: backup rows stay unmet until it is");
+impl Options {
+    /// The defaults of `run`, serving on `http_addr`.
+    pub fn new(http_addr: std::net::SocketAddr) -> Self {
+        Options {
+            concurrency: 8,
+            http_addr,
+            cache_sync_timeout: Some(Duration::from_secs(300)),
+            sync_progress_interval: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(5),
+        }
     }
-    let (stores, streams) = stores::all(&client, with_snapshots);
+}
+
+/// Why `run` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot wait for the operator's CRDs: {0}")]
+    Crds(#[from] kube::runtime::wait::Error),
+    #[error("cannot read the cluster's CRDs: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("caches not synced within {timeout:?}; still waiting for: {}", pending.join(", "))]
+    CachesNotSynced {
+        timeout: Duration,
+        pending: Vec<String>,
+    },
+}
+
+/// Runs the controller until `shutdown` is cancelled (the binary cancels it on SIGTERM or
+/// SIGINT). Every phase stops promptly: waiting for the CRDs, filling the caches, and
+/// reconciling, where reconciles in flight get `shutdown_timeout` to finish.
+pub async fn run(
+    client: Client,
+    options: Options,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    let started = tokio::select! {
+        started = start(&client) => started?,
+        () = shutdown.cancelled() => {
+            tracing::info!("shutdown asked before the CRDs were established");
+            return Ok(());
+        }
+    };
+    let Started { with_snapshots } = started;
+    let sync = readiness::CacheSync::default();
+    let (stores, streams) = stores::all(&client, with_snapshots, &sync);
     let (synced_tx, synced_rx) = watch::channel(false);
-    {
-        let stores = stores.clone();
-        tokio::spawn(async move {
-            wait_all_ready(&stores).await;
-            tracing::info!("caches synced");
-            let _ = synced_tx.send(true);
-        });
-    }
-    let ctx = Arc::new(Context::new(client, stores.clone(), synced_rx.clone()));
+    let ctx = Arc::new(
+        Context::new(client, stores.clone(), synced_rx.clone()).with_shutdown(shutdown.clone()),
+    );
     {
         let (addr, metrics) = (options.http_addr, ctx.metrics.clone());
         tokio::spawn(async move {
@@ -177,9 +225,99 @@ pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
         });
     }
 
+    let controller = controller(&options, stores, streams, ctx, &shutdown);
+    let in_flight_deadline = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(options.shutdown_timeout).await;
+    };
+    tokio::select! {
+        () = controller => {}
+        Err(e) = supervise_sync(&sync, &options, &synced_tx) => {
+            tracing::error!(error = %e, "giving up");
+            return Err(e);
+        }
+        () = in_flight_deadline => {
+            tracing::warn!(timeout = ?options.shutdown_timeout, "reconciles in flight did not finish in time; stopping them");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+struct Started {
+    with_snapshots: bool,
+}
+
+/// Waits for the operator's CRDs and finds out which optional ones are installed.
+async fn start(client: &Client) -> Result<Started, RunError> {
+    wait_for_crds(client).await?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let with_snapshots = crds
+        .get_opt("volumesnapshots.snapshot.storage.k8s.io")
+        .await?
+        .is_some();
+    if !with_snapshots {
+        tracing::info!("VolumeSnapshot CRD not installed: backup rows stay unmet until it is");
+    }
+    Ok(Started { with_snapshots })
+}
+
+/// Says which caches a start still waits for, every `sync_progress_interval`, and gives up
+/// after `cache_sync_timeout`. Once every cache has filled, marks the operator ready.
+async fn supervise_sync(
+    sync: &readiness::CacheSync,
+    options: &Options,
+    synced: &watch::Sender<bool>,
+) -> Result<(), RunError> {
+    let started = tokio::time::Instant::now();
+    let mut progress = tokio::time::interval_at(
+        started + options.sync_progress_interval,
+        options.sync_progress_interval,
+    );
+    let deadline = async {
+        match options.cache_sync_timeout {
+            Some(timeout) => tokio::time::sleep(timeout).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            () = sync.wait() => break,
+            _ = progress.tick() => {
+                tracing::info!(
+                    waiting_for = %sync.pending().join(", "),
+                    elapsed = ?started.elapsed(),
+                    "caches still filling"
+                );
+            }
+            () = &mut deadline => {
+                return Err(RunError::CachesNotSynced {
+                    timeout: options.cache_sync_timeout.unwrap_or_default(),
+                    pending: sync.pending(),
+                });
+            }
+        }
+    }
+    tracing::info!(elapsed = ?started.elapsed(), "caches synced");
+    let _ = synced.send(true);
+    Ok(())
+}
+
+/// The controller over ModelDeployments, woken by changes of everything their rows read; it
+/// ends once `shutdown` is cancelled and the reconciles in flight have finished.
+fn controller(
+    options: &Options,
+    stores: Stores,
+    streams: stores::Streams,
+    ctx: Arc<Context>,
+    shutdown: &CancellationToken,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let by_policy = stores.clone();
     let by_evidence = stores.clone();
     let by_namespace = stores.clone();
+    // Its runner waits for the ModelDeployment store with `wait_until_ready`: nothing else may
+    // wait on that store (see `readiness`).
     let mut controller = Controller::for_stream(streams.deployments, stores.deployments.clone())
         .with_config(
             controller::Config::default()
@@ -219,15 +357,13 @@ pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
         controller = controller.reconcile_on(triggers);
     }
     controller
-        .shutdown_on_signal()
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(reconcile::reconcile, error_policy, ctx)
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "reconcile queue");
             }
         })
-        .await;
-    Ok(())
 }
 
 /// Deployments whose rows depend on objects of `namespace`.
@@ -245,25 +381,4 @@ fn dependents(stores: &Stores, namespace: &str) -> Vec<ObjectRef<ModelDeployment
         })
         .map(|d| ObjectRef::from_obj(&*d))
         .collect()
-}
-
-async fn wait_all_ready(stores: &Stores) {
-    let _ = tokio::join!(
-        stores.deployments.wait_until_ready(),
-        stores.policies.wait_until_ready(),
-        stores.evidence.wait_until_ready(),
-        stores.namespaces.wait_until_ready(),
-        stores.workloads.wait_until_ready(),
-        stores.stateful_sets.wait_until_ready(),
-        stores.pods.wait_until_ready(),
-        stores.services.wait_until_ready(),
-        stores.network_policies.wait_until_ready(),
-        stores.roles.wait_until_ready(),
-        stores.role_bindings.wait_until_ready(),
-        stores.pvcs.wait_until_ready(),
-        stores.cron_jobs.wait_until_ready(),
-    );
-    if let Some(s) = &stores.volume_snapshots {
-        let _ = s.wait_until_ready().await;
-    }
 }

@@ -37,7 +37,10 @@ pub async fn reconcile(
     deployment: Arc<ModelDeployment>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    ctx.wait_synced().await;
+    if !ctx.wait_synced().await {
+        // Shutting down before the caches filled: nothing was decided, nothing is done.
+        return Ok(Action::await_change());
+    }
     let _timer = ctx.metrics.reconcile();
     let namespace = deployment.namespace().unwrap_or_else(|| "default".into());
     let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), &namespace);

@@ -17,6 +17,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
+use super::readiness::CacheSync;
 use super::slim::SlimPod;
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
 use crate::snapshot::{FactSource, Snapshot, VolumeSnapshot};
@@ -126,10 +127,12 @@ impl Trim for StatefulSet {
 }
 
 /// A reflector for `K` over the whole cluster: the store, and the stream of changed objects
-/// that keeps it filled (it must be polled, e.g. as a controller trigger).
+/// that keeps it filled (it must be polled, e.g. as a controller trigger). The cache is
+/// registered in `sync` under the kind's plural name and marked when its first list is stored.
 pub fn reflect<K>(
     api: Api<K>,
     config: watcher::Config,
+    sync: &CacheSync,
 ) -> (
     Store<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
@@ -139,35 +142,59 @@ where
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (reader, writer) = reflector::store();
+    let marker = sync.register(plural::<K>());
     let stream = watcher(api, config)
         .default_backoff()
         .modify(|o: &mut K| o.trim())
         .reflect(writer)
+        // The reflector has stored the list by the time its end passes here.
+        .inspect(move |event| {
+            if let Ok(watcher::Event::InitDone) = event {
+                marker.synced();
+            }
+        })
         .touched_objects();
     (reader, stream)
 }
 
-/// Creates all reflectors; returns the stores and the streams to poll.
-pub fn all(client: &Client, with_volume_snapshots: bool) -> (Stores, Streams) {
+/// The name a cache is known by in logs: the kind's plural resource name.
+fn plural<K: Resource>() -> String
+where
+    K::DynamicType: Default,
+{
+    K::plural(&K::DynamicType::default()).into_owned()
+}
+
+/// Creates all reflectors, each registered in `sync`; returns the stores and the streams to
+/// poll.
+pub fn all(client: &Client, with_volume_snapshots: bool, sync: &CacheSync) -> (Stores, Streams) {
     let cfg = watcher::Config::default;
     let (deployments, deployments_stream) =
-        reflect(Api::<ModelDeployment>::all(client.clone()), cfg());
-    let (policies, policies_stream) = reflect(Api::<CompliancePolicy>::all(client.clone()), cfg());
+        reflect(Api::<ModelDeployment>::all(client.clone()), cfg(), sync);
+    let (policies, policies_stream) =
+        reflect(Api::<CompliancePolicy>::all(client.clone()), cfg(), sync);
     let (evidence, evidence_stream) =
-        reflect(Api::<ComplianceEvidence>::all(client.clone()), cfg());
-    let (namespaces, namespaces_stream) = reflect(Api::<Namespace>::all(client.clone()), cfg());
-    let (workloads, workloads_stream) = reflect(Api::<Deployment>::all(client.clone()), cfg());
+        reflect(Api::<ComplianceEvidence>::all(client.clone()), cfg(), sync);
+    let (namespaces, namespaces_stream) =
+        reflect(Api::<Namespace>::all(client.clone()), cfg(), sync);
+    let (workloads, workloads_stream) =
+        reflect(Api::<Deployment>::all(client.clone()), cfg(), sync);
     let (stateful_sets, stateful_sets_stream) =
-        reflect(Api::<StatefulSet>::all(client.clone()), cfg());
-    let (pods, pods_stream) = reflect(Api::<SlimPod>::all(client.clone()), cfg());
-    let (services, services_stream) = reflect(Api::<Service>::all(client.clone()), cfg());
-    let (network_policies, np_stream) = reflect(Api::<NetworkPolicy>::all(client.clone()), cfg());
-    let (roles, roles_stream) = reflect(Api::<Role>::all(client.clone()), cfg());
-    let (role_bindings, rb_stream) = reflect(Api::<RoleBinding>::all(client.clone()), cfg());
-    let (pvcs, pvcs_stream) = reflect(Api::<PersistentVolumeClaim>::all(client.clone()), cfg());
-    let (cron_jobs, cron_stream) = reflect(Api::<CronJob>::all(client.clone()), cfg());
+        reflect(Api::<StatefulSet>::all(client.clone()), cfg(), sync);
+    let (pods, pods_stream) = reflect(Api::<SlimPod>::all(client.clone()), cfg(), sync);
+    let (services, services_stream) = reflect(Api::<Service>::all(client.clone()), cfg(), sync);
+    let (network_policies, np_stream) =
+        reflect(Api::<NetworkPolicy>::all(client.clone()), cfg(), sync);
+    let (roles, roles_stream) = reflect(Api::<Role>::all(client.clone()), cfg(), sync);
+    let (role_bindings, rb_stream) = reflect(Api::<RoleBinding>::all(client.clone()), cfg(), sync);
+    let (pvcs, pvcs_stream) = reflect(
+        Api::<PersistentVolumeClaim>::all(client.clone()),
+        cfg(),
+        sync,
+    );
+    let (cron_jobs, cron_stream) = reflect(Api::<CronJob>::all(client.clone()), cfg(), sync);
     let (volume_snapshots, vs_stream) = if with_volume_snapshots {
-        let (store, stream) = reflect(Api::<VolumeSnapshot>::all(client.clone()), cfg());
+        let (store, stream) = reflect(Api::<VolumeSnapshot>::all(client.clone()), cfg(), sync);
         (Some(store), Some(stream.boxed()))
     } else {
         (None, None)

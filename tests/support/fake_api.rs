@@ -1,7 +1,9 @@
 //! An in-process stand-in for the Kubernetes API, behind a real `kube::Client`: it keeps
 //! objects in memory, answers the requests the reconciler makes (server-side apply, JSON and
-//! merge patches, deletes, SubjectAccessReviews, events), logs every request so tests can
-//! assert exactly what was sent, and can be told to fail a request (409, 500).
+//! merge patches, deletes, SubjectAccessReviews, events) and the lists and watches of the
+//! reflectors (a watch stays open and sends what `insert` stores later), logs every request so tests can assert
+//! exactly what was sent, can be told to fail a request (409, 500), and can hold requests
+//! until a test lets them through, which decides the order in which answers arrive.
 
 #![allow(dead_code)]
 
@@ -9,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::{Full, StreamBody, combinators::BoxBody};
 use kube::client::Body;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
@@ -54,6 +58,87 @@ struct State {
     version: u64,
     /// Log requests without their bodies (benchmarks: the log should not weigh).
     lean_log: bool,
+    /// Requests held until their gate opens.
+    holds: Vec<Hold>,
+    /// Open watches: the `(prefix, resource)` they follow and where their events go.
+    watches: Vec<(
+        String,
+        String,
+        futures::channel::mpsc::UnboundedSender<Bytes>,
+    )>,
+}
+
+/// What a hold matches.
+#[derive(Clone, Debug)]
+enum Held {
+    /// The list (not the watch) of a resource, e.g. `modeldeployments`.
+    List(String),
+    /// Requests with this method whose path contains this text.
+    Request(Method, String),
+}
+
+struct Hold {
+    held: Held,
+    open: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Lets the requests of one hold through, when opened or dropped.
+pub struct Gate(tokio::sync::watch::Sender<bool>);
+
+impl Gate {
+    pub fn open(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.open();
+    }
+}
+
+/// The parts of an API path: `/api/v1` or `/apis/GROUP/VERSION`, the namespace, the resource
+/// and the name (`None` for a collection).
+#[derive(Debug, PartialEq)]
+struct ApiPath<'a> {
+    prefix: &'a str,
+    namespace: Option<&'a str>,
+    resource: &'a str,
+    name: Option<&'a str>,
+}
+
+fn api_path(path: &str) -> Option<ApiPath<'_>> {
+    let prefix_len = if path.starts_with("/api/") {
+        "/api/v1".len()
+    } else if let Some(rest) = path.strip_prefix("/apis/") {
+        let mut parts = rest.splitn(3, '/');
+        let (group, version) = (parts.next()?, parts.next()?);
+        "/apis/".len() + group.len() + 1 + version.len()
+    } else {
+        return None;
+    };
+    let (prefix, rest) = path.split_at(prefix_len.min(path.len()));
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let parsed = match segments.as_slice() {
+        [resource] => (None, *resource, None),
+        ["namespaces", ns, resource] => (Some(*ns), *resource, None),
+        ["namespaces", ns, resource, name] => (Some(*ns), *resource, Some(*name)),
+        [resource, name] => (None, *resource, Some(*name)),
+        _ => return None,
+    };
+    Some(ApiPath {
+        prefix,
+        namespace: parsed.0,
+        resource: parsed.1,
+        name: parsed.2,
+    })
+}
+
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| v.replace("%3D", "=").replace("%3d", "="))
+    })
 }
 
 /// The stand-in. Clones share state.
@@ -86,6 +171,26 @@ impl FakeApi {
         Self::default()
     }
 
+    /// Holds the lists of `resource` (e.g. `pods`) until the gate opens or is dropped.
+    pub fn hold_list(&self, resource: &str) -> Gate {
+        self.hold(Held::List(resource.to_owned()))
+    }
+
+    /// Holds requests with `method` whose path contains `path` until the gate opens or is
+    /// dropped.
+    pub fn hold_request(&self, method: Method, path: &str) -> Gate {
+        self.hold(Held::Request(method, path.to_owned()))
+    }
+
+    fn hold(&self, held: Held) -> Gate {
+        let (open, receiver) = tokio::sync::watch::channel(false);
+        self.state.lock().unwrap().holds.push(Hold {
+            held,
+            open: receiver,
+        });
+        Gate(open)
+    }
+
     /// A client whose every request goes to this stand-in.
     pub fn client(&self) -> Client {
         let api = self.clone();
@@ -102,6 +207,22 @@ impl FakeApi {
         state.version += 1;
         let mut object = object;
         object["metadata"]["resourceVersion"] = json!(state.version.to_string());
+        let kind = if state.objects.contains_key(path) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        if let Some(at) = api_path(path) {
+            let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap();
+            line.push(b'\n');
+            let line = Bytes::from(line);
+            state.watches.retain(|(prefix, resource, events)| {
+                if (prefix.as_str(), resource.as_str()) != (at.prefix, at.resource) {
+                    return true;
+                }
+                events.unbounded_send(line.clone()).is_ok()
+            });
+        }
         state.objects.insert(path.to_owned(), object);
     }
 
@@ -184,7 +305,7 @@ impl FakeApi {
             .insert(format!("{user}|{resource}|{name}"));
     }
 
-    async fn handle(&self, req: Request<Body>) -> Response<Body> {
+    async fn handle(&self, req: Request<Body>) -> Answer {
         let (parts, body) = req.into_parts();
         let bytes = body.collect_bytes().await.unwrap_or_default();
         let body: Option<Value> = if bytes.is_empty() {
@@ -200,15 +321,38 @@ impl FakeApi {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let is_watch = query_param(&query, "watch").as_deref() == Some("true");
+        let is_list =
+            parts.method == Method::GET && api_path(&path).is_some_and(|p| p.name.is_none());
+        // Logged as it arrives, held or not.
+        let gates: Vec<_> = {
+            let mut state = self.state.lock().unwrap();
+            let logged_body = if state.lean_log { None } else { body.clone() };
+            state.log.push(Logged {
+                method: parts.method.clone(),
+                path: path.clone(),
+                query: query.clone(),
+                content_type: content_type.clone(),
+                body: logged_body,
+            });
+            state
+                .holds
+                .iter()
+                .filter(|h| match &h.held {
+                    Held::List(resource) => {
+                        is_list && !is_watch && api_path(&path).unwrap().resource == resource
+                    }
+                    Held::Request(method, part) => {
+                        *method == parts.method && path.contains(part.as_str())
+                    }
+                })
+                .map(|h| h.open.clone())
+                .collect()
+        };
+        for mut gate in gates {
+            let _ = gate.wait_for(|open| *open).await;
+        }
         let mut state = self.state.lock().unwrap();
-        let logged_body = if state.lean_log { None } else { body.clone() };
-        state.log.push(Logged {
-            method: parts.method.clone(),
-            path: path.clone(),
-            query,
-            content_type: content_type.clone(),
-            body: logged_body,
-        });
         if let Some(i) = state
             .failures
             .iter()
@@ -224,6 +368,24 @@ impl FakeApi {
         }
         state.version += 1;
         let version = state.version.to_string();
+        if is_watch {
+            // Open until the client goes; it carries what `insert` stores from now on.
+            let at = api_path(&path).unwrap();
+            let (events, stream) = futures::channel::mpsc::unbounded::<Bytes>();
+            let watch = (at.prefix.to_owned(), at.resource.to_owned(), events);
+            state.watches.push(watch);
+            let frames = futures::StreamExt::map(stream, |line| {
+                Ok::<_, Infallible>(http_body::Frame::data(line))
+            });
+            return Response::builder()
+                .status(StatusCode::OK)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(BoxBody::new(StreamBody::new(frames)))
+                .unwrap();
+        }
+        if is_list {
+            return respond(200, list(&state.objects, &path, &query, &version));
+        }
         match (parts.method.clone(), body) {
             (Method::GET, _) => match state.objects.get(&path) {
                 Some(o) => respond(200, o.clone()),
@@ -315,10 +477,36 @@ impl FakeApi {
     }
 }
 
-fn respond(code: u16, body: Value) -> Response<Body> {
+/// The objects of a collection path (all namespaces, or one), with a `metadata.name` field
+/// selector if given, as one page.
+fn list(objects: &BTreeMap<String, Value>, path: &str, query: &str, version: &str) -> Value {
+    let want = api_path(path).unwrap();
+    let name = query_param(query, "fieldSelector")
+        .and_then(|s| s.strip_prefix("metadata.name=").map(str::to_owned));
+    let items: Vec<Value> = objects
+        .iter()
+        .filter(|(p, _)| {
+            api_path(p).is_some_and(|have| {
+                have.name.is_some()
+                    && have.prefix == want.prefix
+                    && have.resource == want.resource
+                    && (want.namespace.is_none() || have.namespace == want.namespace)
+                    && name.as_deref().is_none_or(|n| have.name == Some(n))
+            })
+        })
+        .map(|(_, o)| o.clone())
+        .collect();
+    json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": version}, "items": items})
+}
+
+type Answer = Response<BoxBody<Bytes, Infallible>>;
+
+fn respond(code: u16, body: Value) -> Answer {
     Response::builder()
         .status(StatusCode::from_u16(code).unwrap())
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Body::from(serde_json::to_vec(&body).unwrap()))
+        .body(BoxBody::new(Full::new(Bytes::from(
+            serde_json::to_vec(&body).unwrap(),
+        ))))
         .unwrap()
 }
