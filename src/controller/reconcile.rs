@@ -43,6 +43,7 @@ pub async fn reconcile(
     }
     let _timer = ctx.metrics.reconcile();
     let namespace = deployment.namespace().unwrap_or_else(|| "default".into());
+    let name = deployment.name_any();
     let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), &namespace);
     let action = finalizer(&api, FINALIZER, deployment, |event| async {
         match event {
@@ -53,6 +54,7 @@ pub async fn reconcile(
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)))?;
     ctx.forget_failures(&namespace, &action);
+    tracing::debug!(deployment = %format!("{namespace}/{name}"), ?action, "reconciled");
     Ok(action)
 }
 
