@@ -1,17 +1,16 @@
 //! model-compliance-operator: per-obligation compliance status and enforced controls for
 //! general-purpose large models on Kubernetes.
+//!
+//! The pure core (resource types, catalog, evaluation, desired objects, conditions) is the
+//! `model-compliance-core` crate, re-exported here; this crate adds what talks to the world:
+//! the command line, the controller, the offline check, telemetry and CRD generation.
 
-// kube's `printcolumn(...)` attributes repeat `type_ = ...` by design.
-#![allow(clippy::duplicated_attributes)]
+#![forbid(unsafe_code)]
 
-pub mod api;
-pub mod catalog;
+pub use model_compliance_core::{api, catalog, conditions, desired, evaluate, labels, snapshot};
+
 pub mod check;
-pub mod conditions;
+pub mod cli;
 pub mod controller;
 pub mod crdgen;
-pub mod enforce;
-pub mod evaluate;
-pub mod labeler;
-pub mod snapshot;
 pub mod telemetry;

@@ -2,13 +2,10 @@
 //! API stand-in (`support/fake_api.rs`) that logs every request. The caches are filled from
 //! the stand-in's objects, as the watches would.
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use fake_api::{FakeApi, Logged};
+use api_stand_in::{FakeApi, Logged};
 use http::Method;
 use k8s_openapi::jiff::Timestamp;
 
@@ -189,6 +186,14 @@ fn current(api: &FakeApi) -> Arc<ModelDeployment> {
 /// Reconciles the deployment with caches refreshed from the stand-in, keeping the context's
 /// other state (caches of answers) as a running operator would.
 async fn reconcile_once(api: &FakeApi, ctx: &mut Arc<Context>) -> Result<(), String> {
+    reconcile_fresh(api, ctx).await.map_err(|e| e.to_string())
+}
+
+/// The same, returning the reconcile's own error.
+async fn reconcile_fresh(
+    api: &FakeApi,
+    ctx: &mut Arc<Context>,
+) -> Result<(), model_compliance_operator::controller::Error> {
     let fresh = context(api);
     // Carry the SubjectAccessReview answers: a running operator keeps them.
     let previous = std::mem::replace(ctx, fresh);
@@ -197,10 +202,7 @@ async fn reconcile_once(api: &FakeApi, ctx: &mut Arc<Context>) -> Result<(), Str
         .ok()
         .map(|c| c.reviews)
         .unwrap_or_default();
-    reconcile(current(api), ctx.clone())
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    reconcile(current(api), ctx.clone()).await.map(|_| ())
 }
 
 fn paths(requests: &[Logged], method: Method) -> Vec<String> {
@@ -385,22 +387,25 @@ async fn conflict_and_server_error_are_survived() {
     let api = cluster();
     let mut ctx = context(&api);
     api.fail_next(Method::PATCH, "/networkpolicies/", 409);
-    let error = reconcile_once(&api, &mut ctx).await.unwrap_err();
+    let failure = reconcile_fresh(&api, &mut ctx).await.unwrap_err();
+    let error = failure.to_string();
     assert!(
         error.contains("409") || error.contains("Conflict"),
         "{error}"
     );
-    // The error policy retries with backoff rather than giving up.
-    let status: kube::core::Status = serde_json::from_value(json!({
-        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "conflict"
-    }))
-    .unwrap();
-    let failure =
-        model_compliance_operator::controller::Error::Kube(kube::Error::Api(status.into()));
+    assert_eq!(failure.label(), "apply", "the failure names its step");
+    // The error policy retries with backoff rather than giving up, and counts the step.
     let action = error_policy(current(&api), &failure, ctx.clone());
     assert!(
         format!("{action:?}").contains("requeue_after: Some("),
         "{action:?}"
+    );
+    assert!(
+        ctx.metrics
+            .render()
+            .contains("model_compliance_operator_reconcile_failures_total{error=\"apply\"} 1"),
+        "{}",
+        ctx.metrics.render()
     );
     reconcile_once(&api, &mut ctx).await.unwrap();
     assert!(api.object(ISOLATION_NP).is_some());
@@ -409,7 +414,8 @@ async fn conflict_and_server_error_are_survived() {
     let mut changed = deployment();
     changed["metadata"]["generation"] = json!(2);
     api.insert(MDEP, changed);
-    assert!(reconcile_once(&api, &mut ctx).await.is_err());
+    let failure = reconcile_fresh(&api, &mut ctx).await.unwrap_err();
+    assert_eq!(failure.label(), "report");
     reconcile_once(&api, &mut ctx).await.unwrap();
     assert_eq!(api.object(MDEP).unwrap()["status"]["observedGeneration"], 2);
 }

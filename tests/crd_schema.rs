@@ -884,3 +884,12 @@ fn checks_catch_a_bad_schema() {
         ["all", "name", "x_y", "z", "size"]
     );
 }
+
+#[test]
+fn the_policy_default_sidecar_port_is_the_one_the_sidecar_listens_on() {
+    assert_eq!(
+        model_compliance_operator::catalog::defaults::SIDECAR_PORT,
+        i32::from(aigc_labeler::config::DEFAULT_PORT),
+        "the policy's default sidecar port and the sidecar's default listen port agree"
+    );
+}

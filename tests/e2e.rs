@@ -8,15 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use api_stand_in::e2e::{MANAGER, cluster, install_crds};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::{Client, discovery};
 use model_compliance_operator::api::{ComplianceEvidence, ModelDeployment};
 use model_compliance_operator::check::load::split_documents;
-#[path = "support/cluster.rs"]
-mod cluster;
-use cluster::{MANAGER, cluster, install_crds};
+use model_compliance_operator::crdgen;
 use serde_json::{Value, json};
 
 /// Server-side applies one manifest, in `namespace` when given and the kind is namespaced.
@@ -106,7 +105,7 @@ async fn crds_install_and_examples_apply() {
     let Some(client) = cluster().await else {
         return;
     };
-    install_crds(&client).await;
+    install_crds(&client, crdgen::crds()).await;
 
     let mut docs: Vec<Value> = yaml_files(Path::new("examples"))
         .iter()
@@ -236,7 +235,7 @@ async fn invalid_resources_are_rejected_at_admission() {
     let Some(client) = cluster().await else {
         return;
     };
-    install_crds(&client).await;
+    install_crds(&client, crdgen::crds()).await;
     let namespace = create_namespace(&client, "mco-e2e-invalid").await;
     let mut failures = Vec::new();
     let fixtures = yaml_files(Path::new("tests/fixtures/invalid-crs"));

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use api_stand_in::e2e::{MANAGER, cluster, install_crds};
 use futures::FutureExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
@@ -41,10 +42,8 @@ use kube::api::{Api, DeleteParams, GetParams, ListParams, Patch, PatchParams, Po
 use kube::{Client, ResourceExt};
 use model_compliance_operator::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
 use model_compliance_operator::catalog;
+use model_compliance_operator::crdgen;
 use serde::de::DeserializeOwned;
-#[path = "support/cluster.rs"]
-mod cluster;
-use cluster::{MANAGER, cluster, install_crds};
 use serde_json::{Value, json};
 
 /// Field manager of what the tests apply (the same as `tests/e2e.rs`).
@@ -225,7 +224,7 @@ where
     let Some(client) = cluster().await else {
         return;
     };
-    install_crds(&client).await;
+    install_crds(&client, crdgen::crds()).await;
     let operator = operator();
     operator.wait_ready().await;
     let env = Env::new(client, test).await;

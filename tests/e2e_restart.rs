@@ -18,15 +18,12 @@
 //! Run it alone (not beside `e2e_controller`): the operator manages every ModelDeployment of
 //! the cluster.
 
-#[path = "support/cluster.rs"]
-mod cluster;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cluster::{MANAGER, cluster, install_crds};
+use api_stand_in::e2e::{MANAGER, cluster, install_crds};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::api::events::v1::Event;
@@ -35,6 +32,7 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, Resource, ResourceExt};
 use model_compliance_operator::api::{CompliancePolicy, ModelDeployment};
+use model_compliance_operator::crdgen;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -260,7 +258,7 @@ async fn restarts_on_a_populated_cluster() {
     let Some(client) = cluster().await else {
         return;
     };
-    install_crds(&client).await;
+    install_crds(&client, crdgen::crds()).await;
     let deployments = env_number("MCO_E2E_RESTART_DEPLOYMENTS", 200);
     let restarts = env_number("MCO_E2E_RESTARTS", 10);
     let id = format!("mco-e2e-restart-{}", std::process::id());

@@ -3,13 +3,10 @@
 //! answered: the operator starts whichever cache fills last, says what it waits for, gives up
 //! after its deadline, and stops promptly in every phase.
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fake_api::{FakeApi, Logged};
+use api_stand_in::{FakeApi, Logged};
 use http::Method;
 use model_compliance_operator::controller::{self, Options, RunError};
 use model_compliance_operator::crdgen;

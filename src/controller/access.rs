@@ -13,7 +13,7 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 
 use crate::api::ModelDeployment;
-use crate::evaluate::selector;
+use crate::api::selector;
 use crate::snapshot::{AccessReview, Snapshot};
 
 /// Longest time an answer is reused (ClusterRoleBindings are not watched).

@@ -2,6 +2,7 @@
 //! reconciles each with the same evaluation core as `check`.
 
 pub mod access;
+pub mod owned;
 pub mod readiness;
 pub mod reconcile;
 pub mod slim;
@@ -25,20 +26,38 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
 use stores::Stores;
 
-/// Errors of a reconcile. Their names are the labels of the failure metric.
+/// Errors of a reconcile, one per step that talks to the API. Their labels are those of the
+/// failure metric.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
+    #[error("applying the desired objects: {0}")]
+    Apply(#[source] kube::Error),
+    #[error("deleting objects no longer needed: {0}")]
+    DeleteOrphans(#[source] kube::Error),
+    #[error("asking access reviews: {0}")]
+    ReviewAccess(#[source] kube::Error),
+    #[error("writing the status: {0}")]
+    Report(#[source] kube::Error),
+    #[error("cleaning up after deletion: {0}")]
+    Cleanup(#[source] kube::Error),
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
 impl Error {
+    /// The step that failed.
     pub fn label(&self) -> &'static str {
+        use kube::runtime::finalizer::Error as F;
         match self {
-            Error::Kube(_) => "kube",
-            Error::Finalizer(_) => "finalizer",
+            Error::Apply(_) => "apply",
+            Error::DeleteOrphans(_) => "delete_orphans",
+            Error::ReviewAccess(_) => "review_access",
+            Error::Report(_) => "report",
+            Error::Cleanup(_) => "cleanup",
+            Error::Finalizer(e) => match &**e {
+                F::ApplyFailed(inner) | F::CleanupFailed(inner) => inner.label(),
+                _ => "finalizer",
+            },
         }
     }
 }
@@ -60,7 +79,7 @@ pub struct Context {
 impl Context {
     pub fn new(client: Client, stores: Stores, synced: watch::Receiver<bool>) -> Self {
         let reporter = Reporter {
-            controller: crate::enforce::FIELD_MANAGER.into(),
+            controller: crate::labels::FIELD_MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
         };
         Context {
@@ -103,11 +122,9 @@ impl Context {
         }
     }
 
-    fn forget_failures(&self, namespace: &str, _action: &Action) {
-        self.failures
-            .lock()
-            .expect("failures lock")
-            .retain(|k, _| !k.starts_with(&format!("{namespace}/")));
+    /// A reconcile of the deployment `namespace/name` succeeded: its backoff starts over.
+    fn forget_failures(&self, key: &str) {
+        self.failures.lock().expect("failures lock").remove(key);
     }
 
     /// Backoff for a failing deployment: 1 s, 2 s, 4 s … up to 5 minutes.
@@ -381,4 +398,31 @@ fn dependents(stores: &Stores, namespace: &str) -> Vec<ObjectRef<ModelDeployment
         })
         .map(|d| ObjectRef::from_obj(&*d))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> Context {
+        let (_, synced) = watch::channel(true);
+        let client = api_stand_in::FakeApi::new().client();
+        let stores = stores::Stores::empty();
+        Context::new(client, stores, synced)
+    }
+
+    #[tokio::test]
+    async fn success_resets_the_backoff_of_that_deployment_only() {
+        let ctx = context();
+        assert_eq!(ctx.backoff("serve/a".into()), Duration::from_secs(1));
+        assert_eq!(ctx.backoff("serve/a".into()), Duration::from_secs(2));
+        assert_eq!(ctx.backoff("serve/b".into()), Duration::from_secs(1));
+        ctx.forget_failures("serve/a");
+        assert_eq!(ctx.backoff("serve/a".into()), Duration::from_secs(1));
+        assert_eq!(
+            ctx.backoff("serve/b".into()),
+            Duration::from_secs(2),
+            "a neighbour's success does not reset this one's backoff"
+        );
+    }
 }

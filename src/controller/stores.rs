@@ -302,6 +302,27 @@ fn in_namespaces<K: Resource<DynamicType = ()> + Clone>(
 }
 
 impl Stores {
+    /// Stores that nothing fills.
+    #[cfg(test)]
+    pub fn empty() -> Self {
+        Stores {
+            deployments: reflector::store().0,
+            policies: reflector::store().0,
+            evidence: reflector::store().0,
+            namespaces: reflector::store().0,
+            workloads: reflector::store().0,
+            stateful_sets: reflector::store().0,
+            pods: reflector::store().0,
+            services: reflector::store().0,
+            network_policies: reflector::store().0,
+            roles: reflector::store().0,
+            role_bindings: reflector::store().0,
+            pvcs: reflector::store().0,
+            cron_jobs: reflector::store().0,
+            volume_snapshots: None,
+        }
+    }
+
     /// The live snapshot for one deployment: the objects of the namespaces it depends on.
     pub fn snapshot(&self, policy: &CompliancePolicy, deployment: &ModelDeployment) -> Snapshot {
         let namespaces = namespaces_of(policy, deployment);

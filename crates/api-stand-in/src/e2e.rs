@@ -1,0 +1,77 @@
+//! What both end-to-end suites need: the gate (`MCO_E2E=1` and a cluster that answers)
+//! and the installation of the CRDs.
+
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams};
+
+/// Field manager of the suites' own writes.
+pub const MANAGER: &str = "mco-e2e";
+
+/// Says plainly that a test is skipped, on the process's stderr itself: the test harness
+/// captures `println!` of passing tests, so it would not be seen.
+fn skipped(why: &str) {
+    use std::io::Write;
+    let name = std::thread::current().name().unwrap_or("test").to_owned();
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "{name}: skipped: no cluster ({why})"
+    );
+}
+
+/// A client for the configured cluster, or `None` (and `skipped: no cluster`) when the suite
+/// is not asked for or the cluster does not answer.
+pub async fn cluster() -> Option<Client> {
+    if std::env::var("MCO_E2E").as_deref() != Ok("1") {
+        skipped("set MCO_E2E=1 and a kubeconfig to run the end-to-end suite");
+        return None;
+    }
+    let client = match Client::try_default().await {
+        Ok(client) => client,
+        Err(e) => {
+            skipped(&e.to_string());
+            return None;
+        }
+    };
+    match client.apiserver_version().await {
+        Ok(_) => Some(client),
+        Err(e) => {
+            skipped(&e.to_string());
+            None
+        }
+    }
+}
+
+/// Applies `crds` (the generated ones, with their file names) with server-side apply and
+/// waits until they are established.
+pub async fn install_crds(client: &Client, crds: Vec<(&str, CustomResourceDefinition)>) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for (_, crd) in &crds {
+        let name = crd.metadata.name.clone().unwrap();
+        api.patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(crd),
+        )
+        .await
+        .expect("CRD applies");
+    }
+    for (_, crd) in &crds {
+        let name = crd.metadata.name.clone().unwrap();
+        let mut established = false;
+        for _ in 0..100 {
+            let current = api.get(&name).await.expect("CRD readable");
+            established = current.status.and_then(|s| s.conditions).is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+            if established {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(established, "CRD {name} was not established");
+    }
+}

@@ -1,0 +1,36 @@
+//! Step 1: what a ModelDeployment points at, read from the caches: its policy, the evidence of
+//! its namespace, and the live facts of the namespaces its rows depend on.
+
+use std::sync::Arc;
+
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+
+use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
+use crate::controller::Context;
+use crate::snapshot::Snapshot;
+
+pub struct Dereferenced {
+    pub policy: Arc<CompliancePolicy>,
+    pub evidence: Vec<ComplianceEvidence>,
+    /// With the answers of access reviews already known (the review step asks again once the
+    /// RBAC this reconcile applies is in place).
+    pub snapshot: Snapshot,
+}
+
+/// `None` when the policy does not exist (yet).
+pub fn dereference(deployment: &ModelDeployment, ctx: &Context) -> Option<Dereferenced> {
+    let policy = ctx
+        .stores
+        .policies
+        .get(&ObjectRef::new(&deployment.spec.policy_ref))?;
+    let namespace = deployment.namespace().unwrap_or_else(|| "default".into());
+    let evidence = ctx.stores.evidence_in(&namespace);
+    let mut snapshot = ctx.stores.snapshot(&policy, deployment);
+    snapshot.access_reviews = ctx.reviews.known(deployment, &snapshot);
+    Some(Dereferenced {
+        policy,
+        evidence,
+        snapshot,
+    })
+}

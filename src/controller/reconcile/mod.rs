@@ -1,0 +1,139 @@
+//! One reconcile of a ModelDeployment, as its named steps:
+//!
+//! 1. [`dereference`]: the policy, the evidence and the live facts, from the caches;
+//! 2. [`plan`] (pure): the suspend decision and the objects every control needs;
+//! 3. [`apply`]: server-side apply of what differs from the cache;
+//! 4. [`orphans`]: deletion of what the deployment owns and no longer needs;
+//! 5. [`review`]: access reviews of the inference service accounts;
+//! 6. [`report`]: the next status (pure) and its Events, written only if it changed.
+//!
+//! Each step that talks to the API fails with its own [`Error`] variant. On deletion, the
+//! cleanup deletes what the deployment owns and never touches user data.
+
+pub mod apply;
+pub mod dereference;
+pub mod orphans;
+pub mod plan;
+pub mod report;
+pub mod review;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::{Api, Resource, ResourceExt};
+
+use super::{Context, Error};
+use crate::api::ModelDeployment;
+use crate::conditions;
+use crate::desired::DesiredObjects;
+use crate::snapshot::Snapshot;
+
+/// Finalizer that removes what the operator created when a ModelDeployment is deleted.
+pub const FINALIZER: &str = "modelcompliance.io/cleanup";
+
+/// Longest wait between reconciles of a settled deployment: ages (backups, CronJob runs)
+/// grow with time, so rows can change without any object changing.
+pub const RESYNC: Duration = Duration::from_secs(15 * 60);
+
+pub async fn reconcile(
+    deployment: Arc<ModelDeployment>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    if !ctx.wait_synced().await {
+        // Shutting down before the caches filled: nothing was decided, nothing is done.
+        return Ok(Action::await_change());
+    }
+    let _timer = ctx.metrics.reconcile();
+    let key = format!(
+        "{}/{}",
+        deployment.namespace().unwrap_or_default(),
+        deployment.name_any()
+    );
+    let api: Api<ModelDeployment> = Api::namespaced(
+        ctx.client.clone(),
+        &deployment.namespace().unwrap_or_else(|| "default".into()),
+    );
+    let action = finalizer(&api, FINALIZER, deployment, |event| async {
+        match event {
+            Finalizer::Apply(d) => apply(&d, &ctx).await,
+            Finalizer::Cleanup(d) => cleanup(&d, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+    ctx.forget_failures(&key);
+    tracing::debug!(deployment = %key, ?action, "reconciled");
+    Ok(action)
+}
+
+async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Error> {
+    let now = ctx.now();
+    let Some(inputs) = dereference::dereference(deployment, ctx) else {
+        let report = report::stalled(deployment, now);
+        report::publish(ctx, deployment, report)
+            .await
+            .map_err(Error::Report)?;
+        // The policy watch wakes this deployment when the policy appears.
+        return Ok(Action::await_change());
+    };
+    let plan = plan::plan(&inputs, deployment, now);
+    let applied = apply::apply(ctx, plan, inputs.snapshot.clone())
+        .await
+        .map_err(Error::Apply)?;
+    let applied = orphans::delete_orphans(ctx, deployment, applied)
+        .await
+        .map_err(Error::DeleteOrphans)?;
+    let reviewed = review::review(ctx, deployment, applied)
+        .await
+        .map_err(Error::ReviewAccess)?;
+    let report = report::report(&inputs, deployment, &reviewed, now);
+    report::publish(ctx, deployment, report)
+        .await
+        .map_err(Error::Report)?;
+    let wake = report::next_wake(&inputs.policy, &inputs.evidence, now);
+    Ok(Action::requeue(wake))
+}
+
+/// On deletion of the ModelDeployment: remove what the operator created. User data (volumes,
+/// snapshots, workloads) is never touched.
+async fn cleanup(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Error> {
+    let mut scratch = Snapshot::default();
+    orphans::delete_owned_except(ctx, deployment, &DesiredObjects::default(), &mut scratch)
+        .await
+        .map_err(Error::Cleanup)?;
+    Ok(Action::await_change())
+}
+
+impl Context {
+    /// Publishes an Event about `deployment`; a failure to record it is logged, not fatal.
+    pub async fn event(
+        &self,
+        deployment: &ModelDeployment,
+        kind: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+        secondary: Option<ObjectReference>,
+    ) {
+        // Events that share type, reason, action and objects are merged into one series, so
+        // the object or the condition an event is about goes into `secondary` or `action`.
+        let event = Event {
+            type_: kind,
+            reason: reason.to_owned(),
+            note: Some(conditions::bounded(&note)),
+            action: action.chars().take(128).collect(),
+            secondary,
+        };
+        if let Err(e) = self
+            .recorder
+            .publish(&event, &deployment.object_ref(&()))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record event");
+        }
+    }
+}

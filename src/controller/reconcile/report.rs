@@ -1,0 +1,310 @@
+//! Step 6: the status and the Events. Deciding them is pure ([`report`], [`stalled`]); only
+//! [`publish`] talks to the API: one status write when something changed, and the Events.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::events::EventType;
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+
+use super::RESYNC;
+use super::dereference::Dereferenced;
+use super::review::Reviewed;
+use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment, ModelDeploymentStatus};
+use crate::catalog::defaults::EVIDENCE_EXPIRY_WARNING_DAYS;
+use crate::conditions::{self, Progress};
+use crate::controller::Context;
+use crate::evaluate::{self, Evaluation, Inputs};
+use crate::labels::FIELD_MANAGER;
+
+/// One Event to record.
+#[derive(Debug)]
+pub struct Note {
+    kind: EventType,
+    reason: String,
+    action: String,
+    note: String,
+    secondary: Option<ObjectReference>,
+}
+
+/// What a reconcile tells: Events about what it changed, the new status if it says something
+/// new, and Events about the conditions that changed.
+#[derive(Debug)]
+pub struct Report {
+    changes: Vec<Note>,
+    status: Option<ModelDeploymentStatus>,
+    transitions: Vec<Note>,
+}
+
+/// The report of a reconcile whose plan was applied and reviewed.
+pub fn report(
+    inputs: &Dereferenced,
+    deployment: &ModelDeployment,
+    reviewed: &Reviewed,
+    now: Timestamp,
+) -> Report {
+    let applied = reviewed.applied();
+    // Decide from what is now in place, including what was just applied.
+    let evaluation = evaluate::evaluate(Inputs {
+        policy: &inputs.policy,
+        deployment,
+        evidence: &inputs.evidence,
+        snapshot: applied.snapshot(),
+        now,
+    });
+    let mut changes: Vec<Note> = applied
+        .written()
+        .iter()
+        .map(|object| Note {
+            kind: EventType::Normal,
+            reason: "Applied".into(),
+            action: "Apply".into(),
+            note: format!(
+                "applied {} {}/{}",
+                object.kind.as_deref().unwrap_or(""),
+                object.namespace.as_deref().unwrap_or(""),
+                object.name.as_deref().unwrap_or("")
+            ),
+            secondary: Some(object.clone()),
+        })
+        .collect();
+    let suspend = applied.suspend();
+    if suspend != deployment.status.as_ref().is_some_and(was_suspended) {
+        changes.push(Note {
+            kind: EventType::Warning,
+            reason: if suspend { "Suspended" } else { "Resumed" }.into(),
+            action: "KillSwitch".into(),
+            note: if suspend {
+                "inference suspended: all ingress to the inference pods is denied"
+            } else {
+                "inference resumed: the deny-all NetworkPolicy is removed"
+            }
+            .into(),
+            secondary: None,
+        });
+    }
+    let mut report = status_report(
+        deployment,
+        &evaluation,
+        &Progress::Applied { suspended: suspend },
+        now,
+    );
+    report.changes = changes;
+    report
+}
+
+/// The report of a deployment whose policy does not exist.
+pub fn stalled(deployment: &ModelDeployment, now: Timestamp) -> Report {
+    let progress = Progress::Stalled {
+        reason: "PolicyNotFound".into(),
+        message: format!(
+            "CompliancePolicy {} does not exist; waiting for it to be created",
+            deployment.spec.policy_ref
+        ),
+    };
+    status_report(deployment, &Evaluation::undecided(), &progress, now)
+}
+
+/// The next status, if it differs from the current one, and the Events of its transitions.
+fn status_report(
+    deployment: &ModelDeployment,
+    evaluation: &Evaluation,
+    progress: &Progress,
+    now: Timestamp,
+) -> Report {
+    let previous = deployment.status.clone().unwrap_or_default();
+    let status = next_status(deployment, &previous, evaluation, progress, now);
+    if same_status(&status, &previous) {
+        return Report {
+            changes: vec![],
+            status: None,
+            transitions: vec![],
+        };
+    }
+    let transitions = transitions(&previous, &status, evaluation);
+    Report {
+        changes: vec![],
+        status: Some(status),
+        transitions,
+    }
+}
+
+fn next_status(
+    deployment: &ModelDeployment,
+    previous: &ModelDeploymentStatus,
+    evaluation: &Evaluation,
+    progress: &Progress,
+    now: Timestamp,
+) -> ModelDeploymentStatus {
+    let mut status = conditions::status(
+        evaluation,
+        progress,
+        deployment.meta().generation,
+        &previous.conditions,
+        &Time(now),
+    );
+    if evaluation.decisions.is_empty() {
+        // Undecided (a stalled deployment): keep what was last decided, replace the summary.
+        status.summary = previous.summary.clone();
+        status.risk = previous.risk;
+        status.acceptable = previous.acceptable;
+        status.findings = previous.findings.clone();
+        let summary_types = ["Ready", "Compliant", "Reconciling", "Stalled"];
+        status
+            .conditions
+            .retain(|c| summary_types.contains(&c.type_.as_str()));
+        status.conditions.extend(
+            previous
+                .conditions
+                .iter()
+                .filter(|c| !summary_types.contains(&c.type_.as_str()))
+                .cloned(),
+        );
+    }
+    status
+}
+
+fn same_status(a: &ModelDeploymentStatus, b: &ModelDeploymentStatus) -> bool {
+    conditions::same_conditions(&a.conditions, &b.conditions)
+        && a.summary == b.summary
+        && a.risk == b.risk
+        && a.acceptable == b.acceptable
+        && a.findings == b.findings
+        && a.observed_generation == b.observed_generation
+}
+
+/// One Event for the first evaluation, then one per condition whose status flipped.
+fn transitions(
+    previous: &ModelDeploymentStatus,
+    status: &ModelDeploymentStatus,
+    evaluation: &Evaluation,
+) -> Vec<Note> {
+    if previous.conditions.is_empty() {
+        let note = format!(
+            "evaluated: {} rows met, risk {}{}",
+            evaluation.summary.ratio(),
+            evaluation.risk.as_str(),
+            if evaluation.acceptable {
+                ""
+            } else {
+                " (not acceptable)"
+            }
+        );
+        return vec![Note {
+            kind: EventType::Normal,
+            reason: "Evaluated".into(),
+            action: "Evaluate".into(),
+            note,
+            secondary: None,
+        }];
+    }
+    status
+        .conditions
+        .iter()
+        .filter_map(|condition| {
+            let before = previous
+                .conditions
+                .iter()
+                .find(|c| c.type_ == condition.type_)?;
+            (before.status != condition.status).then(|| Note {
+                kind: if condition.status == "False" {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
+                reason: condition.reason.clone(),
+                action: condition.type_.clone(),
+                note: format!(
+                    "{} is now {} ({}): {}",
+                    condition.type_, condition.status, condition.reason, condition.message
+                ),
+                secondary: None,
+            })
+        })
+        .collect()
+}
+
+fn was_suspended(status: &ModelDeploymentStatus) -> bool {
+    status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.reason == "InferenceSuspended")
+}
+
+/// Records the Events of the changes, writes the status if it changed, then records the
+/// Events of its transitions.
+pub async fn publish(
+    ctx: &Context,
+    deployment: &ModelDeployment,
+    report: Report,
+) -> Result<(), kube::Error> {
+    let Report {
+        changes,
+        status,
+        transitions,
+    } = report;
+    for note in changes {
+        ctx.record(deployment, note).await;
+    }
+    let Some(status) = status else {
+        return Ok(());
+    };
+    let namespace = deployment.namespace().unwrap_or_else(|| "default".into());
+    let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), &namespace);
+    let patch = json!({
+        "apiVersion": "modelcompliance.io/v1alpha1",
+        "kind": "ModelDeployment",
+        "status": status,
+    });
+    api.patch_status(
+        &deployment.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    for note in transitions {
+        ctx.record(deployment, note).await;
+    }
+    Ok(())
+}
+
+impl Context {
+    async fn record(&self, deployment: &ModelDeployment, note: Note) {
+        self.event(
+            deployment,
+            note.kind,
+            &note.reason,
+            &note.action,
+            note.note,
+            note.secondary,
+        )
+        .await;
+    }
+}
+
+/// Wakes up at the next expiry of evidence or an exception, and at least every `RESYNC`.
+pub fn next_wake(
+    policy: &CompliancePolicy,
+    evidence: &[ComplianceEvidence],
+    now: Timestamp,
+) -> Duration {
+    let deadlines = evidence
+        .iter()
+        .flat_map(|e| [e.spec.valid_until.0, e.spec.attested_at.0])
+        .chain(policy.spec.exceptions.iter().map(|e| e.expires_at.0))
+        // Evidence expiring soon changes its message 30 days before the date.
+        .chain(evidence.iter().map(|e| {
+            e.spec.valid_until.0 - SignedDuration::from_hours(24 * EVIDENCE_EXPIRY_WARNING_DAYS)
+        }))
+        .filter(|t| *t > now);
+    let soonest = deadlines
+        .map(|t| now.duration_until(t).unsigned_abs())
+        .min()
+        .unwrap_or(RESYNC);
+    // One second past the deadline, so that the reconcile sees it passed.
+    soonest.min(RESYNC) + Duration::from_secs(1)
+}
