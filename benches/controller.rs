@@ -121,11 +121,11 @@ fn pod(namespace: &str, name: &str, labels: Value) -> SlimPod {
 
 fn stores(api: &FakeApi, pods: &Store<SlimPod>) -> Stores {
     Stores {
-        deployments: api.store("/modeldeployments/"),
+        model_deployments: api.store("/modeldeployments/"),
         policies: api.store("/compliancepolicies/"),
         evidence: api.store("/__none__/"),
         namespaces: api.store("/__none__/"),
-        workloads: api.store("/__none__/"),
+        apps_deployments: api.store("/__none__/"),
         stateful_sets: api.store("/__none__/"),
         pods: pods.clone(),
         services: api.store("/__none__/"),
@@ -140,7 +140,7 @@ fn stores(api: &FakeApi, pods: &Store<SlimPod>) -> Stores {
 
 async fn converge(api: &FakeApi, ctx: Arc<Context>) -> (f64, usize) {
     api.clear_log();
-    let deployments = ctx.stores.deployments.state();
+    let deployments = ctx.stores.model_deployments.state();
     let start = Instant::now();
     for d in deployments {
         reconcile(d, ctx.clone()).await.expect("reconcile succeeds");

@@ -71,7 +71,7 @@ fn phase(which: &str, dir: &Path) {
         "{:?}",
         &manifests.problems[..1]
     );
-    assert_eq!(manifests.deployments.len(), DEPLOYMENTS);
+    assert_eq!(manifests.model_deployments.len(), DEPLOYMENTS);
     let mut bytes = 0;
     if which == "check" {
         let report = check::evaluate_manifests(manifests, now());
@@ -113,7 +113,7 @@ fn core_throughput(dir: &Path) {
         .collect();
     let mut rows = 0usize;
     let start = Instant::now();
-    for d in &manifests.deployments {
+    for d in &manifests.model_deployments {
         let e = evaluate(Inputs {
             policy,
             deployment: &d.object,
@@ -127,9 +127,9 @@ fn core_throughput(dir: &Path) {
     let secs = start.elapsed().as_secs_f64();
     println!(
         "evaluation core: {} deployments, {rows} row decisions in {secs:.3} s = {:.0} rows/s ({:.1} µs per deployment)",
-        manifests.deployments.len(),
+        manifests.model_deployments.len(),
         rows as f64 / secs,
-        secs * 1e6 / manifests.deployments.len() as f64
+        secs * 1e6 / manifests.model_deployments.len() as f64
     );
 }
 

@@ -155,11 +155,11 @@ fn cluster() -> FakeApi {
 /// The caches, as the watches would have filled them from the stand-in.
 fn stores(api: &FakeApi) -> Stores {
     Stores {
-        deployments: api.store("/modeldeployments/"),
+        model_deployments: api.store("/modeldeployments/"),
         policies: api.store("/compliancepolicies/"),
         evidence: api.store("/complianceevidences/"),
         namespaces: api.store("/api/v1/namespaces/__none__"),
-        workloads: api.store("/deployments/"),
+        apps_deployments: api.store("/deployments/"),
         stateful_sets: api.store("/statefulsets/"),
         pods: api.store("/pods/"),
         services: api.store("/services/"),

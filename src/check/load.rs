@@ -96,7 +96,7 @@ impl<T> Located<T> {
 #[derive(Default)]
 pub struct Manifests {
     pub policies: Vec<Located<CompliancePolicy>>,
-    pub deployments: Vec<Located<ModelDeployment>>,
+    pub model_deployments: Vec<Located<ModelDeployment>>,
     pub evidence: Vec<Located<ComplianceEvidence>>,
     pub snapshot: Snapshot,
     pub problems: Vec<Problem>,
@@ -351,7 +351,7 @@ fn add(
                 .metadata
                 .namespace
                 .get_or_insert_with(|| ns.to_owned());
-            manifests.deployments.push(doc.with(object));
+            manifests.model_deployments.push(doc.with(object));
         }
         "ComplianceEvidence" => {
             let mut object: ComplianceEvidence = EVIDENCE_SCHEMA.admit(&doc)?;
@@ -366,7 +366,11 @@ fn add(
             let name = object.metadata.name.clone().unwrap_or_default();
             manifests.snapshot.ns_mut(&name).namespace = Some(object);
         }
-        "Deployment" => manifests.snapshot.ns_mut(ns).deployments.push(typed(&doc)?),
+        "Deployment" => manifests
+            .snapshot
+            .ns_mut(ns)
+            .apps_deployments
+            .push(typed(&doc)?),
         "StatefulSet" => manifests
             .snapshot
             .ns_mut(ns)

@@ -74,7 +74,7 @@ impl Report {
 pub fn evaluate_manifests(manifests: Manifests, now: Timestamp) -> Report {
     let Manifests {
         policies,
-        deployments,
+        model_deployments,
         evidence,
         snapshot,
         mut problems,
@@ -84,7 +84,7 @@ pub fn evaluate_manifests(manifests: Manifests, now: Timestamp) -> Report {
     } = manifests;
     let evidence: Vec<ComplianceEvidence> = evidence.into_iter().map(|e| e.object).collect();
     let mut reports = Vec::new();
-    for located in &deployments {
+    for located in &model_deployments {
         let deployment = &located.object;
         let policy_name = &deployment.spec.policy_ref;
         let Some(policy) = policies

@@ -335,33 +335,34 @@ fn controller(
     let by_namespace = stores.clone();
     // Its runner waits for the ModelDeployment store with `wait_until_ready`: nothing else may
     // wait on that store (see `readiness`).
-    let mut controller = Controller::for_stream(streams.deployments, stores.deployments.clone())
-        .with_config(
-            controller::Config::default()
-                .concurrency(options.concurrency)
-                .debounce(Duration::from_millis(200)),
-        )
-        .watches_stream(streams.policies, move |policy: CompliancePolicy| {
-            let name = policy.name_any();
-            by_policy
-                .deployments
-                .state_filter(|d| d.spec.policy_ref == name)
-                .into_iter()
-                .map(|d| ObjectRef::from_obj(&*d))
-                .collect::<Vec<_>>()
-        })
-        .watches_stream(streams.evidence, move |evidence: ComplianceEvidence| {
-            let ns = evidence.namespace().unwrap_or_default();
-            evidence
-                .spec
-                .targets
-                .iter()
-                .map(|t| ObjectRef::<ModelDeployment>::new(t).within(&ns))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .filter(|r| by_evidence.deployments.get(r).is_some())
-                .collect::<Vec<_>>()
-        });
+    let mut controller =
+        Controller::for_stream(streams.model_deployments, stores.model_deployments.clone())
+            .with_config(
+                controller::Config::default()
+                    .concurrency(options.concurrency)
+                    .debounce(Duration::from_millis(200)),
+            )
+            .watches_stream(streams.policies, move |policy: CompliancePolicy| {
+                let name = policy.name_any();
+                by_policy
+                    .model_deployments
+                    .state_filter(|d| d.spec.policy_ref == name)
+                    .into_iter()
+                    .map(|d| ObjectRef::from_obj(&*d))
+                    .collect::<Vec<_>>()
+            })
+            .watches_stream(streams.evidence, move |evidence: ComplianceEvidence| {
+                let ns = evidence.namespace().unwrap_or_default();
+                evidence
+                    .spec
+                    .targets
+                    .iter()
+                    .map(|t| ObjectRef::<ModelDeployment>::new(t).within(&ns))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .filter(|r| by_evidence.model_deployments.get(r).is_some())
+                    .collect::<Vec<_>>()
+            });
     for stream in streams.namespaced {
         let stores = by_namespace.clone();
         let triggers = stream
@@ -386,7 +387,7 @@ fn controller(
 /// Deployments whose rows depend on objects of `namespace`.
 fn dependents(stores: &Stores, namespace: &str) -> Vec<ObjectRef<ModelDeployment>> {
     stores
-        .deployments
+        .model_deployments
         .state()
         .into_iter()
         .filter(|d| {

@@ -25,11 +25,12 @@ use crate::snapshot::{FactSource, Snapshot, VolumeSnapshot};
 /// Read handles of every cache.
 #[derive(Clone)]
 pub struct Stores {
-    pub deployments: Store<ModelDeployment>,
+    pub model_deployments: Store<ModelDeployment>,
     pub policies: Store<CompliancePolicy>,
     pub evidence: Store<ComplianceEvidence>,
     pub namespaces: Store<Namespace>,
-    pub workloads: Store<Deployment>,
+    /// apps/v1 Deployments.
+    pub apps_deployments: Store<Deployment>,
     pub stateful_sets: Store<StatefulSet>,
     pub pods: Store<SlimPod>,
     pub services: Store<Service>,
@@ -177,7 +178,7 @@ pub fn all(client: &Client, with_volume_snapshots: bool, sync: &CacheSync) -> (S
         reflect(Api::<ComplianceEvidence>::all(client.clone()), cfg(), sync);
     let (namespaces, namespaces_stream) =
         reflect(Api::<Namespace>::all(client.clone()), cfg(), sync);
-    let (workloads, workloads_stream) =
+    let (apps_deployments, apps_deployments_stream) =
         reflect(Api::<Deployment>::all(client.clone()), cfg(), sync);
     let (stateful_sets, stateful_sets_stream) =
         reflect(Api::<StatefulSet>::all(client.clone()), cfg(), sync);
@@ -200,11 +201,11 @@ pub fn all(client: &Client, with_volume_snapshots: bool, sync: &CacheSync) -> (S
         (None, None)
     };
     let stores = Stores {
-        deployments,
+        model_deployments: deployments,
         policies,
         evidence,
         namespaces,
-        workloads,
+        apps_deployments,
         stateful_sets,
         pods,
         services,
@@ -216,14 +217,14 @@ pub fn all(client: &Client, with_volume_snapshots: bool, sync: &CacheSync) -> (S
         volume_snapshots,
     };
     let streams = Streams {
-        deployments: deployments_stream.boxed(),
+        model_deployments: deployments_stream.boxed(),
         policies: policies_stream.boxed(),
         evidence: evidence_stream.boxed(),
         namespaced: vec![
             namespaces_stream
                 .map(|r| r.map(|o| namespace_of(&o)))
                 .boxed(),
-            workloads_stream
+            apps_deployments_stream
                 .map(|r| r.map(|o| namespace_of(&o)))
                 .boxed(),
             stateful_sets_stream
@@ -255,7 +256,8 @@ fn namespace_of<K: Resource>(o: &K) -> String {
 
 /// The streams that keep the stores filled and trigger reconciles.
 pub struct Streams {
-    pub deployments: futures::stream::BoxStream<'static, Result<ModelDeployment, watcher::Error>>,
+    pub model_deployments:
+        futures::stream::BoxStream<'static, Result<ModelDeployment, watcher::Error>>,
     pub policies: futures::stream::BoxStream<'static, Result<CompliancePolicy, watcher::Error>>,
     pub evidence: futures::stream::BoxStream<'static, Result<ComplianceEvidence, watcher::Error>>,
     /// Observed objects, as the namespace they changed in.
@@ -306,11 +308,11 @@ impl Stores {
     #[cfg(test)]
     pub fn empty() -> Self {
         Stores {
-            deployments: reflector::store().0,
+            model_deployments: reflector::store().0,
             policies: reflector::store().0,
             evidence: reflector::store().0,
             namespaces: reflector::store().0,
-            workloads: reflector::store().0,
+            apps_deployments: reflector::store().0,
             stateful_sets: reflector::store().0,
             pods: reflector::store().0,
             services: reflector::store().0,
@@ -346,7 +348,7 @@ impl Stores {
                 }
             };
         }
-        fill!(self.workloads, deployments);
+        fill!(self.apps_deployments, apps_deployments);
         fill!(self.stateful_sets, stateful_sets);
         for o in in_namespaces(&self.pods, &namespaces) {
             let ns = o.meta().namespace.clone().unwrap_or_default();
@@ -363,7 +365,7 @@ impl Stores {
         }
         // Stores are unordered; decisions and messages must not depend on cache order.
         for objects in snapshot.namespaces.values_mut() {
-            sort_by_name(&mut objects.deployments);
+            sort_by_name(&mut objects.apps_deployments);
             sort_by_name(&mut objects.stateful_sets);
             sort_by_name(&mut objects.pods);
             sort_by_name(&mut objects.services);

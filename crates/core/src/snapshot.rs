@@ -84,7 +84,8 @@ pub struct AccessReview {
 #[derive(Clone, Debug, Default)]
 pub struct NamespaceObjects {
     pub namespace: Option<Namespace>,
-    pub deployments: Vec<Deployment>,
+    /// apps/v1 Deployments (not ModelDeployments).
+    pub apps_deployments: Vec<Deployment>,
     pub stateful_sets: Vec<StatefulSet>,
     pub pods: Vec<Pod>,
     pub services: Vec<Service>,

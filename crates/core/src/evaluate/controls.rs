@@ -68,7 +68,7 @@ pub(crate) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &str) -> Vec<PodVie
             })
             .collect();
     }
-    let deployments = objects.deployments.iter().filter_map(|w| {
+    let deployments = objects.apps_deployments.iter().filter_map(|w| {
         let template = &w.spec.as_ref()?.template;
         Some(PodView {
             origin: format!("Deployment {namespace}/{}", w.metadata.name.as_deref()?),
@@ -819,7 +819,7 @@ fn sidecar(ctx: &Ctx) -> Outcome {
         let objects = snapshot.ns(&inference.namespace);
         let found = match w.kind {
             WorkloadKind::Deployment => objects
-                .deployments
+                .apps_deployments
                 .iter()
                 .any(|o| o.metadata.name.as_deref() == Some(&w.name)),
             WorkloadKind::StatefulSet => objects
@@ -1099,7 +1099,7 @@ fn platform_monitoring(ctx: &Ctx) -> Outcome {
         let objects = snapshot.ns(&w.namespace);
         let ready = match w.kind {
             WorkloadKind::Deployment => objects
-                .deployments
+                .apps_deployments
                 .iter()
                 .find(|o| o.metadata.name.as_deref() == Some(&w.name))
                 .map(|o| {

@@ -605,7 +605,7 @@ fn common_objects(snapshot: &mut Snapshot, with_status: bool) {
         json!([{ "kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io" }]),
     ));
     let serving = snapshot.ns_mut(INFERENCE_NS);
-    serving.deployments.push(deployment(
+    serving.apps_deployments.push(deployment(
         INFERENCE_NS,
         "server",
         json!({ "app": "llm-serve" }),
@@ -615,7 +615,7 @@ fn common_objects(snapshot: &mut Snapshot, with_status: bool) {
     serving
         .services
         .push(service(INFERENCE_NS, "llm", json!(8480)));
-    snapshot.ns_mut(MONITORING_NS).deployments.push(deployment(
+    snapshot.ns_mut(MONITORING_NS).apps_deployments.push(deployment(
         MONITORING_NS,
         "platform-monitor",
         json!({ "app": "platform-monitor" }),
@@ -666,7 +666,7 @@ pub(crate) fn live_snapshot() -> Snapshot {
 pub(crate) fn offline_snapshot() -> Snapshot {
     let mut s = Snapshot::new(FactSource::Manifests);
     common_objects(&mut s, false);
-    s.ns_mut(TRAINING_NS).deployments.push(deployment(
+    s.ns_mut(TRAINING_NS).apps_deployments.push(deployment(
         TRAINING_NS,
         "trainer",
         json!({ "app": "llm-train" }),

@@ -2279,7 +2279,7 @@ fn sidecar_service_and_workload_must_exist_in_the_cluster() {
         "Service llm-serve/llm does not exist",
     );
     let mut f = Fixture::baseline();
-    f.ns(INFERENCE_NS).deployments.clear();
+    f.ns(INFERENCE_NS).apps_deployments.clear();
     assert_sidecar_rows(
         &f.evaluate(),
         State::NonCompliant,
@@ -2461,7 +2461,7 @@ fn row_40_suspend_offline_is_pending() {
 #[test]
 fn row_2_monitoring_must_exist_and_be_ready() {
     let mut f = Fixture::baseline();
-    f.ns(MONITORING_NS).deployments[0]
+    f.ns(MONITORING_NS).apps_deployments[0]
         .status
         .as_mut()
         .unwrap()
@@ -2475,7 +2475,7 @@ fn row_2_monitoring_must_exist_and_be_ready() {
             "or attest it: no ComplianceEvidence",
         ],
     );
-    f.ns(MONITORING_NS).deployments.clear();
+    f.ns(MONITORING_NS).apps_deployments.clear();
     assert_decision(
         &row_of(&f, 2),
         State::NonCompliant,
@@ -2653,7 +2653,7 @@ fn offline_sidecar_in_template_has_unknown_readiness() {
 #[test]
 fn offline_missing_sidecar_in_enforce_mode_is_pending_injection() {
     let mut f = Fixture::offline();
-    let template = f.ns(INFERENCE_NS).deployments[0]
+    let template = f.ns(INFERENCE_NS).apps_deployments[0]
         .spec
         .as_mut()
         .unwrap()
