@@ -36,7 +36,7 @@ impl Default for Metrics {
         registry.register("reconciles", "Reconciles started", reconciles.clone());
         registry.register(
             "reconcile_failures",
-            "Reconciles that failed, by error",
+            "Reconciles that failed, by the step that failed",
             failures.clone(),
         );
         registry.register(

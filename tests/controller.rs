@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use api_stand_in::fixtures::{CHAT_DEPLOYMENT, chat_deployment};
 use api_stand_in::{FakeApi, Logged};
 use http::Method;
 use k8s_openapi::jiff::Timestamp;
@@ -24,7 +25,7 @@ fn clock() -> Timestamp {
     Timestamp::from_second(NOW_SECONDS.load(Ordering::SeqCst)).unwrap()
 }
 
-const MDEP: &str = "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/chat";
+const MDEP: &str = CHAT_DEPLOYMENT;
 const POLICY: &str = "/apis/modelcompliance.io/v1alpha1/compliancepolicies/p";
 const ISOLATION_NP: &str =
     "/apis/networking.k8s.io/v1/namespaces/train/networkpolicies/mco-serve.chat-isolate-training";
@@ -49,19 +50,7 @@ fn policy() -> Value {
 }
 
 fn deployment() -> Value {
-    json!({
-        "apiVersion": "modelcompliance.io/v1alpha1", "kind": "ModelDeployment",
-        "metadata": {"name": "chat", "namespace": "serve", "uid": "mdep-uid", "generation": 1,
-                     "finalizers": ["modelcompliance.io/cleanup"]},
-        "spec": {
-            "policyRef": "p",
-            "model": {"name": "chat", "version": "1", "modalities": ["Text"]},
-            "training": {"namespace": "train", "podSelector": {"matchLabels": {"role": "trainer"}},
-                         "dataVolumes": ["corpus"]},
-            "inference": {"namespace": "serve", "podSelector": {"matchLabels": {"app": "chat"}},
-                          "workloads": [{"kind": "Deployment", "name": "chat"}], "service": "chat", "port": 8000}
-        }
-    })
+    chat_deployment()
 }
 
 fn evidence(valid_until: &str) -> Value {

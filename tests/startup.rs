@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use api_stand_in::fixtures::{CHAT_DEPLOYMENT, chat_deployment};
 use api_stand_in::{FakeApi, Logged};
 use http::Method;
 use model_compliance_operator::controller::{self, Options, RunError};
@@ -14,7 +15,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const MDEP: &str = "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/chat";
+const MDEP: &str = CHAT_DEPLOYMENT;
 
 /// Every cache the operator fills before it decides anything, by resource.
 const CACHES: [&str; 13] = [
@@ -61,22 +62,7 @@ fn populated_cluster() -> FakeApi {
         json!({"apiVersion": "modelcompliance.io/v1alpha1", "kind": "CompliancePolicy",
                "metadata": {"name": "p", "uid": "policy-uid"}, "spec": {}}),
     );
-    api.insert(
-        MDEP,
-        json!({
-            "apiVersion": "modelcompliance.io/v1alpha1", "kind": "ModelDeployment",
-            "metadata": {"name": "chat", "namespace": "serve", "uid": "mdep-uid", "generation": 1,
-                         "finalizers": ["modelcompliance.io/cleanup"]},
-            "spec": {
-                "policyRef": "p",
-                "model": {"name": "chat", "version": "1", "modalities": ["Text"]},
-                "training": {"namespace": "train", "podSelector": {"matchLabels": {"role": "trainer"}},
-                             "dataVolumes": ["corpus"]},
-                "inference": {"namespace": "serve", "podSelector": {"matchLabels": {"app": "chat"}},
-                              "service": "chat", "port": 8000}
-            }
-        }),
-    );
+    api.insert(MDEP, chat_deployment());
     for ns in ["train", "serve"] {
         api.insert(
             &format!("/api/v1/namespaces/{ns}"),

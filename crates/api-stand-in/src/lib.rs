@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod e2e;
+pub mod fixtures;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::convert::Infallible;
