@@ -209,99 +209,131 @@ fn load_file(
             document: index + 1,
             line,
         };
-        let problem = |line: usize, message: String| Problem {
-            file: file.to_owned(),
+        if let Err(problems) = load_document(origin, doc, manifests, seen) {
+            manifests.problems.extend(problems);
+        }
+    }
+}
+
+/// Reads one document: parsed, identified, not a duplicate, then added by kind.
+fn load_document(
+    origin: Origin,
+    doc: String,
+    manifests: &mut Manifests,
+    seen: &mut BTreeMap<(String, String, String), Origin>,
+) -> Result<(), Vec<Problem>> {
+    let problem = |line: usize, message: String| {
+        vec![Problem {
+            file: origin.file.clone(),
             line,
-            document: index + 1,
+            document: origin.document,
             message,
+        }]
+    };
+    let value = parse_yaml(&doc, origin.line).map_err(|(at, text)| problem(at, text))?;
+    let id = Identity::of(&value).map_err(|message| problem(origin.line, message))?;
+    let located = Located {
+        object: value,
+        origin: origin.clone(),
+        text: doc,
+    };
+    if !is_used(&id.api_version, &id.kind) {
+        if id.api_version.split('/').next() == Some(GROUP) {
+            return Err(vec![located.problem_at(
+                &["apiVersion"],
+                format!(
+                    "{} of {} is not a resource of this operator (expected {GROUP}/v1alpha1)",
+                    id.kind, id.api_version
+                ),
+            )]);
+        }
+        manifests.ignored += 1;
+        return Ok(());
+    }
+    let key = id.key();
+    if let Some(first) = seen.get(&key) {
+        let place = if key.1.is_empty() {
+            id.name.clone()
+        } else {
+            format!("{}/{}", key.1, id.name)
         };
-        let value: Value = match serde_yaml_ng::from_str(&doc) {
-            Ok(mut v) => {
-                drop_nulls(&mut v);
-                v
-            }
-            Err(e) => {
-                let (at, text) = match e.location() {
-                    // The prefix names the file line; the parser's own position is per document.
-                    Some(l) => (
-                        line + l.line() - 1,
-                        e.to_string().replace(
-                            &format!(" at line {} column {}", l.line(), l.column()),
-                            &format!(" at column {}", l.column()),
-                        ),
+        return Err(vec![located.problem_at(
+            &["metadata", "name"],
+            format!("duplicate {} {place}: first defined at {first}", id.kind),
+        )]);
+    }
+    seen.insert(key, origin);
+    add(manifests, &id.kind, &id.namespace, located)
+}
+
+/// The document as JSON without explicit nulls, or where and why it is malformed.
+fn parse_yaml(doc: &str, line: usize) -> Result<Value, (usize, String)> {
+    match serde_yaml_ng::from_str(doc) {
+        Ok(mut v) => {
+            drop_nulls(&mut v);
+            Ok(v)
+        }
+        Err(e) => {
+            let (at, text) = match e.location() {
+                // The prefix names the file line; the parser's own position is per document.
+                Some(l) => (
+                    line + l.line() - 1,
+                    e.to_string().replace(
+                        &format!(" at line {} column {}", l.line(), l.column()),
+                        &format!(" at column {}", l.column()),
                     ),
-                    None => (line, e.to_string()),
-                };
-                manifests
-                    .problems
-                    .push(problem(at, format!("malformed YAML: {text}")));
-                continue;
-            }
-        };
+                ),
+                None => (line, e.to_string()),
+            };
+            Err((at, format!("malformed YAML: {text}")))
+        }
+    }
+}
+
+/// What names an object.
+struct Identity {
+    api_version: String,
+    kind: String,
+    name: String,
+    namespace: String,
+}
+
+impl Identity {
+    fn of(value: &Value) -> Result<Identity, String> {
         let (Some(api_version), Some(kind)) = (
             value.get("apiVersion").and_then(Value::as_str),
             value.get("kind").and_then(Value::as_str),
         ) else {
-            manifests.problems.push(problem(
-                line,
-                "not a Kubernetes object: apiVersion and kind are required".into(),
-            ));
-            continue;
+            return Err("not a Kubernetes object: apiVersion and kind are required".into());
         };
-        let (api_version, kind) = (api_version.to_owned(), kind.to_owned());
         let name = value
             .pointer("/metadata/name")
             .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+            .unwrap_or_default();
         if name.is_empty() {
-            manifests
-                .problems
-                .push(problem(line, format!("{kind} has no metadata.name")));
-            continue;
+            return Err(format!("{kind} has no metadata.name"));
         }
         let namespace = value
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
-            .unwrap_or("default")
-            .to_owned();
-        let located = Located {
-            object: value,
-            origin: origin.clone(),
-            text: doc,
-        };
-        if !is_used(&api_version, &kind) {
-            if api_version.split('/').next() == Some(GROUP) {
-                manifests.problems.push(located.problem_at(
-                    &["apiVersion"],
-                    format!("{kind} of {api_version} is not a resource of this operator (expected {GROUP}/v1alpha1)"),
-                ));
-            } else {
-                manifests.ignored += 1;
-            }
-            continue;
-        }
-        let scope = if kind == "CompliancePolicy" || kind == "Namespace" {
+            .unwrap_or("default");
+        Ok(Identity {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+        })
+    }
+
+    /// Kind, namespace (empty for cluster-scoped kinds) and name: two documents with the same
+    /// key define the same object.
+    fn key(&self) -> (String, String, String) {
+        let scope = if self.kind == "CompliancePolicy" || self.kind == "Namespace" {
             String::new()
         } else {
-            namespace.clone()
+            self.namespace.clone()
         };
-        if let Some(first) = seen.get(&(kind.clone(), scope.clone(), name.clone())) {
-            let place = if scope.is_empty() {
-                name.clone()
-            } else {
-                format!("{scope}/{name}")
-            };
-            manifests.problems.push(located.problem_at(
-                &["metadata", "name"],
-                format!("duplicate {kind} {place}: first defined at {first}"),
-            ));
-            continue;
-        }
-        seen.insert((kind.clone(), scope, name), origin);
-        if let Err(problems) = add(manifests, &kind, &namespace, located) {
-            manifests.problems.extend(problems);
-        }
+        (self.kind.clone(), scope, self.name.clone())
     }
 }
 

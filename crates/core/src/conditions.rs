@@ -83,8 +83,29 @@ pub fn conditions(
     previous: &[Condition],
     now: &Time,
 ) -> Vec<Condition> {
-    let mut out = Vec::with_capacity(evaluation.decisions.len() + 4);
-    let (ready, ready_reason, ready_message) = match progress {
+    let rows = evaluation.decisions.iter().map(|d| {
+        let status = match d.state {
+            State::Compliant | State::NotApplicable => "True",
+            State::NonCompliant | State::Excepted => "False",
+            State::Unknown => "Unknown",
+        };
+        (d.id.condition_type(), status, d.reason, d.message.clone())
+    });
+    summary_conditions(evaluation, progress)
+        .into_iter()
+        .chain(rows)
+        .map(|(type_, status, reason, message)| {
+            condition(type_, status, reason, &message, generation, previous, now)
+        })
+        .collect()
+}
+
+/// `Ready`, `Compliant`, `Reconciling` and `Stalled`: type, status, reason and message.
+fn summary_conditions<'a>(
+    evaluation: &Evaluation,
+    progress: &'a Progress,
+) -> [(String, &'static str, &'a str, String); 4] {
+    let ready = match progress {
         Progress::Applied { suspended: false } => (
             "True",
             "ControlsApplied",
@@ -95,18 +116,10 @@ pub fn conditions(
             "InferenceSuspended",
             "the controls of this generation are in place and inference is suspended: all ingress to the inference pods is denied".to_owned(),
         ),
-        Progress::Reconciling { reason, message } => ("False", reason.as_str(), message.clone()),
-        Progress::Stalled { reason, message } => ("False", reason.as_str(), message.clone()),
+        Progress::Reconciling { reason, message } | Progress::Stalled { reason, message } => {
+            ("False", reason.as_str(), message.clone())
+        }
     };
-    out.push(condition(
-        "Ready".into(),
-        ready,
-        ready_reason,
-        &ready_message,
-        generation,
-        previous,
-        now,
-    ));
     let summary = format!(
         "risk {} with {} rows met; {} not met, {} unknown, {} excepted",
         evaluation.risk.as_str(),
@@ -122,58 +135,25 @@ pub fn conditions(
     } else {
         ("False", "RiskUnacceptable")
     };
-    out.push(condition(
-        "Compliant".into(),
-        compliant,
-        compliant_reason,
-        &summary,
-        generation,
-        previous,
-        now,
-    ));
-    let (reconciling, reconciling_reason, reconciling_message) = match progress {
-        Progress::Reconciling { reason, message } => ("True", reason.as_str(), message.as_str()),
-        _ => ("False", "Settled", "nothing left to apply"),
+    let reconciling = match progress {
+        Progress::Reconciling { reason, message } => ("True", reason.as_str(), message.clone()),
+        _ => ("False", "Settled", "nothing left to apply".to_owned()),
     };
-    out.push(condition(
-        "Reconciling".into(),
-        reconciling,
-        reconciling_reason,
-        reconciling_message,
-        generation,
-        previous,
-        now,
-    ));
-    let (stalled, stalled_reason, stalled_message) = match progress {
-        Progress::Stalled { reason, message } => ("True", reason.as_str(), message.as_str()),
-        _ => ("False", "Progressing", "no permanent problem"),
+    let stalled = match progress {
+        Progress::Stalled { reason, message } => ("True", reason.as_str(), message.clone()),
+        _ => ("False", "Progressing", "no permanent problem".to_owned()),
     };
-    out.push(condition(
-        "Stalled".into(),
-        stalled,
-        stalled_reason,
-        stalled_message,
-        generation,
-        previous,
-        now,
-    ));
-    for d in &evaluation.decisions {
-        let status = match d.state {
-            State::Compliant | State::NotApplicable => "True",
-            State::NonCompliant | State::Excepted => "False",
-            State::Unknown => "Unknown",
-        };
-        out.push(condition(
-            d.id.condition_type(),
-            status,
-            d.reason,
-            &d.message,
-            generation,
-            previous,
-            now,
-        ));
-    }
-    out
+    [
+        ("Ready".into(), ready.0, ready.1, ready.2),
+        ("Compliant".into(), compliant, compliant_reason, summary),
+        (
+            "Reconciling".into(),
+            reconciling.0,
+            reconciling.1,
+            reconciling.2,
+        ),
+        ("Stalled".into(), stalled.0, stalled.1, stalled.2),
+    ]
 }
 
 /// The whole status of a ModelDeployment.
