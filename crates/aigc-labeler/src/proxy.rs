@@ -28,7 +28,7 @@ use super::draw::{Corner, Stamp};
 use super::media::{self, Format};
 use super::metrics::{Metrics, Modality, ModalityLabels, Outcome, ReasonLabels};
 use super::record::{PartDigest, Sealer, new_produce_id};
-use super::safety::{Moderation, Prompt, Reason, RuleSet, Verdict, extract_prompt};
+use super::safety::{Moderation, Prompt, Reason, RuleSet, UnreadablePrompt, Verdict, read_prompt};
 use super::text::{Notice, StreamLabeler, TextApi, label_json, label_responses_json};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -184,51 +184,6 @@ fn with_path(uri: &Uri, path: &str) -> Uri {
     Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
 }
 
-/// The prompt of a request to a checked endpoint: from a JSON body, or from the text fields of a
-/// multipart form (`/v1/images/edits`). `Err` when the body cannot be read as either.
-async fn read_prompt(
-    headers: &HeaderMap,
-    canonical: &str,
-    bytes: &Bytes,
-) -> Result<Option<Prompt>, String> {
-    // The safety rules know the endpoints by their `/v1` names.
-    let path = if canonical.starts_with("/v1/") {
-        canonical.to_string()
-    } else {
-        format!("/v1{canonical}")
-    };
-    if media_type(headers) == "multipart/form-data" {
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let boundary = multer::parse_boundary(content_type)
-            .map_err(|e| format!("the multipart request has no usable boundary: {e}"))?;
-        let body = bytes.clone();
-        let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
-        let mut form = multer::Multipart::new(stream, boundary);
-        let mut texts = Vec::new();
-        loop {
-            let field = form
-                .next_field()
-                .await
-                .map_err(|e| format!("the multipart request cannot be read: {e}"))?;
-            let Some(field) = field else { break };
-            if matches!(field.name(), Some("prompt" | "input" | "instructions")) {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| format!("the multipart request cannot be read: {e}"))?;
-                texts.push(text);
-            }
-        }
-        return Ok(Some(Prompt { texts }));
-    }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
-    Ok(extract_prompt(&path, &value))
-}
-
 /// An error answered in the API's own format (`{"error": {...}}`).
 fn error_response(status: StatusCode, kind: &str, code: &str, message: &str) -> Response<Body> {
     let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
@@ -314,6 +269,101 @@ fn media_type(headers: &HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
+/// Why a request is refused before it reaches the model server.
+#[derive(Debug)]
+enum Rejection {
+    /// The body is larger than `--max-request-body`, as declared or as read.
+    TooLarge { limit: usize },
+    /// `--strict-paths`: a write to a path that is not a known endpoint.
+    PathNotServed { method: Method, path: String },
+    /// The body of a request to check broke off.
+    BodyUnreadable(BoxError),
+    /// The body of a request to check did not arrive within `--request-timeout`.
+    BodyTimeout(Duration),
+    /// The body is neither JSON nor a form the checks can read.
+    InvalidBody(UnreadablePrompt),
+    /// The rules or the moderation service refused the prompt, or the service could not be
+    /// asked and fails closed.
+    Blocked(Reason),
+}
+
+impl Rejection {
+    /// The answer in the API's error format, and how the request is counted.
+    fn respond(self) -> (Response<Body>, Outcome) {
+        match self {
+            Rejection::TooLarge { limit } => (too_large(limit), Outcome::failed),
+            Rejection::PathNotServed { method, path } => {
+                let message = format!(
+                    "{method} {path} is not served: this service only passes the model API's known endpoints"
+                );
+                invalid_request(StatusCode::NOT_FOUND, "path_not_served", &message)
+            }
+            Rejection::BodyUnreadable(e) => {
+                let message = format!("could not read the request body: {e}");
+                invalid_request(StatusCode::BAD_REQUEST, "bad_body", &message)
+            }
+            Rejection::BodyTimeout(timeout) => {
+                let message = format!(
+                    "the request body did not arrive within {}",
+                    humantime::format_duration(timeout)
+                );
+                invalid_request(StatusCode::REQUEST_TIMEOUT, "request_timeout", &message)
+            }
+            Rejection::InvalidBody(e) => {
+                invalid_request(StatusCode::BAD_REQUEST, "invalid_body", &e.to_string())
+            }
+            Rejection::Blocked(reason) => {
+                let (kind, code) = match reason {
+                    Reason::TooLong { .. } => ("invalid_request_error", "prompt_too_long"),
+                    Reason::ModerationUnavailable => ("server_error", "moderation_unavailable"),
+                    _ => ("invalid_request_error", "content_policy_violation"),
+                };
+                let response = error_response(reason.status(), kind, code, &reason.message());
+                (response, Outcome::blocked)
+            }
+        }
+    }
+}
+
+/// A request let through, as it goes on to the model server.
+enum Admitted {
+    /// Not an endpoint the sidecar checks: its body streams through as it arrives.
+    Pass(Request<Incoming>),
+    /// Read whole and checked, and addressed to the path that was checked.
+    Checked {
+        parts: http::request::Parts,
+        body: Bytes,
+    },
+}
+
+fn too_large(limit: usize) -> Response<Body> {
+    let message = format!("the request body is larger than the {limit} bytes this service accepts");
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request_error",
+        "request_too_large",
+        &message,
+    )
+}
+
+/// Refuses a response in an encoding other than identity: labels are written into the body.
+fn unlabelable_encoding(headers: &HeaderMap) -> Option<Response<Body>> {
+    let encoding = headers.get(header::CONTENT_ENCODING)?;
+    if encoding.as_bytes() == b"identity" {
+        return None;
+    }
+    let message = format!(
+        "the model server answered with a {} encoded body, which cannot be labeled",
+        String::from_utf8_lossy(encoding.as_bytes())
+    );
+    Some(error_response(
+        StatusCode::BAD_GATEWAY,
+        "upstream_error",
+        "unlabelable_encoding",
+        &message,
+    ))
+}
+
 /// Time spent waiting for the model server, subtracted from the request's duration to give the
 /// latency the sidecar itself adds.
 #[derive(Default)]
@@ -335,7 +385,13 @@ impl Labeler {
         let canonical = canonical_path(request.uri().path());
         let route = Route::of(request.method(), &canonical);
         let mut clock = UpstreamClock::default();
-        let (response, outcome) = self.route(route, &canonical, request, &mut clock).await;
+        let (response, outcome) = match self.admit(route, &canonical, request).await {
+            Ok(Admitted::Pass(request)) => self.pass_through(request, &mut clock).await,
+            Ok(Admitted::Checked { parts, body }) => {
+                self.send_checked(route, parts, body, &mut clock).await
+            }
+            Err(rejection) => rejection.respond(),
+        };
         self.metrics.request(route.modality(), outcome);
         if route != Route::Pass {
             let added = start.elapsed().saturating_sub(clock.0);
@@ -356,138 +412,99 @@ impl Labeler {
         response
     }
 
-    async fn route(
+    /// Decides whether a request goes on to the model server. Requests to checked endpoints
+    /// are read whole (bounded) and their prompts checked; the rest pass as they stream.
+    async fn admit(
         &self,
         route: Route,
         canonical: &str,
         request: Request<Incoming>,
-        clock: &mut UpstreamClock,
-    ) -> (Response<Body>, Outcome) {
+    ) -> Result<Admitted, Rejection> {
         if content_length(request.headers()).is_some_and(|n| n > self.max_request_body as u64) {
-            return (self.too_large(), Outcome::failed);
+            return Err(Rejection::TooLarge {
+                limit: self.max_request_body,
+            });
         }
         if route == Route::Pass {
-            if self.strict_paths
-                && matches!(
-                    *request.method(),
-                    Method::POST | Method::PUT | Method::PATCH
-                )
-            {
-                let message = format!(
-                    "{} {} is not served: this service only passes the model API's known endpoints",
-                    request.method(),
-                    request.uri().path()
-                );
-                return invalid_request(StatusCode::NOT_FOUND, "path_not_served", &message);
-            }
-            let (parts, body) = request.into_parts();
-            let body = Limited::new(body, self.max_request_body)
-                .map_err(BoxError::from)
-                .boxed();
-            return match self.forward(parts, body, false, clock).await {
-                Ok(response) => (response.map(streamed), Outcome::passed),
-                Err(response) => (response, Outcome::failed),
-            };
+            return self.admit_unchecked(request);
         }
-
-        // Read the request whole to check its prompt, within the size and time limits.
         let (mut parts, body) = request.into_parts();
-        let collect = Limited::new(body, self.max_request_body).collect();
-        let bytes = match tokio::time::timeout(self.request_timeout, collect).await {
-            Ok(Ok(collected)) => collected.to_bytes(),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                return (self.too_large(), Outcome::failed);
-            }
-            Ok(Err(e)) => {
-                let message = format!("could not read the request body: {e}");
-                return invalid_request(StatusCode::BAD_REQUEST, "bad_body", &message);
-            }
-            Err(_) => {
-                let message = format!(
-                    "the request body did not arrive within {}",
-                    humantime::format_duration(self.request_timeout)
-                );
-                return invalid_request(StatusCode::REQUEST_TIMEOUT, "request_timeout", &message);
-            }
-        };
+        let body = self.read_body(body).await?;
         // The model server gets the path that was checked.
         if canonical != parts.uri.path() {
             parts.uri = with_path(&parts.uri, canonical);
         }
-        // A body the checks cannot read is refused, not forwarded unchecked.
-        let prompt = match read_prompt(&parts.headers, canonical, &bytes).await {
-            Ok(prompt) => prompt,
-            Err(message) => {
-                return invalid_request(StatusCode::BAD_REQUEST, "invalid_body", &message);
-            }
-        };
-        if let Some(prompt) = prompt
-            && let Verdict::Block(reason) = self.check(&prompt).await
-        {
-            self.metrics
-                .blocked
-                .get_or_create(&ReasonLabels {
-                    reason: reason.label().to_string(),
-                })
-                .inc();
-            if self.log_content {
-                tracing::info!(prompt = ?prompt.texts, reason = reason.label(), "prompt refused");
-            } else {
-                tracing::info!(reason = reason.label(), "prompt refused");
-            }
-            let (kind, code) = match reason {
-                Reason::TooLong { .. } => ("invalid_request_error", "prompt_too_long"),
-                Reason::ModerationUnavailable => ("server_error", "moderation_unavailable"),
-                _ => ("invalid_request_error", "content_policy_violation"),
-            };
-            let response = error_response(reason.status(), kind, code, &reason.message());
-            return (response, Outcome::blocked);
-        }
+        self.check_body(&parts.headers, canonical, &body).await?;
+        Ok(Admitted::Checked { parts, body })
+    }
 
-        // Whether the response streams is read from its content type, not from the request.
-        let body = full(bytes);
-        let response = match self.forward(parts, body, route.labels(), clock).await {
-            Ok(response) => response,
-            Err(response) => return (response, Outcome::failed),
-        };
-        if !route.labels() || !response.status().is_success() {
-            return (response.map(streamed), Outcome::passed);
+    /// A request to an endpoint that is not checked passes, unless it writes and only known
+    /// endpoints are served.
+    fn admit_unchecked(&self, request: Request<Incoming>) -> Result<Admitted, Rejection> {
+        let writes = matches!(
+            *request.method(),
+            Method::POST | Method::PUT | Method::PATCH
+        );
+        if self.strict_paths && writes {
+            return Err(Rejection::PathNotServed {
+                method: request.method().clone(),
+                path: request.uri().path().to_string(),
+            });
         }
-        if let Some(encoding) = response.headers().get(header::CONTENT_ENCODING)
-            && encoding.as_bytes() != b"identity"
-        {
-            let message = format!(
-                "the model server answered with a {} encoded body, which cannot be labeled",
-                String::from_utf8_lossy(encoding.as_bytes())
-            );
-            let response = error_response(
-                StatusCode::BAD_GATEWAY,
-                "upstream_error",
-                "unlabelable_encoding",
-                &message,
-            );
-            return (response, Outcome::failed);
-        }
-        match route {
-            Route::Text(api) => self.label_text(api, response, clock).await,
-            Route::Responses => self.label_responses(response, clock).await,
-            Route::Images => self.label_images(response, clock).await,
-            Route::Speech => self.label_audio(response, clock).await,
-            Route::CheckOnly | Route::Pass => unreachable!("only labeled routes reach here"),
+        Ok(Admitted::Pass(request))
+    }
+
+    /// Reads the body of a request to check whole, within the size and time limits.
+    async fn read_body(&self, body: Incoming) -> Result<Bytes, Rejection> {
+        let collect = Limited::new(body, self.max_request_body).collect();
+        match tokio::time::timeout(self.request_timeout, collect).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Rejection::TooLarge {
+                limit: self.max_request_body,
+            }),
+            Ok(Err(e)) => Err(Rejection::BodyUnreadable(e)),
+            Err(_) => Err(Rejection::BodyTimeout(self.request_timeout)),
         }
     }
 
-    fn too_large(&self) -> Response<Body> {
-        let message = format!(
-            "the request body is larger than the {} bytes this service accepts",
-            self.max_request_body
-        );
-        error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request_error",
-            "request_too_large",
-            &message,
-        )
+    /// Reads the prompt out of the body and checks it. A body the checks cannot read is
+    /// refused, not forwarded unchecked.
+    async fn check_body(
+        &self,
+        headers: &HeaderMap,
+        canonical: &str,
+        body: &Bytes,
+    ) -> Result<(), Rejection> {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let prompt = read_prompt(canonical, content_type, body)
+            .await
+            .map_err(Rejection::InvalidBody)?;
+        let Some(prompt) = prompt else { return Ok(()) };
+        match self.check(&prompt).await {
+            Verdict::Allow => Ok(()),
+            Verdict::Block(reason) => {
+                self.record_refusal(&prompt, reason);
+                Err(Rejection::Blocked(reason))
+            }
+        }
+    }
+
+    /// Counts and logs a refused prompt; its text is logged only with `--log-content`.
+    fn record_refusal(&self, prompt: &Prompt, reason: Reason) {
+        self.metrics
+            .blocked
+            .get_or_create(&ReasonLabels {
+                reason: reason.label().to_string(),
+            })
+            .inc();
+        if self.log_content {
+            tracing::info!(prompt = ?prompt.texts, reason = reason.label(), "prompt refused");
+        } else {
+            tracing::info!(reason = reason.label(), "prompt refused");
+        }
     }
 
     /// The rules first (cheap, local), then the moderation endpoint.
@@ -503,6 +520,50 @@ impl Labeler {
         Verdict::Allow
     }
 
+    /// Streams an unchecked request to the model server and its answer back, both untouched.
+    async fn pass_through(
+        &self,
+        request: Request<Incoming>,
+        clock: &mut UpstreamClock,
+    ) -> (Response<Body>, Outcome) {
+        let (parts, body) = request.into_parts();
+        let body = Limited::new(body, self.max_request_body)
+            .map_err(BoxError::from)
+            .boxed();
+        match self.forward(parts, body, false, clock).await {
+            Ok(response) => (response.map(streamed), Outcome::passed),
+            Err(response) => (response, Outcome::failed),
+        }
+    }
+
+    /// Sends a checked request on and labels the answer when it is generated content.
+    async fn send_checked(
+        &self,
+        route: Route,
+        parts: http::request::Parts,
+        body: Bytes,
+        clock: &mut UpstreamClock,
+    ) -> (Response<Body>, Outcome) {
+        // Whether the response streams is read from its content type, not from the request.
+        let response = match self.forward(parts, full(body), route.labels(), clock).await {
+            Ok(response) => response,
+            Err(response) => return (response, Outcome::failed),
+        };
+        if !route.labels() || !response.status().is_success() {
+            return (response.map(streamed), Outcome::passed);
+        }
+        if let Some(refusal) = unlabelable_encoding(response.headers()) {
+            return (refusal, Outcome::failed);
+        }
+        match route {
+            Route::Text(api) => self.label_text(api, response, clock).await,
+            Route::Responses => self.label_responses(response, clock).await,
+            Route::Images => self.label_images(response, clock).await,
+            Route::Speech => self.label_audio(response, clock).await,
+            Route::CheckOnly | Route::Pass => unreachable!("only labeled routes reach here"),
+        }
+    }
+
     /// Sends the request on to the model server and waits for its response head.
     async fn forward(
         &self,
@@ -511,6 +572,22 @@ impl Labeler {
         label: bool,
         clock: &mut UpstreamClock,
     ) -> Result<Response<Incoming>, Response<Body>> {
+        self.address_upstream(&mut parts, label);
+        let request = Request::from_parts(parts, body);
+        let sent =
+            tokio::time::timeout(self.upstream_timeout, self.upstream.client.request(request));
+        match clock.time(sent).await {
+            Ok(Ok(mut response)) => {
+                strip_hop_by_hop(response.headers_mut());
+                Ok(response)
+            }
+            Ok(Err(e)) => Err(self.not_sent(&e)),
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    /// Rewrites the head of a request for the model server.
+    fn address_upstream(&self, parts: &mut http::request::Parts, label: bool) {
         strip_hop_by_hop(&mut parts.headers);
         if label {
             // Labels are written into the body, so it must come back uncompressed.
@@ -544,39 +621,32 @@ impl Labeler {
         {
             parts.headers.insert(header::HOST, value);
         }
-        let request = Request::from_parts(parts, body);
-        let sent =
-            tokio::time::timeout(self.upstream_timeout, self.upstream.client.request(request));
-        match clock.time(sent).await {
-            Ok(Ok(mut response)) => {
-                strip_hop_by_hop(response.headers_mut());
-                Ok(response)
-            }
-            Ok(Err(e)) => {
-                let too_large = std::error::Error::source(&e)
-                    .into_iter()
-                    .chain(std::iter::successors(std::error::Error::source(&e), |e| {
-                        e.source()
-                    }))
-                    .any(|e| e.is::<http_body_util::LengthLimitError>());
-                if too_large {
-                    return Err(self.too_large());
-                }
-                let message = format!(
-                    "the model server at {} is unreachable: {}",
-                    self.upstream.base,
-                    error_chain(&e)
-                );
-                tracing::warn!(error = %message, "upstream request failed");
-                Err(error_response(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_error",
-                    "upstream_unavailable",
-                    &message,
-                ))
-            }
-            Err(_) => Err(self.timed_out()),
+    }
+
+    /// The answer when a request could not be sent: too large when a streamed body overran
+    /// the limit, otherwise the model server is unreachable.
+    fn not_sent(&self, e: &hyper_util::client::legacy::Error) -> Response<Body> {
+        let overran = std::error::Error::source(e)
+            .into_iter()
+            .chain(std::iter::successors(std::error::Error::source(e), |e| {
+                e.source()
+            }))
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+        if overran {
+            return too_large(self.max_request_body);
         }
+        let message = format!(
+            "the model server at {} is unreachable: {}",
+            self.upstream.base,
+            error_chain(e)
+        );
+        tracing::warn!(error = %message, "upstream request failed");
+        error_response(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            "upstream_unavailable",
+            &message,
+        )
     }
 
     fn timed_out(&self) -> Response<Body> {
@@ -1053,5 +1123,141 @@ impl http_body::Body for SseBody {
 
     fn is_end_stream(&self) -> bool {
         self.ended && self.trailers.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error body as clients have always received it, written out by hand.
+    fn error_body(message: &str, kind: &str, code: &str) -> String {
+        format!(
+            r#"{{"error":{{"message":"{message}","type":"{kind}","param":null,"code":"{code}"}}}}"#
+        )
+    }
+
+    async fn assert_answer(rejection: Rejection, status: u16, outcome: Outcome, body: String) {
+        let (response, counted) = rejection.respond();
+        assert_eq!(response.status(), status, "{body}");
+        assert_eq!(counted, outcome, "{body}");
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        assert_eq!(response.headers().len(), 1);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(String::from_utf8_lossy(&bytes), body);
+    }
+
+    #[tokio::test]
+    async fn refusals_before_the_model_server_are_answered_in_the_api_format() {
+        let invalid = "invalid_request_error";
+        assert_answer(
+            Rejection::TooLarge { limit: 10 },
+            413,
+            Outcome::failed,
+            error_body(
+                "the request body is larger than the 10 bytes this service accepts",
+                invalid,
+                "request_too_large",
+            ),
+        )
+        .await;
+        assert_answer(
+            Rejection::PathNotServed {
+                method: Method::PUT,
+                path: "/v1//files".to_string(),
+            },
+            404,
+            Outcome::failed,
+            error_body(
+                "PUT /v1//files is not served: this service only passes the model API's known endpoints",
+                invalid,
+                "path_not_served",
+            ),
+        )
+        .await;
+        assert_answer(
+            Rejection::BodyUnreadable("connection reset".into()),
+            400,
+            Outcome::failed,
+            error_body(
+                "could not read the request body: connection reset",
+                invalid,
+                "bad_body",
+            ),
+        )
+        .await;
+        assert_answer(
+            Rejection::BodyTimeout(Duration::from_millis(1500)),
+            408,
+            Outcome::failed,
+            error_body(
+                "the request body did not arrive within 1s 500ms",
+                invalid,
+                "request_timeout",
+            ),
+        )
+        .await;
+        let not_json = serde_json::from_slice::<Value>(b"{").unwrap_err();
+        assert_answer(
+            Rejection::InvalidBody(UnreadablePrompt::Json(not_json)),
+            400,
+            Outcome::failed,
+            error_body(
+                "the request body is not valid JSON: EOF while parsing an object at line 1 column 1",
+                invalid,
+                "invalid_body",
+            ),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn blocked_prompts_are_answered_by_their_reason() {
+        let policy = "content_policy_violation";
+        let cases = [
+            (
+                Reason::Keyword,
+                400,
+                "invalid_request_error",
+                policy,
+                "its input matched a blocked keyword",
+            ),
+            (
+                Reason::Pattern,
+                400,
+                "invalid_request_error",
+                policy,
+                "its input matched a blocked pattern",
+            ),
+            (
+                Reason::Moderation,
+                400,
+                "invalid_request_error",
+                policy,
+                "the content moderation service flagged its input",
+            ),
+            (
+                Reason::TooLong { chars: 6, max: 5 },
+                413,
+                "invalid_request_error",
+                "prompt_too_long",
+                "its input is 6 characters long, over the limit of 5",
+            ),
+            (
+                Reason::ModerationUnavailable,
+                503,
+                "server_error",
+                "moderation_unavailable",
+                "the content moderation service is unavailable; try again later",
+            ),
+        ];
+        for (reason, status, kind, code, why) in cases {
+            let message = format!("The request was refused: {why}.");
+            let body = error_body(&message, kind, code);
+            assert_answer(Rejection::Blocked(reason), status, Outcome::blocked, body).await;
+        }
     }
 }
