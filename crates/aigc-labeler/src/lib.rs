@@ -157,3 +157,15 @@ pub async fn build(args: &ProxyArgs, metrics: Arc<Metrics>) -> anyhow::Result<La
         metrics,
     })
 }
+
+/// An error and its sources, as one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        message.push_str(": ");
+        message.push_str(&e.to_string());
+        source = e.source();
+    }
+    message
+}

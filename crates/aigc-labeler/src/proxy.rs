@@ -638,7 +638,7 @@ impl Labeler {
         let message = format!(
             "the model server at {} is unreachable: {}",
             self.upstream.base,
-            error_chain(e)
+            crate::error_chain(e)
         );
         tracing::warn!(error = %message, "upstream request failed");
         error_response(
@@ -1064,17 +1064,6 @@ fn mark(headers: &mut HeaderMap, produce_id: &str, unsupported: Option<&str>) {
 
 fn set_length(headers: &mut HeaderMap, length: usize) {
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        message.push_str(": ");
-        message.push_str(&e.to_string());
-        source = e.source();
-    }
-    message
 }
 
 /// A server-sent-event body rewritten as it passes.

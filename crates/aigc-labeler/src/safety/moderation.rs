@@ -55,7 +55,7 @@ enum ModerationError {
     Token,
     #[error("cannot build the request: {0}")]
     Request(#[from] http::Error),
-    #[error("request failed: {}", chain(.0))]
+    #[error("request failed: {}", crate::error_chain(.0))]
     Http(#[from] hyper_util::client::legacy::Error),
     #[error("reading the response failed: {0}")]
     Body(Box<dyn std::error::Error + Send + Sync>),
@@ -67,18 +67,6 @@ enum ModerationError {
     NoResults,
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-}
-
-/// An error and its causes on one line; the client's top-level errors alone say little.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
 }
 
 #[derive(Deserialize)]
