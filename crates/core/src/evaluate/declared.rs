@@ -4,7 +4,7 @@
 use k8s_openapi::jiff::{Timestamp, civil::Date, tz::TimeZone};
 
 use super::{Ctx, Outcome, as_percent, join, percent, rate_at_least, rate_at_most};
-use crate::api::{Audience, Dataset, LegalBasis, SampleResult};
+use crate::api::{Acquisition, Audience, Dataset, LegalBasis, SampleResult};
 use crate::catalog::defaults as d;
 
 pub(crate) fn decide(ctx: &Ctx, row: u8) -> Outcome {
@@ -61,39 +61,217 @@ fn list(names: &[&str]) -> String {
     out
 }
 
-/// Rows that ask one thing of every dataset (or of every dataset of a kind).
-fn per_dataset(
-    datasets: &[Dataset],
-    applies: impl Fn(&Dataset) -> bool,
-    ok: impl Fn(&Dataset) -> bool,
-    none_apply: (&'static str, &'static str),
-    met: (&'static str, &'static str),
-    unmet: (&'static str, &'static str),
-) -> Outcome {
-    let relevant: Vec<&Dataset> = datasets.iter().filter(|ds| applies(ds)).collect();
-    if relevant.is_empty() {
-        return Outcome::not_applicable(none_apply.0, none_apply.1);
-    }
-    let failing: Vec<&str> = relevant
-        .iter()
-        .filter(|ds| !ok(ds))
-        .map(|ds| ds.name.as_str())
-        .collect();
-    if failing.is_empty() {
-        Outcome::met(
-            met.0,
-            format!(
-                "{} of {} dataset(s) {}",
-                relevant.len(),
-                relevant.len(),
-                met.1
-            ),
-        )
-    } else {
-        Outcome::unmet(
-            unmet.0,
-            format!("dataset(s) {} {}", list(&failing), unmet.1),
-        )
+/// A row that asks one thing of every dataset it concerns.
+struct DatasetRule {
+    row: u8,
+    /// Which datasets the row concerns; `None`: every one.
+    concerns: Option<Concern>,
+    /// Why a dataset fails the row; `None` when it meets it.
+    fails: fn(&Dataset, &Ctx) -> Option<String>,
+    /// Reason and message when every dataset concerned meets the row.
+    met: (&'static str, Met),
+    /// Reason when some dataset fails, and how the failures are told.
+    unmet: (&'static str, Told),
+}
+
+/// A kind of dataset some rows are about, and what is said when there is none.
+struct Concern {
+    applies: fn(&Dataset) -> bool,
+    none: (&'static str, &'static str),
+}
+
+enum Met {
+    /// "n of n dataset(s) ..." followed by this.
+    Counted(&'static str),
+    /// A message of its own, e.g. naming a policy parameter.
+    Said(fn(&Ctx) -> String),
+}
+
+enum Told {
+    /// Datasets failing the same way are named together: "dataset(s) a, b <why>".
+    ByName,
+    /// Each failure is a sentence of its own, naming its dataset.
+    Each,
+}
+
+const PERSONAL: Option<Concern> = Some(Concern {
+    applies: |ds| ds.contains_personal_info,
+    none: (
+        "NoPersonalInformation",
+        "no declared dataset contains personal information",
+    ),
+});
+
+const CRAWLED: Option<Concern> = Some(Concern {
+    applies: |ds| ds.acquisition == Some(Acquisition::Crawled),
+    none: ("NoCrawledData", "no declared dataset was crawled"),
+});
+
+/// `why` unless the dataset meets the row.
+fn unless(ok: bool, why: &str) -> Option<String> {
+    (!ok).then(|| why.to_owned())
+}
+
+/// Rows 4 to 15, except 5 (evidence only) and 13 (judged over all datasets together).
+const DATASET_RULES: &[DatasetRule] = &[
+    DatasetRule {
+        row: 4,
+        concerns: None,
+        fails: |ds, _| {
+            unless(
+                ds.acquisition.is_some() && ds.legal_basis.is_some(),
+                "lack acquisition or legalBasis",
+            )
+        },
+        met: (
+            "SourcesLawful",
+            Met::Counted("declare how they were acquired and on what legal basis"),
+        ),
+        unmet: ("AcquisitionUndeclared", Told::ByName),
+    },
+    DatasetRule {
+        row: 6,
+        concerns: None,
+        fails: |ds, _| unless(ds.license.is_some(), "declare no license"),
+        met: ("DatasetsLicensed", Met::Counted("declare a license")),
+        unmet: ("LicenseMissing", Told::ByName),
+    },
+    DatasetRule {
+        row: 7,
+        concerns: PERSONAL,
+        fails: |ds, _| {
+            unless(
+                ds.legal_basis.is_some(),
+                "contain personal information but declare no legalBasis",
+            )
+        },
+        met: (
+            "PersonalDataHasLegalBasis",
+            Met::Counted("with personal information declare a legal basis"),
+        ),
+        unmet: ("LegalBasisMissing", Told::ByName),
+    },
+    DatasetRule {
+        row: 8,
+        concerns: CRAWLED,
+        fails: |ds, _| {
+            let compliant = ds.crawl_compliance.as_ref().is_some_and(|c| {
+                c.robots_respected && c.terms_respected && c.no_access_control_bypass
+            });
+            unless(
+                compliant,
+                "were crawled without declaring robotsRespected, termsRespected and noAccessControlBypass all true",
+            )
+        },
+        met: (
+            "CrawlingCompliant",
+            Met::Counted("crawled respected robots rules, terms and access controls"),
+        ),
+        unmet: ("CrawlNotCompliant", Told::ByName),
+    },
+    DatasetRule {
+        row: 9,
+        concerns: PERSONAL,
+        fails: |ds, _| {
+            unless(
+                ds.desensitized == Some(true),
+                "contain personal information but are not declared desensitized",
+            )
+        },
+        met: (
+            "PersonalDataDesensitized",
+            Met::Counted("with personal information are desensitized"),
+        ),
+        unmet: ("NotDesensitized", Told::ByName),
+    },
+    DatasetRule {
+        row: 10,
+        concerns: None,
+        fails: |ds, _| {
+            unless(
+                ds.validation_method.is_some(),
+                "declare no validationMethod",
+            )
+        },
+        met: (
+            "DatasetsValidated",
+            Met::Counted("declare a validation method"),
+        ),
+        unmet: ("ValidationMissing", Told::ByName),
+    },
+    DatasetRule {
+        row: 11,
+        concerns: None,
+        fails: |ds, _| unless(ds.cleaning.is_some(), "declare no cleaning step"),
+        met: ("DatasetsCleaned", Met::Counted("declare a cleaning step")),
+        unmet: ("CleaningMissing", Told::ByName),
+    },
+    DatasetRule {
+        row: 12,
+        concerns: None,
+        fails: stale,
+        met: (
+            "DataFresh",
+            Met::Said(|ctx| {
+                format!(
+                    "every dataset updated within {} days",
+                    training_data_max_age(ctx)
+                )
+            }),
+        ),
+        unmet: ("DataStale", Told::Each),
+    },
+    DatasetRule {
+        row: 14,
+        concerns: None,
+        fails: |ds, _| unless(ds.provenance_ref.is_some(), "declare no provenanceRef"),
+        met: (
+            "ProvenanceRecorded",
+            Met::Counted("declare a provenance record"),
+        ),
+        unmet: ("ProvenanceMissing", Told::ByName),
+    },
+    DatasetRule {
+        row: 15,
+        concerns: PERSONAL,
+        fails: |ds, _| {
+            unless(
+                matches!(
+                    ds.legal_basis,
+                    Some(LegalBasis::Consent | LegalBasis::LegalDuty)
+                ),
+                "contain personal information without Consent or LegalDuty as legalBasis",
+            )
+        },
+        met: (
+            "PersonalDataConsented",
+            Met::Counted("with personal information rest on consent or a legal duty"),
+        ),
+        unmet: ("ConsentMissing", Told::ByName),
+    },
+];
+
+fn training_data_max_age(ctx: &Ctx) -> i32 {
+    ctx.policy()
+        .parameters
+        .training_data_max_age_days
+        .unwrap_or(d::TRAINING_DATA_MAX_AGE_DAYS)
+}
+
+/// Row 12: why a dataset is not fresh enough.
+fn stale(ds: &Dataset, ctx: &Ctx) -> Option<String> {
+    let max = training_data_max_age(ctx);
+    let Some(day) = ds.last_updated.as_deref() else {
+        return Some(format!("{} declares no lastUpdated", ds.name));
+    };
+    match age_days(day, ctx.now()) {
+        None => Some(format!("{}: lastUpdated {day} is not a date", ds.name)),
+        Some(age) if age < 0 => Some(format!("{}: lastUpdated {day} is in the future", ds.name)),
+        Some(age) if age > i64::from(max) => Some(format!(
+            "{} last updated {day}, {age} days ago (max {max})",
+            ds.name
+        )),
+        Some(_) => None,
     }
 }
 
@@ -110,188 +288,94 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
             "spec.training.datasets is empty: declare the training datasets",
         );
     };
-    let all = |_: &Dataset| true;
-    let personal = |ds: &Dataset| ds.contains_personal_info;
-    const NO_PI: (&str, &str) = (
-        "NoPersonalInformation",
-        "no declared dataset contains personal information",
-    );
-    const NONE: (&str, &str) = ("", "");
-    match row {
-        4 => per_dataset(
-            datasets,
-            all,
-            |ds| ds.acquisition.is_some() && ds.legal_basis.is_some(),
-            NONE,
-            (
-                "SourcesLawful",
-                "declare how they were acquired and on what legal basis",
-            ),
-            ("AcquisitionUndeclared", "lack acquisition or legalBasis"),
-        ),
-        6 => per_dataset(
-            datasets,
-            all,
-            |ds| ds.license.is_some(),
-            NONE,
-            ("DatasetsLicensed", "declare a license"),
-            ("LicenseMissing", "declare no license"),
-        ),
-        7 => per_dataset(
-            datasets,
-            personal,
-            |ds| ds.legal_basis.is_some(),
-            NO_PI,
-            (
-                "PersonalDataHasLegalBasis",
-                "with personal information declare a legal basis",
-            ),
-            (
-                "LegalBasisMissing",
-                "contain personal information but declare no legalBasis",
-            ),
-        ),
-        8 => per_dataset(
-            datasets,
-            |ds| ds.acquisition == Some(crate::api::Acquisition::Crawled),
-            |ds| {
-                ds.crawl_compliance.as_ref().is_some_and(|c| {
-                    c.robots_respected && c.terms_respected && c.no_access_control_bypass
-                })
-            },
-            ("NoCrawledData", "no declared dataset was crawled"),
-            (
-                "CrawlingCompliant",
-                "crawled respected robots rules, terms and access controls",
-            ),
-            (
-                "CrawlNotCompliant",
-                "were crawled without declaring robotsRespected, termsRespected and noAccessControlBypass all true",
-            ),
-        ),
-        9 => per_dataset(
-            datasets,
-            personal,
-            |ds| ds.desensitized == Some(true),
-            NO_PI,
-            (
-                "PersonalDataDesensitized",
-                "with personal information are desensitized",
-            ),
-            (
-                "NotDesensitized",
-                "contain personal information but are not declared desensitized",
-            ),
-        ),
-        10 => per_dataset(
-            datasets,
-            all,
-            |ds| ds.validation_method.is_some(),
-            NONE,
-            ("DatasetsValidated", "declare a validation method"),
-            ("ValidationMissing", "declare no validationMethod"),
-        ),
-        11 => per_dataset(
-            datasets,
-            all,
-            |ds| ds.cleaning.is_some(),
-            NONE,
-            ("DatasetsCleaned", "declare a cleaning step"),
-            ("CleaningMissing", "declare no cleaning step"),
-        ),
-        12 => {
-            let max = ctx
-                .policy()
-                .parameters
-                .training_data_max_age_days
-                .unwrap_or(d::TRAINING_DATA_MAX_AGE_DAYS);
-            let now = ctx.now();
-            let mut problems = Vec::new();
-            for ds in datasets {
-                match ds
-                    .last_updated
-                    .as_deref()
-                    .map(|day| (day, age_days(day, now)))
-                {
-                    None => problems.push(format!("{} declares no lastUpdated", ds.name)),
-                    Some((day, None)) => {
-                        problems.push(format!("{}: lastUpdated {day} is not a date", ds.name))
-                    }
-                    Some((day, Some(age))) if age < 0 => {
-                        problems.push(format!("{}: lastUpdated {day} is in the future", ds.name))
-                    }
-                    Some((day, Some(age))) if age > i64::from(max) => problems.push(format!(
-                        "{} last updated {day}, {age} days ago (max {max})",
-                        ds.name
-                    )),
-                    Some(_) => {}
-                }
+    if row == 13 {
+        return sources_diverse(ctx, datasets);
+    }
+    let rule = DATASET_RULES
+        .iter()
+        .find(|r| r.row == row)
+        .unwrap_or_else(|| unreachable!("row {row} asks nothing of each dataset"));
+    each_dataset(ctx, datasets, rule)
+}
+
+/// Walks one row of [`DATASET_RULES`] over the declared datasets.
+fn each_dataset(ctx: &Ctx, datasets: &[Dataset], rule: &DatasetRule) -> Outcome {
+    let relevant: Vec<&Dataset> = datasets
+        .iter()
+        .filter(|ds| rule.concerns.as_ref().is_none_or(|c| (c.applies)(ds)))
+        .collect();
+    if let (Some(concern), true) = (&rule.concerns, relevant.is_empty()) {
+        return Outcome::not_applicable(concern.none.0, concern.none.1);
+    }
+    let failing: Vec<(&str, String)> = relevant
+        .iter()
+        .filter_map(|ds| Some((ds.name.as_str(), (rule.fails)(ds, ctx)?)))
+        .collect();
+    let (met_reason, met) = &rule.met;
+    let (unmet_reason, told) = &rule.unmet;
+    if failing.is_empty() {
+        let message = match met {
+            Met::Counted(what) => {
+                format!("{} of {} dataset(s) {what}", relevant.len(), relevant.len())
             }
-            if problems.is_empty() {
-                Outcome::met(
-                    "DataFresh",
-                    format!("every dataset updated within {max} days"),
-                )
-            } else {
-                Outcome::unmet("DataStale", join(problems.into_iter()))
-            }
+            Met::Said(say) => say(ctx),
+        };
+        return Outcome::met(met_reason, message);
+    }
+    let message = match told {
+        Told::ByName => by_name(&failing),
+        Told::Each => join(failing.into_iter().map(|(_, why)| why)),
+    };
+    Outcome::unmet(unmet_reason, message)
+}
+
+/// "dataset(s) a, b <why>" for each way datasets fail, in the order first met.
+fn by_name(failing: &[(&str, String)]) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (name, why) in failing {
+        match groups.iter_mut().find(|(w, _)| w == why) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((why, vec![name])),
         }
-        13 => {
-            let min = ctx
-                .policy()
-                .parameters
-                .min_distinct_sources
-                .unwrap_or(d::MIN_DISTINCT_SOURCES);
-            let mut sources: Vec<&str> = datasets
-                .iter()
-                .filter_map(|ds| ds.source.as_deref())
-                .collect();
-            sources.sort_unstable();
-            sources.dedup();
-            if sources.len() as i64 >= i64::from(min) {
-                Outcome::met(
-                    "SourcesDiverse",
-                    format!("{} distinct sources (min {min})", sources.len()),
-                )
-            } else {
-                Outcome::unmet(
-                    "TooFewSources",
-                    format!(
-                        "{} distinct source(s) declared ({}); the policy asks for at least {min}",
-                        sources.len(),
-                        list(&sources)
-                    ),
-                )
-            }
-        }
-        14 => per_dataset(
-            datasets,
-            all,
-            |ds| ds.provenance_ref.is_some(),
-            NONE,
-            ("ProvenanceRecorded", "declare a provenance record"),
-            ("ProvenanceMissing", "declare no provenanceRef"),
-        ),
-        15 => per_dataset(
-            datasets,
-            personal,
-            |ds| {
-                matches!(
-                    ds.legal_basis,
-                    Some(LegalBasis::Consent | LegalBasis::LegalDuty)
-                )
-            },
-            NO_PI,
-            (
-                "PersonalDataConsented",
-                "with personal information rest on consent or a legal duty",
+    }
+    let mut parts: Vec<String> = groups
+        .into_iter()
+        .map(|(why, names)| format!("dataset(s) {} {why}", list(&names)))
+        .collect();
+    // A single sentence is told whole: joining cuts one that is very long.
+    if parts.len() == 1 {
+        return parts.remove(0);
+    }
+    join(parts.into_iter())
+}
+
+/// Row 13: the datasets come from enough distinct sources.
+fn sources_diverse(ctx: &Ctx, datasets: &[Dataset]) -> Outcome {
+    let min = ctx
+        .policy()
+        .parameters
+        .min_distinct_sources
+        .unwrap_or(d::MIN_DISTINCT_SOURCES);
+    let mut sources: Vec<&str> = datasets
+        .iter()
+        .filter_map(|ds| ds.source.as_deref())
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    if sources.len() as i64 >= i64::from(min) {
+        Outcome::met(
+            "SourcesDiverse",
+            format!("{} distinct sources (min {min})", sources.len()),
+        )
+    } else {
+        Outcome::unmet(
+            "TooFewSources",
+            format!(
+                "{} distinct source(s) declared ({}); the policy asks for at least {min}",
+                sources.len(),
+                list(&sources)
             ),
-            (
-                "ConsentMissing",
-                "contain personal information without Consent or LegalDuty as legalBasis",
-            ),
-        ),
-        _ => unreachable!(),
+        )
     }
 }
 

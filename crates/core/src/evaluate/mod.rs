@@ -355,18 +355,7 @@ pub fn evaluate(inputs: Inputs<'_>) -> Evaluation {
         decisions.push(finish(&ctx, id, measure_severity(&ctx, entry), outcome));
     }
 
-    let mut summary = Summary::default();
-    for d in &decisions[..catalog::ROWS.len()] {
-        match d.state {
-            State::Compliant => summary.compliant += 1,
-            State::NonCompliant => summary.non_compliant += 1,
-            State::NotApplicable => summary.not_applicable += 1,
-            State::Excepted => summary.excepted += 1,
-            State::Unknown => summary.unknown += 1,
-        }
-    }
-    summary.applicable = catalog::ROWS.len() as u32 - summary.not_applicable;
-
+    let summary = summarize(&decisions[..catalog::ROWS.len()]);
     let acceptance = &ctx.policy().risk_acceptance;
     let counts = |d: &Decision| match d.state {
         State::NonCompliant => true,
@@ -379,13 +368,7 @@ pub fn evaluate(inputs: Inputs<'_>) -> Evaluation {
         .map(|d| RiskLevel::from(d.severity))
         .max()
         .unwrap_or(RiskLevel::None);
-    let mut open: Vec<&Decision> = decisions.iter().filter(|d| d.is_open()).collect();
-    open.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(a.id.order_key().cmp(&b.id.order_key()))
-    });
-    let findings = open.into_iter().map(|d| d.id).collect();
+    let findings = open_findings(&decisions);
 
     Evaluation {
         decisions,
@@ -394,6 +377,33 @@ pub fn evaluate(inputs: Inputs<'_>) -> Evaluation {
         acceptable: risk <= acceptance.max_acceptable,
         findings,
     }
+}
+
+/// Counts the rows' decisions per state.
+fn summarize(rows: &[Decision]) -> Summary {
+    let mut summary = Summary::default();
+    for d in rows {
+        match d.state {
+            State::Compliant => summary.compliant += 1,
+            State::NonCompliant => summary.non_compliant += 1,
+            State::NotApplicable => summary.not_applicable += 1,
+            State::Excepted => summary.excepted += 1,
+            State::Unknown => summary.unknown += 1,
+        }
+    }
+    summary.applicable = rows.len() as u32 - summary.not_applicable;
+    summary
+}
+
+/// Open findings, most severe first, then in table order.
+fn open_findings(decisions: &[Decision]) -> Vec<Obligation> {
+    let mut open: Vec<&Decision> = decisions.iter().filter(|d| d.is_open()).collect();
+    open.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.id.order_key().cmp(&b.id.order_key()))
+    });
+    open.into_iter().map(|d| d.id).collect()
 }
 
 fn row_severity(ctx: &Ctx, row: &Row) -> Severity {

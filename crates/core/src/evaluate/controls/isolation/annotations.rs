@@ -1,0 +1,54 @@
+//! Row 23: safety-annotation data is stored in isolation.
+
+use crate::api::selector;
+use crate::evaluate::controls::pods::pods_in;
+use crate::evaluate::{Ctx, Findings, Outcome, State};
+
+/// Only training pods mount safety-annotation data, and training is isolated.
+pub(in crate::evaluate::controls) fn safety_annotations(ctx: &Ctx, isolation: &Outcome) -> Outcome {
+    let Some(training) = ctx.spec().training.as_ref() else {
+        return Outcome::not_applicable(
+            "NoTrainingEnvironment",
+            "no training environment is declared",
+        );
+    };
+    if training.safety_annotation_volumes.is_empty() {
+        return Outcome::unmet(
+            "VolumesNotDeclared",
+            "spec.training.safetyAnnotationVolumes is empty: declare where safety-annotation data is stored",
+        );
+    }
+    let mut f = Findings::default();
+    for pod in pods_in(ctx.snapshot(), &training.namespace) {
+        if selector::matches(&training.pod_selector, pod.labels) {
+            continue;
+        }
+        let mounted: Vec<&str> = pod
+            .claims()
+            .filter(|c| training.safety_annotation_volumes.iter().any(|v| v == c))
+            .collect();
+        if !mounted.is_empty() {
+            f.problem(
+                "MountedOutsideTraining",
+                format!(
+                    "{} is not a training pod but mounts {}",
+                    pod.origin,
+                    mounted.join(", ")
+                ),
+            );
+        }
+    }
+    match isolation.state {
+        State::NonCompliant => f.problem(
+            "TrainingNotIsolated",
+            format!("training environment not isolated: {}", isolation.message),
+        ),
+        State::Unknown => f.open(isolation.reason, isolation.message.clone()),
+        _ => {}
+    }
+    f.passed(format!(
+        "{} mounted only by training pods",
+        training.safety_annotation_volumes.join(", ")
+    ));
+    f.outcome("StoredInIsolation")
+}

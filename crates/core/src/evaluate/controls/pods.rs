@@ -1,0 +1,117 @@
+//! Pods as the controls see them, live or read from manifests.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use crate::api::selector;
+use crate::snapshot::Snapshot;
+
+/// A pod as the rules see it: a live Pod, or offline the template of a workload.
+pub(super) struct PodView<'a> {
+    pub origin: String,
+    pub labels: Option<&'a BTreeMap<String, String>>,
+    pub spec: &'a PodSpec,
+    pub status: Option<&'a PodStatus>,
+}
+
+impl PodView<'_> {
+    pub(super) fn service_account(&self) -> &str {
+        self.spec
+            .service_account_name
+            .as_deref()
+            .unwrap_or("default")
+    }
+
+    pub(super) fn claims(&self) -> impl Iterator<Item = &str> {
+        self.spec.volumes.iter().flatten().filter_map(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .map(|c| c.claim_name.as_str())
+        })
+    }
+
+    pub(super) fn node(&self) -> Option<&str> {
+        self.spec.node_name.as_deref()
+    }
+
+    pub(super) fn container_ready(&self, name: &str) -> bool {
+        self.status
+            .and_then(|s| s.container_statuses.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.name == name && c.ready))
+    }
+}
+
+/// Every pod (live) or pod template (offline) of a namespace.
+pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &str) -> Vec<PodView<'a>> {
+    let objects = snapshot.ns(namespace);
+    if snapshot.is_live() {
+        return objects
+            .pods
+            .iter()
+            .filter_map(|p| {
+                Some(PodView {
+                    origin: format!("Pod {namespace}/{}", p.metadata.name.as_deref()?),
+                    labels: p.metadata.labels.as_ref(),
+                    spec: p.spec.as_ref()?,
+                    status: p.status.as_ref(),
+                })
+            })
+            .collect();
+    }
+    let deployments = objects.apps_deployments.iter().filter_map(|w| {
+        let template = &w.spec.as_ref()?.template;
+        Some(PodView {
+            origin: format!("Deployment {namespace}/{}", w.metadata.name.as_deref()?),
+            labels: template.metadata.as_ref().and_then(|m| m.labels.as_ref()),
+            spec: template.spec.as_ref()?,
+            status: None,
+        })
+    });
+    let stateful_sets = objects.stateful_sets.iter().filter_map(|w| {
+        let template = &w.spec.as_ref()?.template;
+        Some(PodView {
+            origin: format!("StatefulSet {namespace}/{}", w.metadata.name.as_deref()?),
+            labels: template.metadata.as_ref().and_then(|m| m.labels.as_ref()),
+            spec: template.spec.as_ref()?,
+            status: None,
+        })
+    });
+    deployments.chain(stateful_sets).collect()
+}
+
+/// The pods a label selector picks.
+pub(super) fn selected<'p, 'a>(
+    pods: &'p [PodView<'a>],
+    pod_selector: &LabelSelector,
+) -> Vec<&'p PodView<'a>> {
+    pods.iter()
+        .filter(|p| selector::matches(pod_selector, p.labels))
+        .collect()
+}
+
+/// Where pods come from, for messages: the first four, then how many more.
+pub(super) fn origins(pods: &[&PodView]) -> String {
+    let names: Vec<&str> = pods.iter().map(|p| p.origin.as_str()).collect();
+    if names.len() <= 4 {
+        names.join(", ")
+    } else {
+        format!("{} and {} more", names[..4].join(", "), names.len() - 4)
+    }
+}
+
+pub(super) fn no_pods(role: &str, namespace: &str, live: bool) -> String {
+    format!(
+        "no {role} pods match the selector in namespace {namespace}{}",
+        offline_hint(live)
+    )
+}
+
+fn offline_hint(live: bool) -> &'static str {
+    if live {
+        ""
+    } else {
+        " (not in the manifests read)"
+    }
+}

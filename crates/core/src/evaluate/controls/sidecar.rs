@@ -1,0 +1,271 @@
+//! Rows 27, 37 and 8.1b: the labeling and input-safety sidecar is in every inference pod and
+//! the inference Service goes through it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::missing_unless_enforced;
+use super::pods::{PodView, no_pods, origins, pods_in, selected};
+use crate::api::{EnforcementMode, InferenceEnvironment, WorkloadKind};
+use crate::catalog::defaults as d;
+use crate::evaluate::{Ctx, Findings, Outcome};
+use crate::snapshot::Snapshot;
+
+/// The sidecar the policy asks for.
+struct Wanted<'a> {
+    name: &'a str,
+    image: &'a str,
+    port: i32,
+}
+
+pub(super) fn sidecar(ctx: &Ctx) -> Outcome {
+    let Some(inference) = ctx.spec().inference.as_ref() else {
+        return Outcome::not_applicable(
+            "NoInferenceEnvironment",
+            "no inference environment is declared",
+        );
+    };
+    let snapshot = ctx.snapshot();
+    let live = snapshot.is_live();
+    let control = &ctx.policy().controls.sidecar;
+    let wanted = Wanted {
+        name: control.name.as_deref().unwrap_or(d::SIDECAR_NAME),
+        image: control.image.as_deref().unwrap_or(d::SIDECAR_IMAGE),
+        port: control.port.unwrap_or(d::SIDECAR_PORT),
+    };
+    let pods = pods_in(snapshot, &inference.namespace);
+    let servers = selected(&pods, &inference.pod_selector);
+    let mut f = Findings::default();
+    if servers.is_empty() {
+        f.open(
+            "NoInferencePods",
+            no_pods("inference", &inference.namespace, live),
+        );
+    }
+    workloads_exist(snapshot, inference, &mut f);
+    let sidecar_ports = containers(&servers, &wanted, control.mode, live, &mut f);
+    if !live && !servers.is_empty() {
+        f.open(
+            "ReadinessUnknown",
+            format!("readiness of {} is only known in the cluster", wanted.name),
+        );
+    }
+    for service in routing(snapshot, inference, &servers, &mut f) {
+        not_bypassed(
+            service,
+            &inference.namespace,
+            &wanted,
+            &sidecar_ports,
+            &mut f,
+        );
+    }
+    if !servers.is_empty() {
+        f.passed(format!(
+            "{} in {} inference pod(s), Service routed through port {}",
+            wanted.name,
+            servers.len(),
+            wanted.port
+        ));
+    }
+    f.outcome("SidecarInPlace")
+}
+
+/// The workloads named in `spec.inference.workloads` exist.
+fn workloads_exist(snapshot: &Snapshot, inference: &InferenceEnvironment, f: &mut Findings) {
+    let objects = snapshot.ns(&inference.namespace);
+    for w in &inference.workloads {
+        let found = match w.kind {
+            WorkloadKind::Deployment => objects
+                .apps_deployments
+                .iter()
+                .any(|o| o.metadata.name.as_deref() == Some(&w.name)),
+            WorkloadKind::StatefulSet => objects
+                .stateful_sets
+                .iter()
+                .any(|o| o.metadata.name.as_deref() == Some(&w.name)),
+        };
+        if found {
+            continue;
+        }
+        let message = format!(
+            "{} {}/{} named in spec.inference.workloads does not exist",
+            w.kind.as_str(),
+            inference.namespace,
+            w.name
+        );
+        if snapshot.is_live() {
+            f.problem("WorkloadMissing", message)
+        } else {
+            f.open(
+                "WorkloadNotInManifests",
+                format!("{message} in the manifests read"),
+            )
+        }
+    }
+}
+
+/// Every inference pod runs the wanted sidecar, ready; returns the names of its ports, which a
+/// Service may target instead of the number.
+fn containers(
+    servers: &[&PodView],
+    wanted: &Wanted,
+    mode: EnforcementMode,
+    live: bool,
+    f: &mut Findings,
+) -> BTreeSet<String> {
+    let name = wanted.name;
+    let mut missing = Vec::new();
+    let mut sidecar_ports = BTreeSet::new();
+    for pod in servers {
+        let Some(container) = pod.spec.containers.iter().find(|c| c.name == name) else {
+            missing.push(*pod);
+            continue;
+        };
+        sidecar_ports.extend(
+            container
+                .ports
+                .iter()
+                .flatten()
+                .filter_map(|p| p.name.clone()),
+        );
+        if container.image.as_deref() != Some(wanted.image) {
+            f.problem(
+                "SidecarImageMismatch",
+                format!(
+                    "{} runs {name} image {} instead of {}",
+                    pod.origin,
+                    container.image.as_deref().unwrap_or("(none)"),
+                    wanted.image
+                ),
+            );
+        }
+        if live && !pod.container_ready(name) {
+            f.problem(
+                "SidecarNotReady",
+                format!("{name} is not ready in {}", pod.origin),
+            );
+        }
+    }
+    if !missing.is_empty() {
+        let message = format!("{} lack(s) the {name} container", origins(&missing));
+        missing_unless_enforced(
+            f,
+            mode,
+            live,
+            ("SidecarMissing", message),
+            ("PendingInjection", "injects it"),
+        );
+    }
+    sidecar_ports
+}
+
+/// The Services that route to the inference pods: the one named in `spec.inference.service`,
+/// or else every Service selecting an inference pod.
+fn routing<'s>(
+    snapshot: &'s Snapshot,
+    inference: &InferenceEnvironment,
+    servers: &[&PodView],
+    f: &mut Findings,
+) -> Vec<&'s Service> {
+    let services = &snapshot.ns(&inference.namespace).services;
+    let Some(wanted) = inference.service.as_deref() else {
+        let routing: Vec<&Service> = services
+            .iter()
+            .filter(|s| {
+                let selector = s.spec.as_ref().and_then(|sp| sp.selector.as_ref());
+                selector.is_some_and(|sel| servers.iter().any(|p| selects(sel, p)))
+            })
+            .collect();
+        if routing.is_empty() {
+            f.open(
+                "NoService",
+                format!(
+                    "no Service in namespace {} routes to the inference pods",
+                    inference.namespace
+                ),
+            );
+        }
+        return routing;
+    };
+    let found: Vec<&Service> = services
+        .iter()
+        .filter(|s| s.metadata.name.as_deref() == Some(wanted))
+        .collect();
+    for service in &found {
+        let selects_servers = service
+            .spec
+            .as_ref()
+            .and_then(|sp| sp.selector.as_ref())
+            .is_some_and(|sel| servers.iter().any(|p| selects(sel, p)));
+        if !selects_servers && !servers.is_empty() {
+            f.problem(
+                "ServiceSelectsOtherPods",
+                format!(
+                    "Service {}/{wanted} does not select the inference pods",
+                    inference.namespace
+                ),
+            );
+        }
+    }
+    if found.is_empty() {
+        let message = format!("Service {}/{wanted} does not exist", inference.namespace);
+        if snapshot.is_live() {
+            f.problem("ServiceMissing", message)
+        } else {
+            f.open(
+                "ServiceNotInManifests",
+                format!("{message} in the manifests read"),
+            )
+        }
+    }
+    found
+}
+
+/// Whether a Service's selector selects a pod.
+fn selects(selector: &BTreeMap<String, String>, pod: &PodView) -> bool {
+    selector
+        .iter()
+        .all(|(k, v)| pod.labels.and_then(|l| l.get(k)) == Some(v))
+}
+
+/// Every port of a routing Service targets the sidecar, by number or by one of its port names.
+fn not_bypassed(
+    service: &Service,
+    namespace: &str,
+    wanted: &Wanted,
+    sidecar_ports: &BTreeSet<String>,
+    f: &mut Findings,
+) {
+    let service_name = service.metadata.name.as_deref().unwrap_or("");
+    let port = wanted.port;
+    for p in service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let through_sidecar = match &p.target_port {
+            None => p.port == port,
+            Some(IntOrString::Int(n)) => *n == port,
+            Some(IntOrString::String(s)) => sidecar_ports.contains(s),
+        };
+        if through_sidecar {
+            continue;
+        }
+        let target = match &p.target_port {
+            None => p.port.to_string(),
+            Some(IntOrString::Int(n)) => n.to_string(),
+            Some(IntOrString::String(s)) => s.clone(),
+        };
+        f.problem(
+            "SidecarBypassed",
+            format!(
+                "Service {namespace}/{service_name} port {} targets {target}, bypassing {} on port {port}",
+                p.port, wanted.name
+            ),
+        );
+    }
+}
