@@ -138,7 +138,15 @@ impl DesiredObjects {
     }
 
     pub fn len(&self) -> usize {
-        self.references().len()
+        struct Count(usize);
+        impl ForEachKind for Count {
+            fn kind<K: OwnedKind>(&mut self, desired: &[K]) {
+                self.0 += desired.len();
+            }
+        }
+        let mut count = Count(0);
+        self.for_each_kind(&mut count);
+        count.0
     }
 
     pub fn is_empty(&self) -> bool {

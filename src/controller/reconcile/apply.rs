@@ -24,9 +24,6 @@ pub struct Applied {
 }
 
 impl Applied {
-    pub fn desired(&self) -> &DesiredObjects {
-        &self.desired
-    }
     pub fn suspend(&self) -> bool {
         self.suspend
     }
@@ -35,6 +32,10 @@ impl Applied {
     }
     pub fn snapshot_mut(&mut self) -> &mut Snapshot {
         &mut self.snapshot
+    }
+    /// What is desired, beside the snapshot to change: orphans are what the first lacks.
+    pub fn desired_and_snapshot(&mut self) -> (&DesiredObjects, &mut Snapshot) {
+        (&self.desired, &mut self.snapshot)
     }
     pub fn written(&self) -> &[ObjectReference] {
         &self.written

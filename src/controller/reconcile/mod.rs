@@ -81,7 +81,12 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
         return Ok(Action::await_change());
     };
     let plan = plan::plan(&inputs, deployment, now);
-    let applied = apply::apply(ctx, plan, inputs.snapshot.clone())
+    let dereference::Dereferenced {
+        policy,
+        evidence,
+        snapshot,
+    } = inputs;
+    let applied = apply::apply(ctx, plan, snapshot)
         .await
         .map_err(Error::Apply)?;
     let applied = orphans::delete_orphans(ctx, deployment, applied)
@@ -90,11 +95,11 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
     let reviewed = review::review(ctx, deployment, applied)
         .await
         .map_err(Error::ReviewAccess)?;
-    let report = report::report(&inputs, deployment, &reviewed, now);
+    let report = report::report(&policy, &evidence, deployment, &reviewed, now);
     report::publish(ctx, deployment, report)
         .await
         .map_err(Error::Report)?;
-    let wake = report::next_wake(&inputs.policy, &inputs.evidence, now);
+    let wake = report::next_wake(&policy, &evidence, now);
     Ok(Action::requeue(wake))
 }
 

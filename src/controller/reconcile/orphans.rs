@@ -20,8 +20,8 @@ pub async fn delete_orphans(
     deployment: &ModelDeployment,
     mut applied: Applied,
 ) -> Result<Applied, kube::Error> {
-    let desired = applied.desired().clone();
-    delete_owned_except(ctx, deployment, &desired, applied.snapshot_mut()).await?;
+    let (desired, snapshot) = applied.desired_and_snapshot();
+    delete_owned_except(ctx, deployment, desired, snapshot).await?;
     Ok(applied)
 }
 

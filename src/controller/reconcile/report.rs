@@ -12,7 +12,6 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use super::RESYNC;
-use super::dereference::Dereferenced;
 use super::review::Reviewed;
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment, ModelDeploymentStatus};
 use crate::catalog::defaults::EVIDENCE_EXPIRY_WARNING_DAYS;
@@ -42,7 +41,8 @@ pub struct Report {
 
 /// The report of a reconcile whose plan was applied and reviewed.
 pub fn report(
-    inputs: &Dereferenced,
+    policy: &CompliancePolicy,
+    evidence: &[ComplianceEvidence],
     deployment: &ModelDeployment,
     reviewed: &Reviewed,
     now: Timestamp,
@@ -50,9 +50,9 @@ pub fn report(
     let applied = reviewed.applied();
     // Decide from what is now in place, including what was just applied.
     let evaluation = evaluate::evaluate(Inputs {
-        policy: &inputs.policy,
+        policy,
         deployment,
-        evidence: &inputs.evidence,
+        evidence,
         snapshot: applied.snapshot(),
         now,
     });
