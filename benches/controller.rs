@@ -134,7 +134,8 @@ fn stores(api: &FakeApi, pods: &Store<SlimPod>) -> Stores {
         role_bindings: api.store("/rolebindings/"),
         pvcs: api.store("/__none__/"),
         cron_jobs: api.store("/__none__/"),
-        volume_snapshots: None,
+        volume_snapshots: api.store("/__none__/"),
+        volume_snapshot_api: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     }
 }
 

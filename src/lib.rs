@@ -7,7 +7,9 @@
 
 #![forbid(unsafe_code)]
 
-pub use model_compliance_core::{api, catalog, conditions, desired, evaluate, labels, snapshot};
+pub use model_compliance_core::{
+    api, backups, catalog, conditions, desired, evaluate, labels, snapshot,
+};
 
 pub mod check;
 pub mod cli;

@@ -8,7 +8,7 @@ pub mod reconcile;
 pub mod slim;
 pub mod stores;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +71,9 @@ pub struct Context {
     pub metrics: Arc<crate::telemetry::Metrics>,
     /// Consecutive failures per deployment, for backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// `(kind, namespace, name)` of objects of create-once kinds (keys) known to exist: the
+    /// operator does not watch them, and asks the API only once per process.
+    pub created: Mutex<BTreeSet<(String, String, String)>>,
     synced: watch::Receiver<bool>,
     shutdown: CancellationToken,
     clock: fn() -> Timestamp,
@@ -89,6 +92,7 @@ impl Context {
             reviews: access::Reviews::default(),
             metrics: Arc::default(),
             failures: Mutex::new(HashMap::new()),
+            created: Mutex::default(),
             synced,
             shutdown: CancellationToken::new(),
             clock: Timestamp::now,
@@ -202,8 +206,6 @@ impl Options {
 pub enum RunError {
     #[error("cannot wait for the operator's CRDs: {0}")]
     Crds(#[from] kube::runtime::wait::Error),
-    #[error("cannot read the cluster's CRDs: {0}")]
-    Kube(#[from] kube::Error),
     #[error("caches not synced within {timeout:?}; still waiting for: {}", pending.join(", "))]
     CachesNotSynced {
         timeout: Duration,
@@ -219,16 +221,15 @@ pub async fn run(
     options: Options,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let started = tokio::select! {
-        started = start(&client) => started?,
+    tokio::select! {
+        started = wait_for_crds(&client) => started?,
         () = shutdown.cancelled() => {
             tracing::info!("shutdown asked before the CRDs were established");
             return Ok(());
         }
     };
-    let Started { with_snapshots } = started;
     let sync = readiness::CacheSync::default();
-    let (stores, streams) = stores::all(&client, with_snapshots, &sync);
+    let (stores, streams) = stores::all(&client, &sync);
     let (synced_tx, synced_rx) = watch::channel(false);
     let ctx = Arc::new(
         Context::new(client, stores.clone(), synced_rx.clone()).with_shutdown(shutdown.clone()),
@@ -259,24 +260,6 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-struct Started {
-    with_snapshots: bool,
-}
-
-/// Waits for the operator's CRDs and finds out which optional ones are installed.
-async fn start(client: &Client) -> Result<Started, RunError> {
-    wait_for_crds(client).await?;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let with_snapshots = crds
-        .get_opt("volumesnapshots.snapshot.storage.k8s.io")
-        .await?
-        .is_some();
-    if !with_snapshots {
-        tracing::info!("VolumeSnapshot CRD not installed: backup rows stay unmet until it is");
-    }
-    Ok(Started { with_snapshots })
 }
 
 /// Says which caches a start still waits for, every `sync_progress_interval`, and gives up

@@ -3,7 +3,8 @@
 //! here (where its orphans are found). Every step that touches owned objects goes through
 //! [`for_each_kind`], once per kind.
 //!
-//! A kind without a cache cannot go through the steps, so its orphans would never be found:
+//! A kind without a way to find its objects in the caches cannot go through the steps, so its
+//! orphans would never be found:
 //!
 //! ```compile_fail
 //! use k8s_openapi::api::core::v1::ConfigMap;
@@ -20,33 +21,88 @@
 //! }
 //! ```
 
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::Resource;
 use kube::runtime::reflector::Store;
 
 use super::stores::Stores;
-use crate::desired::{DesiredObjects, OwnedKind};
+use crate::desired::{DesiredObjects, Injected, OwnedKind, owned_by};
+use crate::snapshot::VolumeSnapshot;
 
-/// An owned kind with its cache, in which its orphans are found.
+/// An owned kind whose objects written for a deployment can be found in the caches, so that
+/// those no longer needed are released.
 pub trait Cached: OwnedKind {
-    fn cache(stores: &Stores) -> &Store<Self>;
+    /// `(namespace, name)` of every object of this kind the caches show written for the
+    /// ModelDeployment with `uid`.
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)>;
+}
+
+/// The objects of `store` labeled with `uid`.
+fn labeled<K: Resource<DynamicType = ()> + Clone>(
+    store: &Store<K>,
+    uid: &str,
+) -> Vec<(String, String)> {
+    store
+        .state_filter(|o| owned_by(o.meta(), uid))
+        .iter()
+        .map(|o| {
+            (
+                o.meta().namespace.clone().unwrap_or_default(),
+                o.meta().name.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 impl Cached for NetworkPolicy {
-    fn cache(stores: &Stores) -> &Store<Self> {
-        &stores.network_policies
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
+        labeled(&stores.network_policies, uid)
     }
 }
 
 impl Cached for Role {
-    fn cache(stores: &Stores) -> &Store<Self> {
-        &stores.roles
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
+        labeled(&stores.roles, uid)
     }
 }
 
 impl Cached for RoleBinding {
-    fn cache(stores: &Stores) -> &Store<Self> {
-        &stores.role_bindings
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
+        labeled(&stores.role_bindings, uid)
+    }
+}
+
+/// Keys are never released, so none is looked for (the operator does not watch Secrets).
+impl Cached for Secret {
+    fn owned(_: &Stores, _: &str) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+impl Cached for Injected<Deployment> {
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
+        labeled(&stores.apps_deployments, uid)
+    }
+}
+
+impl Cached for Injected<StatefulSet> {
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
+        labeled(&stores.stateful_sets, uid)
+    }
+}
+
+impl Cached for VolumeSnapshot {
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
+        labeled(&stores.volume_snapshots, uid)
+    }
+}
+
+impl Cached for PersistentVolumeClaim {
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
+        labeled(&stores.pvcs, uid)
     }
 }
 
@@ -68,8 +124,18 @@ pub async fn for_each_kind(
         network_policies,
         roles,
         role_bindings,
+        secrets,
+        deployment_sidecars,
+        stateful_set_sidecars,
+        volume_snapshots,
+        persistent_volume_claims,
     } = desired;
     step.kind(network_policies).await?;
     step.kind(roles).await?;
-    step.kind(role_bindings).await
+    step.kind(role_bindings).await?;
+    step.kind(secrets).await?;
+    step.kind(deployment_sidecars).await?;
+    step.kind(stateful_set_sidecars).await?;
+    step.kind(volume_snapshots).await?;
+    step.kind(persistent_volume_claims).await
 }

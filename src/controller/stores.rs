@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::{
@@ -12,7 +13,9 @@ use k8s_openapi::api::{
     networking::v1::NetworkPolicy,
     rbac::v1::{Role, RoleBinding},
 };
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::runtime::reflector::{self, Store};
+use kube::runtime::wait::{Condition, conditions::is_crd_established};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -39,8 +42,11 @@ pub struct Stores {
     pub role_bindings: Store<RoleBinding>,
     pub pvcs: Store<PersistentVolumeClaim>,
     pub cron_jobs: Store<CronJob>,
-    /// `None` when the VolumeSnapshot CRD is not installed.
-    pub volume_snapshots: Option<Store<VolumeSnapshot>>,
+    /// Empty until the VolumeSnapshot CRD is installed (see `volume_snapshot_api`).
+    pub volume_snapshots: Store<VolumeSnapshot>,
+    /// Whether the VolumeSnapshot API is installed and its cache filled. It may be installed
+    /// after the operator started: its cache starts then, without a restart.
+    pub volume_snapshot_api: Arc<AtomicBool>,
 }
 
 /// Drops what no decision reads, so that memory stays flat as clusters grow.
@@ -158,6 +164,75 @@ where
     (reader, stream)
 }
 
+/// The CRD of the VolumeSnapshot API.
+pub const VOLUME_SNAPSHOT_CRD: &str = "volumesnapshots.snapshot.storage.k8s.io";
+
+/// A reflector for a kind whose CRD may not be installed: it starts once the CRD `crd` is
+/// established, then fills the store and sets `installed` after its first list. Not a part of
+/// the operator's readiness: the rows that need it say that it is missing until then.
+pub fn reflect_once_installed<K>(
+    client: &Client,
+    crd: &'static str,
+    api: Api<K>,
+    installed: Arc<AtomicBool>,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = ()>
+        + Trim
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let established = watcher(
+        crds,
+        watcher::Config::default().fields(&format!("metadata.name={crd}")),
+    )
+    .default_backoff()
+    .applied_objects()
+    .filter_map(|crd| async move {
+        match crd {
+            Ok(crd) if is_crd_established().matches_object(Some(&crd)) => Some(()),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "watching for an optional CRD");
+                None
+            }
+        }
+    })
+    .take(1);
+    let mut writer = Some(writer);
+    let objects = established
+        .filter_map(move |()| {
+            // `take(1)` above: this runs once.
+            let writer = writer.take();
+            async move { writer }
+        })
+        .map(move |writer| {
+            tracing::info!(crd, "optional API installed; filling its cache");
+            let installed = installed.clone();
+            watcher(api.clone(), watcher::Config::default())
+                .default_backoff()
+                .modify(|o: &mut K| o.trim())
+                .reflect(writer)
+                .inspect(move |event| {
+                    if let Ok(watcher::Event::InitDone) = event {
+                        installed.store(true, Ordering::Release);
+                    }
+                })
+                .touched_objects()
+        })
+        .flatten();
+    (reader, objects)
+}
+
 /// The name a cache is known by in logs: the kind's plural resource name.
 fn plural<K: Resource>() -> String
 where
@@ -168,7 +243,7 @@ where
 
 /// Creates all reflectors, each registered in `sync`; returns the stores and the streams to
 /// poll.
-pub fn all(client: &Client, with_volume_snapshots: bool, sync: &CacheSync) -> (Stores, Streams) {
+pub fn all(client: &Client, sync: &CacheSync) -> (Stores, Streams) {
     let cfg = watcher::Config::default;
     let (deployments, deployments_stream) =
         reflect(Api::<ModelDeployment>::all(client.clone()), cfg(), sync);
@@ -194,12 +269,13 @@ pub fn all(client: &Client, with_volume_snapshots: bool, sync: &CacheSync) -> (S
         sync,
     );
     let (cron_jobs, cron_stream) = reflect(Api::<CronJob>::all(client.clone()), cfg(), sync);
-    let (volume_snapshots, vs_stream) = if with_volume_snapshots {
-        let (store, stream) = reflect(Api::<VolumeSnapshot>::all(client.clone()), cfg(), sync);
-        (Some(store), Some(stream.boxed()))
-    } else {
-        (None, None)
-    };
+    let volume_snapshot_api = Arc::new(AtomicBool::new(false));
+    let (volume_snapshots, vs_stream) = reflect_once_installed(
+        client,
+        VOLUME_SNAPSHOT_CRD,
+        Api::<VolumeSnapshot>::all(client.clone()),
+        volume_snapshot_api.clone(),
+    );
     let stores = Stores {
         model_deployments: deployments,
         policies,
@@ -215,6 +291,7 @@ pub fn all(client: &Client, with_volume_snapshots: bool, sync: &CacheSync) -> (S
         pvcs,
         cron_jobs,
         volume_snapshots,
+        volume_snapshot_api,
     };
     let streams = Streams {
         model_deployments: deployments_stream.boxed(),
@@ -237,10 +314,8 @@ pub fn all(client: &Client, with_volume_snapshots: bool, sync: &CacheSync) -> (S
             rb_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
             pvcs_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
             cron_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
-        ]
-        .into_iter()
-        .chain(vs_stream.map(|s| s.map(|r| r.map(|o| namespace_of(&o))).boxed()))
-        .collect(),
+            vs_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+        ],
     };
     (stores, streams)
 }
@@ -321,7 +396,8 @@ impl Stores {
             role_bindings: reflector::store().0,
             pvcs: reflector::store().0,
             cron_jobs: reflector::store().0,
-            volume_snapshots: None,
+            volume_snapshots: reflector::store().0,
+            volume_snapshot_api: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -360,9 +436,8 @@ impl Stores {
         fill!(self.role_bindings, role_bindings);
         fill!(self.pvcs, pvcs);
         fill!(self.cron_jobs, cron_jobs);
-        if let Some(store) = &self.volume_snapshots {
-            fill!(store, volume_snapshots);
-        }
+        fill!(self.volume_snapshots, volume_snapshots);
+        snapshot.volume_snapshot_api_missing = !self.volume_snapshot_api.load(Ordering::Acquire);
         // Stores are unordered; decisions and messages must not depend on cache order.
         for objects in snapshot.namespaces.values_mut() {
             sort_by_name(&mut objects.apps_deployments);

@@ -716,6 +716,9 @@ pub mod defaults {
     pub const SIDECAR_NAME: &str = "aigc-labeler";
     pub const SIDECAR_IMAGE: &str = "ghcr.io/model-compliance-operator/aigc-labeler:0.1.0";
     pub const SIDECAR_PORT: i32 = 8480;
+    pub const SIDECAR_KEY_SECRET: &str = "aigc-labeler-key";
+    pub const BACKUP_TIME_ZONE: &str = "UTC";
+    pub const RESTORE_DRILL_TIMEOUT_SECONDS: i32 = 600;
     /// Evidence expiring within this many days is flagged in messages.
     pub const EVIDENCE_EXPIRY_WARNING_DAYS: i64 = 30;
 }

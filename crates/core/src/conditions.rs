@@ -4,7 +4,9 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::api::{ModelDeploymentStatus, StatusFinding, StatusSummary};
+use crate::api::{
+    DrillOutcome, ModelDeploymentStatus, RestoreDrillStatus, StatusFinding, StatusSummary,
+};
 use crate::evaluate::{Evaluation, State};
 
 /// Longest message kept in a condition; the API allows 32 KiB, status stays small with 1 KiB.
@@ -190,7 +192,69 @@ pub fn status(
                 message: bounded(&d.message),
             })
             .collect(),
+        backup: None,
     }
+}
+
+/// Type of the condition saying whether the newest restore drill recovered every volume.
+pub const RESTORE_VERIFIED: &str = "M81e-RestoreVerified";
+
+/// The restore drill's condition: True when every volume was restored, False naming the
+/// volumes and snapshots that were not, Unknown while the drill runs.
+pub fn restore_verified(
+    drill: &RestoreDrillStatus,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> Condition {
+    let slot = drill.slot.0;
+    let (status, reason, message) = match drill.outcome {
+        DrillOutcome::Running => (
+            "Unknown",
+            "RestoreRunning",
+            format!("restore drill of {slot} is running"),
+        ),
+        DrillOutcome::Succeeded => (
+            "True",
+            "RestoreSucceeded",
+            format!(
+                "restore drill of {slot}: {}",
+                drill
+                    .volumes
+                    .iter()
+                    .map(|v| format!(
+                        "{} restored from {} in {} s",
+                        v.volume,
+                        v.snapshot.as_deref().unwrap_or("?"),
+                        v.seconds_to_bind.unwrap_or_default()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+        DrillOutcome::Failed => (
+            "False",
+            "RestoreFailed",
+            format!(
+                "restore drill of {slot} failed: {}",
+                drill
+                    .volumes
+                    .iter()
+                    .filter_map(|v| v.message.as_deref())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+    };
+    condition(
+        RESTORE_VERIFIED.to_owned(),
+        status,
+        reason,
+        &message,
+        generation,
+        previous,
+        now,
+    )
 }
 
 /// Whether two condition lists say the same thing, ignoring `lastTransitionTime`: the

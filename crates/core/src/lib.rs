@@ -11,6 +11,7 @@
 #![allow(clippy::duplicated_attributes)]
 
 pub mod api;
+pub mod backups;
 pub mod catalog;
 pub mod conditions;
 pub mod desired;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
     batch::v1::CronJob,
-    core::v1::{Namespace, PersistentVolumeClaim, Pod, Service},
+    core::v1::{Namespace, PersistentVolumeClaim, Pod, Secret, Service},
     networking::v1::NetworkPolicy,
     rbac::v1::{Role, RoleBinding},
 };
@@ -34,7 +34,7 @@ pub enum FactSource {
     kind = "VolumeSnapshot",
     namespaced
 )]
-#[kube(status = "VolumeSnapshotStatus")]
+#[kube(status = "VolumeSnapshotStatus", derive = "PartialEq")]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeSnapshotSpec {
     pub source: VolumeSnapshotSource,
@@ -95,6 +95,8 @@ pub struct NamespaceObjects {
     pub pvcs: Vec<PersistentVolumeClaim>,
     pub volume_snapshots: Vec<VolumeSnapshot>,
     pub cron_jobs: Vec<CronJob>,
+    /// Secrets known to exist, by name only: the operator never reads their data.
+    pub secrets: Vec<Secret>,
 }
 
 /// Everything observed, by namespace.
@@ -104,6 +106,8 @@ pub struct Snapshot {
     pub namespaces: BTreeMap<String, NamespaceObjects>,
     /// SubjectAccessReview answers (live only).
     pub access_reviews: Vec<AccessReview>,
+    /// The VolumeSnapshot API (snapshot.storage.k8s.io/v1) is known not to be installed.
+    pub volume_snapshot_api_missing: bool,
 }
 
 static EMPTY: std::sync::LazyLock<NamespaceObjects> =

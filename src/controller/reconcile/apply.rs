@@ -1,15 +1,13 @@
 //! Step 3: server-side apply of each desired object whose cached copy differs.
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 
 use super::plan::Plan;
 use crate::controller::Context;
 use crate::controller::owned::{Cached, KindStep, for_each_kind};
-use crate::desired::{DesiredObjects, reference};
-use crate::labels::FIELD_MANAGER;
+use crate::desired::{DesiredObjects, Write, reference};
 use crate::snapshot::Snapshot;
 
 /// The plan, applied: only [`apply`] makes one, so the status can only be decided from
@@ -65,37 +63,49 @@ struct ApplyKind<'a> {
 
 impl KindStep for ApplyKind<'_> {
     async fn kind<K: Cached>(&mut self, desired: &[K]) -> Result<(), kube::Error> {
-        let params = PatchParams::apply(FIELD_MANAGER).force();
         for want in desired {
             let name = want.meta().name.clone().unwrap_or_default();
             let namespace = want.meta().namespace.clone().unwrap_or_default();
-            let observed = K::observed(self.snapshot.ns(&namespace));
-            let current = observed
-                .iter()
-                .position(|o| o.meta().name.as_deref() == Some(&name));
-            if current.is_some_and(|i| {
-                in_place(observed[i].meta(), want.meta()) && K::same_content(&observed[i], want)
-            }) {
+            if K::in_place(self.snapshot.ns(&namespace), want) {
                 continue;
             }
             let api: Api<K> = Api::namespaced(self.ctx.client.clone(), &namespace);
-            let stored = api.patch(&name, &params, &Patch::Apply(want)).await?;
-            let observed = K::observed_mut(self.snapshot.ns_mut(&namespace));
-            match current {
-                Some(i) => observed[i] = stored,
-                None => observed.push(stored),
-            }
+            let stored = match K::WRITE {
+                Write::Apply => {
+                    let params = PatchParams::apply(K::FIELD_MANAGER).force();
+                    api.patch(&name, &params, &Patch::Apply(want)).await?
+                }
+                Write::Create => match create(self.ctx, &api, want).await? {
+                    Some(created) => created,
+                    // Someone else's, already there: never overwritten.
+                    None => want.clone(),
+                },
+            };
+            K::record(self.snapshot.ns_mut(&namespace), stored);
             self.written.push(reference(want));
         }
         Ok(())
     }
 }
 
-/// Whether the cached object carries every label the desired one sets.
-fn in_place(have: &ObjectMeta, want: &ObjectMeta) -> bool {
-    let have_labels = have.labels.clone().unwrap_or_default();
-    want.labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| have_labels.get(k) == Some(v))
+/// Creates an object of a create-once kind, completed by [`OwnedKind::on_create`]; `None` when
+/// it already exists. Either way it is remembered as existing.
+async fn create<K: Cached>(
+    ctx: &Context,
+    api: &Api<K>,
+    want: &K,
+) -> Result<Option<K>, kube::Error> {
+    let mut object = want.clone();
+    object.on_create();
+    let created = match api.create(&PostParams::default(), &object).await {
+        Ok(created) => Some(created),
+        Err(kube::Error::Api(s)) if s.code == 409 => None,
+        Err(e) => return Err(e),
+    };
+    ctx.created.lock().expect("created lock").insert((
+        K::kind(&()).into_owned(),
+        want.meta().namespace.clone().unwrap_or_default(),
+        want.meta().name.clone().unwrap_or_default(),
+    ));
+    Ok(created)
 }

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
@@ -28,6 +30,18 @@ pub fn dereference(deployment: &ModelDeployment, ctx: &Context) -> Option<Derefe
     let evidence = ctx.stores.evidence_in(&namespace);
     let mut snapshot = ctx.stores.snapshot(&policy, deployment);
     snapshot.access_reviews = ctx.reviews.known(deployment, &snapshot);
+    for (kind, namespace, name) in ctx.created.lock().expect("created lock").iter() {
+        if kind == "Secret" && snapshot.namespaces.contains_key(namespace) {
+            snapshot.ns_mut(namespace).secrets.push(Secret {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    namespace: Some(namespace.clone()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            });
+        }
+    }
     Some(Dereferenced {
         policy,
         evidence,

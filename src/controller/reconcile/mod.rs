@@ -24,12 +24,13 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 
 use super::{Context, Error};
 use crate::api::ModelDeployment;
 use crate::conditions;
-use crate::desired::DesiredObjects;
+use crate::desired;
 use crate::snapshot::Snapshot;
 
 /// Finalizer that removes what the operator created when a ModelDeployment is deleted.
@@ -99,15 +100,31 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
     report::publish(ctx, deployment, report)
         .await
         .map_err(Error::Report)?;
-    let wake = report::next_wake(&policy, &evidence, now);
+    let wake = report::next_wake(&policy, deployment, &evidence, now);
     Ok(Action::requeue(wake))
 }
 
-/// On deletion of the ModelDeployment: remove what the operator created. User data (volumes,
-/// snapshots, workloads) is never touched.
+/// On deletion of the ModelDeployment: remove what the operator created and withdraw what it
+/// injected. User data is never touched: volumes and workloads are not the operator's, keys
+/// are kept, and so are backups unless the policy says `deleteWithDeployment`.
 async fn cleanup(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Error> {
+    let policy = ctx
+        .stores
+        .policies
+        .get(&ObjectRef::new(&deployment.spec.policy_ref));
+    let uid = deployment.uid().unwrap_or_default();
+    let mut backups = Snapshot::default();
+    for s in ctx
+        .stores
+        .volume_snapshots
+        .state_filter(|s| desired::owned_by(&s.metadata, &uid))
+    {
+        let ns = s.namespace().unwrap_or_default();
+        backups.ns_mut(&ns).volume_snapshots.push((*s).clone());
+    }
+    let keep = desired::kept_on_deletion(policy.as_deref(), deployment, &backups);
     let mut scratch = Snapshot::default();
-    orphans::delete_owned_except(ctx, deployment, &DesiredObjects::default(), &mut scratch)
+    orphans::delete_owned_except(ctx, deployment, &keep, &mut scratch)
         .await
         .map_err(Error::Cleanup)?;
     Ok(Action::await_change())

@@ -4,15 +4,16 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use kube::api::DeleteParams;
+use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
+use serde_json::json;
 
 use super::apply::Applied;
 use crate::api::ModelDeployment;
 use crate::controller::Context;
 use crate::controller::owned::{Cached, KindStep, for_each_kind};
-use crate::desired::{DesiredObjects, owned_by};
+use crate::desired::{DesiredObjects, Release, owned_by};
 use crate::snapshot::Snapshot;
 
 pub async fn delete_orphans(
@@ -50,53 +51,92 @@ struct DeleteOrphans<'a> {
 
 impl KindStep for DeleteOrphans<'_> {
     async fn kind<K: Cached>(&mut self, keep: &[K]) -> Result<(), kube::Error> {
-        let keep: BTreeSet<(Option<&str>, Option<&str>)> = keep
+        if K::RELEASE == Release::Keep {
+            return Ok(());
+        }
+        let keep: BTreeSet<(&str, &str)> = keep
             .iter()
-            .map(|o| (o.meta().namespace.as_deref(), o.meta().name.as_deref()))
+            .map(|o| {
+                (
+                    o.meta().namespace.as_deref().unwrap_or_default(),
+                    o.meta().name.as_deref().unwrap_or_default(),
+                )
+            })
             .collect();
         let uid = self.uid.as_str();
-        let orphan = |o: &K| {
-            owned_by(o.meta(), uid)
-                && !keep.contains(&(o.meta().namespace.as_deref(), o.meta().name.as_deref()))
-        };
-        let orphans = K::cache(&self.ctx.stores).state_filter(|o| orphan(o));
-        for o in &orphans {
-            delete(self.ctx, self.deployment, &**o).await?;
+        let orphans: BTreeSet<(String, String)> = K::owned(&self.ctx.stores, uid)
+            .into_iter()
+            .filter(|(ns, name)| !keep.contains(&(ns.as_str(), name.as_str())))
+            .collect();
+        for (namespace, name) in &orphans {
+            release::<K>(self.ctx, self.deployment, namespace, name).await?;
         }
-        for objects in self.snapshot.namespaces.values_mut() {
-            K::observed_mut(objects).retain(|o| !orphan(o));
+        for (namespace, objects) in self.snapshot.namespaces.iter_mut() {
+            K::forget(objects, &|meta| {
+                owned_by(meta, uid)
+                    && orphans.contains(&(namespace.clone(), meta.name.clone().unwrap_or_default()))
+            });
         }
         Ok(())
     }
 }
 
-async fn delete<K: Cached>(
+/// Releases one object no longer needed: deleted, or its fields withdrawn.
+async fn release<K: Cached>(
     ctx: &Context,
     deployment: &ModelDeployment,
-    object: &K,
+    namespace: &str,
+    name: &str,
 ) -> Result<(), kube::Error> {
-    let (name, namespace) = (object.name_any(), object.namespace().unwrap_or_default());
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
-    match api.delete(&name, &DeleteParams::default()).await {
-        Ok(_) => {}
-        // Already gone: what we wanted.
-        Err(kube::Error::Api(s)) if s.code == 404 => {}
-        Err(e) => return Err(e),
-    }
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
     let kind = K::kind(&());
+    let what = match K::RELEASE {
+        Release::Keep => return Ok(()),
+        Release::Delete => {
+            match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                // Already gone: what we wanted.
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+            format!("deleted {kind} {namespace}/{name}, no longer needed")
+        }
+        Release::Withdraw => {
+            // Applying nothing under the kind's field manager removes what it owns, and only
+            // that; the object itself is someone else's.
+            let nothing = json!({
+                "apiVersion": K::api_version(&()),
+                "kind": kind,
+                "metadata": {"name": name, "namespace": namespace},
+            });
+            let params = PatchParams::apply(K::FIELD_MANAGER).force();
+            match api.patch(name, &params, &Patch::Apply(&nothing)).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+            format!(
+                "withdrew the operator's entries from {kind} {namespace}/{name}, no longer needed"
+            )
+        }
+    };
     let reference = ObjectReference {
         api_version: Some(K::api_version(&()).into_owned()),
         kind: Some(kind.clone().into_owned()),
-        name: Some(name.clone()),
-        namespace: Some(namespace.clone()),
+        name: Some(name.to_owned()),
+        namespace: Some(namespace.to_owned()),
         ..Default::default()
+    };
+    let (reason, action) = match K::RELEASE {
+        Release::Withdraw => ("Withdrawn", "Withdraw"),
+        _ => ("Deleted", "Delete"),
     };
     ctx.event(
         deployment,
         EventType::Normal,
-        "Deleted",
-        "Delete",
-        format!("deleted {kind} {namespace}/{name}, no longer needed"),
+        reason,
+        action,
+        what,
         Some(reference),
     )
     .await;

@@ -19,7 +19,7 @@ pub fn plan(inputs: &Dereferenced, deployment: &ModelDeployment, now: Timestamp)
     desired::overlay(
         &mut projected,
         deployment,
-        &desired::desired(&inputs.policy, deployment, false),
+        &desired::desired(&inputs.policy, deployment, &inputs.snapshot, false, now),
     );
     let projected = evaluate::evaluate(Inputs {
         policy: &inputs.policy,
@@ -31,6 +31,6 @@ pub fn plan(inputs: &Dereferenced, deployment: &ModelDeployment, now: Timestamp)
     let suspend = evaluate::suspended(&inputs.policy, deployment, &projected);
     Plan {
         suspend,
-        desired: desired::desired(&inputs.policy, deployment, suspend),
+        desired: desired::desired(&inputs.policy, deployment, &inputs.snapshot, suspend, now),
     }
 }

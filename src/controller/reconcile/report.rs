@@ -13,7 +13,11 @@ use serde_json::json;
 
 use super::RESYNC;
 use super::review::Reviewed;
-use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment, ModelDeploymentStatus};
+use crate::api::{
+    BackupStatus, ComplianceEvidence, CompliancePolicy, ModelDeployment, ModelDeploymentStatus,
+    RestoreDrillStatus,
+};
+use crate::backups;
 use crate::catalog::defaults::EVIDENCE_EXPIRY_WARNING_DAYS;
 use crate::conditions::{self, Progress};
 use crate::controller::Context;
@@ -87,10 +91,12 @@ pub fn report(
             secondary: None,
         });
     }
+    let drill = backups::drill_status(policy, deployment, applied.snapshot(), now);
     let mut report = status_report(
         deployment,
         &evaluation,
         &Progress::Applied { suspended: suspend },
+        drill,
         now,
     );
     report.changes = changes;
@@ -106,7 +112,12 @@ pub fn stalled(deployment: &ModelDeployment, now: Timestamp) -> Report {
             deployment.spec.policy_ref
         ),
     };
-    status_report(deployment, &Evaluation::undecided(), &progress, now)
+    let drill = deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.backup.as_ref())
+        .and_then(|b| b.restore_drill.clone());
+    status_report(deployment, &Evaluation::undecided(), &progress, drill, now)
 }
 
 /// The next status, if it differs from the current one, and the Events of its transitions.
@@ -114,10 +125,22 @@ fn status_report(
     deployment: &ModelDeployment,
     evaluation: &Evaluation,
     progress: &Progress,
+    drill: Option<RestoreDrillStatus>,
     now: Timestamp,
 ) -> Report {
     let previous = deployment.status.clone().unwrap_or_default();
-    let status = next_status(deployment, &previous, evaluation, progress, now);
+    let mut status = next_status(deployment, &previous, evaluation, progress, now);
+    if let Some(drill) = drill {
+        status.conditions.push(conditions::restore_verified(
+            &drill,
+            deployment.meta().generation,
+            &previous.conditions,
+            &Time(now),
+        ));
+        status.backup = Some(BackupStatus {
+            restore_drill: Some(drill),
+        });
+    }
     if same_status(&status, &previous) {
         return Report {
             changes: vec![],
@@ -162,6 +185,7 @@ fn next_status(
                 .conditions
                 .iter()
                 .filter(|c| !summary_types.contains(&c.type_.as_str()))
+                .filter(|c| c.type_ != conditions::RESTORE_VERIFIED)
                 .cloned(),
         );
     }
@@ -175,6 +199,7 @@ fn same_status(a: &ModelDeploymentStatus, b: &ModelDeploymentStatus) -> bool {
         && a.acceptable == b.acceptable
         && a.findings == b.findings
         && a.observed_generation == b.observed_generation
+        && a.backup == b.backup
 }
 
 /// One Event for the first evaluation, then one per condition whose status flipped.
@@ -286,9 +311,11 @@ impl Context {
     }
 }
 
-/// Wakes up at the next expiry of evidence or an exception, and at least every `RESYNC`.
+/// Wakes up at the next expiry of evidence or an exception, at the next backup or drill, and
+/// at least every `RESYNC`.
 pub fn next_wake(
     policy: &CompliancePolicy,
+    deployment: &ModelDeployment,
     evidence: &[ComplianceEvidence],
     now: Timestamp,
 ) -> Duration {
@@ -300,6 +327,7 @@ pub fn next_wake(
         .chain(evidence.iter().map(|e| {
             e.spec.valid_until.0 - SignedDuration::from_hours(24 * EVIDENCE_EXPIRY_WARNING_DAYS)
         }))
+        .chain(backups::next_wake(policy, deployment, now))
         .filter(|t| *t > now);
     let soonest = deadlines
         .map(|t| now.duration_until(t).unsigned_abs())

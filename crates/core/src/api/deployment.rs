@@ -101,6 +101,12 @@ pub struct ServiceInfo {
     /// row 25 applies only then). Defaults to true.
     #[serde(default = "default_true")]
     pub public: bool,
+    /// The service provider's name or code: written as ContentProducer in the implicit
+    /// labels of generated content (row 27). The provider is a property of the service, so it
+    /// is set here, not in the policy; the injected sidecar needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub provider: Option<String>,
     /// Algorithm filing number (row 25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 128))]
@@ -145,6 +151,7 @@ impl Default for ServiceInfo {
     fn default() -> Self {
         ServiceInfo {
             public: default_true(),
+            provider: None,
             filing_number: None,
             filed_model_version: None,
             security_assessment: None,
@@ -513,6 +520,58 @@ pub struct ModelDeploymentStatus {
     /// Open findings, most severe first, then by row.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<StatusFinding>,
+    /// What the backup control last did (8.1e).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupStatus>,
+}
+
+/// What the backup control last did.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupStatus {
+    /// The newest restore drill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_drill: Option<RestoreDrillStatus>,
+}
+
+/// A restore drill: each declared volume restored from its newest ready snapshot.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreDrillStatus {
+    /// The scheduled instant the drill belongs to.
+    pub slot: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    /// Running until every volume is decided, then Succeeded or Failed.
+    pub outcome: DrillOutcome,
+    /// One entry per volume.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 96))]
+    pub volumes: Vec<DrillVolume>,
+}
+
+/// The restore of one volume in a drill.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DrillVolume {
+    /// The claim backed up, `namespace/name`.
+    pub volume: String,
+    /// The snapshot restored from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// Seconds from the restored claim's creation until it was seen bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_to_bind: Option<i64>,
+    pub outcome: DrillOutcome,
+    /// Why the restore failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// State of a drill or of one volume's restore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum DrillOutcome {
+    Running,
+    Succeeded,
+    Failed,
 }
 
 /// Counts of rows per state.

@@ -335,24 +335,74 @@ impl ReaderKind {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupControl {
-    /// Enforce schedules VolumeSnapshots; Audit only checks their age.
+    /// Enforce takes the backups on the schedule, keeps `retainCount` of them and runs the
+    /// restore drill; Audit only checks the age of the newest backup.
     #[serde(default)]
     pub mode: EnforcementMode,
-    /// Cron schedule of the snapshots (default "0 2 * * *").
+    /// What takes the backups: CSI VolumeSnapshots (default) or a Velero Schedule.
+    #[serde(default)]
+    pub engine: BackupEngine,
+    /// Cron schedule of the backups, five fields (default "0 2 * * *").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 9, max = 128))]
     pub schedule: Option<String>,
-    /// How many snapshots to keep per volume (default 7).
+    /// IANA time zone the schedules are read in, e.g. "Asia/Shanghai" (default "UTC").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: Option<String>,
+    /// VolumeSnapshotClass of the snapshots (default: the cluster's default class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub volume_snapshot_class_name: Option<String>,
+    /// How many ready backups to keep per volume (default 7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000))]
     pub retain_count: Option<i32>,
-    /// Oldest acceptable age of the newest ready snapshot, in hours (default 26).
+    /// Also delete backups older than this many days, however few remain (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3650))]
+    pub retain_max_age_days: Option<i32>,
+    /// Oldest acceptable age of the newest ready backup, in hours (default 26).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 8760))]
     pub max_age_hours: Option<i32>,
-    /// Delete the snapshots when the ModelDeployment is deleted (default false: keep them).
+    /// Delete the operator's snapshots when the ModelDeployment is deleted or the control is
+    /// switched off (default false: they are kept, like any user data).
     #[serde(default)]
     pub delete_with_deployment: bool,
+    /// The restore drill: a volume restored from the newest snapshot on a schedule, to show
+    /// that backups can be recovered (the recovery strategy of 8.1e).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_drill: Option<RestoreDrill>,
+    /// Namespace Velero runs in, where its Schedules and Backups live (default "velero").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub velero_namespace: Option<String>,
+}
+
+/// What takes the backups.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum BackupEngine {
+    /// CSI VolumeSnapshots (snapshot.storage.k8s.io/v1) of every declared volume.
+    #[default]
+    VolumeSnapshot,
+    /// A Velero Schedule (velero.io/v1) of the training and inference namespaces.
+    Velero,
+}
+
+/// The restore drill of the VolumeSnapshot engine.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreDrill {
+    /// Cron schedule of the drills, five fields, read in the backups' time zone.
+    #[schemars(length(min = 9, max = 128))]
+    pub schedule: String,
+    /// How long the restored claim may take to bind before the drill fails (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub timeout_seconds: Option<i32>,
 }
 
 /// The labeling and input-safety sidecar (rows 27, 37; 8.1b).
@@ -374,6 +424,25 @@ pub struct SidecarControl {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<i32>,
+    /// Port of the sidecar's /healthz, /readyz and /metrics (default: `port` + 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub admin_port: Option<i32>,
+    /// Secret in the inference namespace holding, under `key`, the key of the labels'
+    /// anti-tamper value (default "aigc-labeler-key"). Created with 32 random bytes when
+    /// missing in Enforce mode; never rotated and never deleted by the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub key_secret_name: Option<String>,
+    /// ConfigMap in the inference namespace whose `rules.yaml` holds the input-safety rules.
+    /// Mounted as a directory, so that edits reach the sidecar without a restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub rules_config_map: Option<String>,
+    /// Resources of the sidecar container (default: requests 50m CPU and 64Mi memory, limit
+    /// 256Mi memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
 }
 
 /// Cluster objects whose state shows that rows 2, 28 and measure 8.1c are met.

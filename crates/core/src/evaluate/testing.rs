@@ -253,6 +253,7 @@ pub(crate) fn baseline_deployment() -> ModelDeployment {
             },
             "service": {
                 "public": true,
+                "provider": "Example AI Co., Ltd.",
                 "filingNumber": "Beijing-Chat-20250101",
                 "filedModelVersion": "2.1.0",
                 "securityAssessment": {

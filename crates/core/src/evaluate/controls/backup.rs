@@ -1,8 +1,10 @@
-//! 8.1e backups: the newest ready snapshot of every declared volume is recent enough.
+//! 8.1e backups: the newest ready backup of every declared volume is recent enough, and the
+//! newest restore drill recovered every volume.
 
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::ModelDeploymentSpec;
+use crate::api::{BackupEngine, DrillOutcome, EnforcementMode};
+use crate::backups::{self, declared_volumes};
 use crate::catalog::defaults as d;
 use crate::evaluate::{Ctx, Findings, Outcome};
 use crate::snapshot::Snapshot;
@@ -15,14 +17,12 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
             "declare training.dataVolumes or inference.modelVolumes so that they are backed up",
         );
     }
+    let control = &ctx.policy().controls.backup;
+    if let Err(e) = backups::schedule_of(ctx.inputs.policy) {
+        return Outcome::unmet("InvalidSchedule", e);
+    }
     let snapshot = ctx.snapshot();
-    let max_hours = i64::from(
-        ctx.policy()
-            .controls
-            .backup
-            .max_age_hours
-            .unwrap_or(d::BACKUP_MAX_AGE_HOURS),
-    );
+    let max_hours = i64::from(control.max_age_hours.unwrap_or(d::BACKUP_MAX_AGE_HOURS));
     let names = volumes
         .iter()
         .map(|(ns, v)| format!("{ns}/{v}"))
@@ -33,6 +33,14 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
             "BackupAgeUnknown",
             format!(
                 "the age of the newest backup of {names} is only known in the cluster (max {max_hours} h)"
+            ),
+        );
+    }
+    if control.engine == BackupEngine::VolumeSnapshot && snapshot.volume_snapshot_api_missing {
+        return Outcome::unmet(
+            "SnapshotApiMissing",
+            format!(
+                "the VolumeSnapshot API (snapshot.storage.k8s.io/v1) is not installed, so {names} cannot be backed up; install the CSI snapshot CRDs and controller, or set controls.backup.engine: Velero"
             ),
         );
     }
@@ -57,32 +65,29 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
             }
         }
     }
+    if control.mode == EnforcementMode::Enforce {
+        let drill = backups::drill_status(
+            ctx.inputs.policy,
+            ctx.inputs.deployment,
+            snapshot,
+            ctx.now(),
+        );
+        for volume in drill
+            .iter()
+            .filter(|d| d.outcome == DrillOutcome::Failed)
+            .flat_map(|d| &d.volumes)
+            .filter(|v| v.outcome == DrillOutcome::Failed)
+        {
+            f.problem(
+                "RestoreDrillFailed",
+                volume.message.clone().unwrap_or_default(),
+            );
+        }
+    }
     f.passed(format!(
         "every declared volume ({names}) has a ready backup younger than {max_hours} h"
     ));
     f.outcome("BackupsCurrent")
-}
-
-/// `(namespace, claim)` of every volume the deployment declares: training data, safety
-/// annotations and models.
-fn declared_volumes(spec: &ModelDeploymentSpec) -> Vec<(&str, &str)> {
-    let mut volumes = Vec::new();
-    if let Some(t) = spec.training.as_ref() {
-        volumes.extend(
-            t.data_volumes
-                .iter()
-                .chain(&t.safety_annotation_volumes)
-                .map(|v| (t.namespace.as_str(), v.as_str())),
-        );
-    }
-    if let Some(i) = spec.inference.as_ref() {
-        volumes.extend(
-            i.model_volumes
-                .iter()
-                .map(|v| (i.namespace.as_str(), v.as_str())),
-        );
-    }
-    volumes
 }
 
 /// When the newest ready VolumeSnapshot of a claim was taken.
@@ -92,7 +97,7 @@ fn newest_backup(snapshot: &Snapshot, ns: &str, volume: &str) -> Option<Timestam
         .volume_snapshots
         .iter()
         .filter(|s| s.spec.source.persistent_volume_claim_name.as_deref() == Some(volume))
-        .filter(|s| s.status.as_ref().and_then(|st| st.ready_to_use) == Some(true))
+        .filter(|s| backups::ready(s))
         .filter_map(|s| {
             s.status
                 .as_ref()

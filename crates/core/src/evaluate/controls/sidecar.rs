@@ -45,7 +45,8 @@ pub(super) fn sidecar(ctx: &Ctx) -> Outcome {
         );
     }
     workloads_exist(snapshot, inference, &mut f);
-    let sidecar_ports = containers(&servers, &wanted, control.mode, live, &mut f);
+    let injectable = ctx.spec().service.provider.is_some();
+    let sidecar_ports = containers(&servers, &wanted, (control.mode, injectable), live, &mut f);
     if !live && !servers.is_empty() {
         f.open(
             "ReadinessUnknown",
@@ -111,7 +112,7 @@ fn workloads_exist(snapshot: &Snapshot, inference: &InferenceEnvironment, f: &mu
 fn containers(
     servers: &[&PodView],
     wanted: &Wanted,
-    mode: EnforcementMode,
+    (mode, injectable): (EnforcementMode, bool),
     live: bool,
     f: &mut Findings,
 ) -> BTreeSet<String> {
@@ -150,6 +151,15 @@ fn containers(
     }
     if !missing.is_empty() {
         let message = format!("{} lack(s) the {name} container", origins(&missing));
+        if mode == EnforcementMode::Enforce && !injectable {
+            f.problem(
+                "ProviderMissing",
+                format!(
+                    "{message}, and the operator cannot inject it: spec.service.provider, which the sidecar writes as ContentProducer, is not set"
+                ),
+            );
+            return sidecar_ports;
+        }
         missing_unless_enforced(
             f,
             mode,

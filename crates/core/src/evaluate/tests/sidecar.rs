@@ -41,6 +41,21 @@ fn sidecar_missing_in_audit_mode() {
 }
 
 #[test]
+fn without_a_provider_the_missing_sidecar_cannot_be_injected() {
+    let mut f = Fixture::baseline();
+    f.service().provider = None;
+    // Present everywhere: nothing to inject, nothing to say.
+    assert_eq!(f.evaluate().row(37).state, State::Compliant);
+    f.ns(INFERENCE_NS).pods = vec![without_container(inference_pod("server-0"), "aigc-labeler")];
+    assert_sidecar_rows(
+        &f.evaluate(),
+        State::NonCompliant,
+        "ProviderMissing",
+        "Pod llm-serve/server-0 lack(s) the aigc-labeler container, and the operator cannot inject it: spec.service.provider",
+    );
+}
+
+#[test]
 fn sidecar_missing_in_a_live_cluster_is_unmet_even_in_enforce_mode() {
     let mut f = Fixture::baseline();
     f.ns(INFERENCE_NS).pods = vec![without_container(inference_pod("server-0"), "aigc-labeler")];

@@ -12,15 +12,21 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolumeClaim, Secret};
+use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{CompliancePolicy, EnforcementMode, ModelDeployment};
-use crate::snapshot::{NamespaceObjects, Snapshot};
+use crate::labels::{CONTROL, DEPLOYMENT_ANNOTATION, DEPLOYMENT_UID, FIELD_MANAGER, MANAGED_BY};
+use crate::snapshot::{NamespaceObjects, Snapshot, VolumeSnapshot};
 
-use crate::labels::{CONTROL, DEPLOYMENT_ANNOTATION, DEPLOYMENT_UID, MANAGED_BY};
+mod backup;
+mod sidecar;
+
+pub use sidecar::{Injected, PORT_NAME as SIDECAR_PORT_NAME, Workload};
 
 /// Which control an object implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,6 +34,9 @@ pub enum Control {
     Isolation,
     AccessControl,
     KillSwitch,
+    Sidecar,
+    Backup,
+    RestoreDrill,
 }
 
 impl Control {
@@ -36,13 +45,37 @@ impl Control {
             Control::Isolation => "isolation",
             Control::AccessControl => "access-control",
             Control::KillSwitch => "kill-switch",
+            Control::Sidecar => "sidecar",
+            Control::Backup => "backup",
+            Control::RestoreDrill => "restore-drill",
         }
     }
 }
 
-/// A kind of object the operator creates and owns. Implemented once per kind; applying,
-/// comparing with what is observed, overlaying on a snapshot and deleting orphans are generic
-/// over it.
+/// How an object of an owned kind is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// Server-side apply under the kind's field manager, forced: the object is the operator's.
+    Apply,
+    /// Created once if it does not exist, never changed afterwards (keys).
+    Create,
+}
+
+/// What becomes of an object of an owned kind that is no longer needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Deleted.
+    Delete,
+    /// The fields the kind's field manager owns are given up by applying nothing under it;
+    /// the object, someone else's, stays.
+    Withdraw,
+    /// Kept: it holds data that must outlive the control (a key content was labeled with).
+    Keep,
+}
+
+/// A kind of object the operator writes. Implemented once per kind; applying, comparing with
+/// what is observed, overlaying on a snapshot and releasing what is no longer needed are
+/// generic over it.
 pub trait OwnedKind:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
     + Clone
@@ -53,46 +86,93 @@ pub trait OwnedKind:
     + Sync
     + 'static
 {
-    /// The observed objects of this kind in one namespace.
-    fn observed(objects: &NamespaceObjects) -> &Vec<Self>;
-    fn observed_mut(objects: &mut NamespaceObjects) -> &mut Vec<Self>;
-    /// Whether `have` already holds everything but the metadata that `want` sets.
-    fn same_content(have: &Self, want: &Self) -> bool;
+    /// The field manager its writes are made under.
+    const FIELD_MANAGER: &'static str = FIELD_MANAGER;
+    const WRITE: Write = Write::Apply;
+    const RELEASE: Release = Release::Delete;
+    /// Whether what is observed in one namespace already holds `want` as it would be written.
+    fn in_place(objects: &NamespaceObjects, want: &Self) -> bool;
+    /// Puts an object as written (the API's answer, or a desired object in an overlay) among
+    /// what is observed, in place of the same-named one.
+    fn record(objects: &mut NamespaceObjects, object: Self);
+    /// Forgets, among what is observed, what `owned` says the operator wrote: after it was
+    /// released, or before an overlay puts the desired objects in its place.
+    fn forget(objects: &mut NamespaceObjects, owned: &dyn Fn(&ObjectMeta) -> bool);
+    /// Completes an object of a [`Write::Create`] kind just before it is created.
+    fn on_create(&mut self) {}
+}
+
+/// [`OwnedKind`] for kinds kept whole in one list of a snapshot: an object is in place when
+/// the same-named one carries every label the desired one sets and `same` content.
+pub mod whole {
+    use super::*;
+
+    pub fn in_place<K: Resource>(have: &[K], want: &K, same: impl Fn(&K, &K) -> bool) -> bool {
+        have.iter()
+            .find(|o| o.meta().name == want.meta().name)
+            .is_some_and(|o| labels_in_place(o.meta(), want.meta()) && same(o, want))
+    }
+
+    pub fn record<K: Resource>(have: &mut Vec<K>, object: K) {
+        match have
+            .iter()
+            .position(|o| o.meta().name == object.meta().name)
+        {
+            Some(i) => have[i] = object,
+            None => have.push(object),
+        }
+    }
+
+    pub fn forget<K: Resource>(have: &mut Vec<K>, owned: &dyn Fn(&ObjectMeta) -> bool) {
+        have.retain(|o| !owned(o.meta()));
+    }
+}
+
+/// Whether `have` carries every label `want` sets.
+pub fn labels_in_place(have: &ObjectMeta, want: &ObjectMeta) -> bool {
+    let empty = BTreeMap::new();
+    let have = have.labels.as_ref().unwrap_or(&empty);
+    want.labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| have.get(k) == Some(v))
 }
 
 impl OwnedKind for NetworkPolicy {
-    fn observed(objects: &NamespaceObjects) -> &Vec<Self> {
-        &objects.network_policies
+    fn in_place(objects: &NamespaceObjects, want: &Self) -> bool {
+        whole::in_place(&objects.network_policies, want, |h, w| h.spec == w.spec)
     }
-    fn observed_mut(objects: &mut NamespaceObjects) -> &mut Vec<Self> {
-        &mut objects.network_policies
+    fn record(objects: &mut NamespaceObjects, object: Self) {
+        whole::record(&mut objects.network_policies, object);
     }
-    fn same_content(have: &Self, want: &Self) -> bool {
-        have.spec == want.spec
+    fn forget(objects: &mut NamespaceObjects, owned: &dyn Fn(&ObjectMeta) -> bool) {
+        whole::forget(&mut objects.network_policies, owned);
     }
 }
 
 impl OwnedKind for Role {
-    fn observed(objects: &NamespaceObjects) -> &Vec<Self> {
-        &objects.roles
+    fn in_place(objects: &NamespaceObjects, want: &Self) -> bool {
+        whole::in_place(&objects.roles, want, |h, w| h.rules == w.rules)
     }
-    fn observed_mut(objects: &mut NamespaceObjects) -> &mut Vec<Self> {
-        &mut objects.roles
+    fn record(objects: &mut NamespaceObjects, object: Self) {
+        whole::record(&mut objects.roles, object);
     }
-    fn same_content(have: &Self, want: &Self) -> bool {
-        have.rules == want.rules
+    fn forget(objects: &mut NamespaceObjects, owned: &dyn Fn(&ObjectMeta) -> bool) {
+        whole::forget(&mut objects.roles, owned);
     }
 }
 
 impl OwnedKind for RoleBinding {
-    fn observed(objects: &NamespaceObjects) -> &Vec<Self> {
-        &objects.role_bindings
+    fn in_place(objects: &NamespaceObjects, want: &Self) -> bool {
+        whole::in_place(&objects.role_bindings, want, |h, w| {
+            h.role_ref == w.role_ref && h.subjects == w.subjects
+        })
     }
-    fn observed_mut(objects: &mut NamespaceObjects) -> &mut Vec<Self> {
-        &mut objects.role_bindings
+    fn record(objects: &mut NamespaceObjects, object: Self) {
+        whole::record(&mut objects.role_bindings, object);
     }
-    fn same_content(have: &Self, want: &Self) -> bool {
-        have.role_ref == want.role_ref && have.subjects == want.subjects
+    fn forget(objects: &mut NamespaceObjects, owned: &dyn Fn(&ObjectMeta) -> bool) {
+        whole::forget(&mut objects.role_bindings, owned);
     }
 }
 
@@ -103,6 +183,16 @@ pub struct DesiredObjects {
     pub network_policies: Vec<NetworkPolicy>,
     pub roles: Vec<Role>,
     pub role_bindings: Vec<RoleBinding>,
+    /// Labeling keys of the sidecar: created if missing, before the workloads that mount them.
+    pub secrets: Vec<Secret>,
+    /// The sidecar's entries in inference Deployments.
+    pub deployment_sidecars: Vec<Injected<Deployment>>,
+    /// The sidecar's entries in inference StatefulSets.
+    pub stateful_set_sidecars: Vec<Injected<StatefulSet>>,
+    /// Backups to take now and backups to keep; the operator's others are deleted.
+    pub volume_snapshots: Vec<VolumeSnapshot>,
+    /// Claims of a restore drill in progress.
+    pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
 }
 
 /// Something done for each owned kind, with the desired objects of that kind.
@@ -118,10 +208,20 @@ impl DesiredObjects {
             network_policies,
             roles,
             role_bindings,
+            secrets,
+            deployment_sidecars,
+            stateful_set_sidecars,
+            volume_snapshots,
+            persistent_volume_claims,
         } = self;
         f.kind(network_policies);
         f.kind(roles);
         f.kind(role_bindings);
+        f.kind(secrets);
+        f.kind(deployment_sidecars);
+        f.kind(stateful_set_sidecars);
+        f.kind(volume_snapshots);
+        f.kind(persistent_volume_claims);
     }
 
     /// References to every object, in the order they are applied.
@@ -182,16 +282,16 @@ pub fn overlay(snapshot: &mut Snapshot, deployment: &ModelDeployment, desired: &
     }
     impl ForEachKind for Overlay<'_> {
         fn kind<K: OwnedKind>(&mut self, desired: &[K]) {
-            for objects in self.snapshot.namespaces.values_mut() {
-                K::observed_mut(objects).retain(|o| !owned_by(o.meta(), self.uid));
+            let uid = self.uid;
+            if K::RELEASE != Release::Keep {
+                for objects in self.snapshot.namespaces.values_mut() {
+                    K::forget(objects, &|meta| owned_by(meta, uid));
+                }
             }
             for want in desired {
-                let name = want.meta().name.as_deref();
                 let namespace = want.meta().namespace.as_deref().unwrap_or_default();
-                let objects = K::observed_mut(self.snapshot.ns_mut(namespace));
                 // A same-named object of someone else's is replaced, as the forced apply will.
-                objects.retain(|x| x.meta().name.as_deref() != name);
-                objects.push(want.clone());
+                K::record(self.snapshot.ns_mut(namespace), want.clone());
             }
         }
     }
@@ -202,7 +302,7 @@ pub fn overlay(snapshot: &mut Snapshot, deployment: &ModelDeployment, desired: &
 /// Object names: `mco-<deployment>-<suffix>` in the deployment's own namespace, and
 /// `mco-<namespace>.<deployment>-<suffix>` elsewhere, so that deployments of the same name in
 /// different namespaces never share an object. Cut to stay a valid name.
-fn object_name(deployment: &ModelDeployment, namespace: &str, suffix: &str) -> String {
+pub(crate) fn object_name(deployment: &ModelDeployment, namespace: &str, suffix: &str) -> String {
     let name = deployment.metadata.name.as_deref().unwrap_or("");
     let own = deployment
         .metadata
@@ -266,12 +366,15 @@ fn namespace_peer(namespace: &str) -> NetworkPolicyPeer {
     }
 }
 
-/// Everything the operator wants to exist for `deployment` under `policy`: one builder per
-/// control.
+/// Everything the operator wants to exist for `deployment` under `policy`, given what is
+/// observed (the workloads to inject into, the backups to keep) and the time (the backup
+/// slot due): one builder per control.
 pub fn desired(
     policy: &CompliancePolicy,
     deployment: &ModelDeployment,
+    snapshot: &Snapshot,
     suspend: bool,
+    now: Timestamp,
 ) -> DesiredObjects {
     let mut out = DesiredObjects::default();
     out.network_policies.extend(isolation(policy, deployment));
@@ -281,15 +384,65 @@ pub fn desired(
     }
     out.network_policies
         .extend(kill_switch(deployment, suspend));
-    fn by_place<K: Resource>(objects: &mut [K]) {
-        objects.sort_by(|a, b| {
-            (&a.meta().namespace, &a.meta().name).cmp(&(&b.meta().namespace, &b.meta().name))
-        });
-    }
-    by_place(&mut out.network_policies);
-    by_place(&mut out.roles);
-    by_place(&mut out.role_bindings);
+    sidecar::sidecars(policy, deployment, snapshot, &mut out);
+    backup::snapshots(policy, deployment, snapshot, now, &mut out);
+    backup::drill_claims(policy, deployment, snapshot, now, &mut out);
+    out.sort();
     out
+}
+
+/// What stays when `deployment` is deleted: its backups, unless the policy says
+/// `deleteWithDeployment` (the policy gone, they stay). Everything else it owns goes.
+pub fn kept_on_deletion(
+    policy: Option<&CompliancePolicy>,
+    deployment: &ModelDeployment,
+    snapshot: &Snapshot,
+) -> DesiredObjects {
+    let mut out = DesiredObjects::default();
+    if policy.is_some_and(|p| p.spec.controls.backup.delete_with_deployment) {
+        return out;
+    }
+    let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
+    for objects in snapshot.namespaces.values() {
+        out.volume_snapshots.extend(
+            objects
+                .volume_snapshots
+                .iter()
+                .filter(|s| owned_by(&s.metadata, uid))
+                .cloned(),
+        );
+    }
+    out.sort();
+    out
+}
+
+impl DesiredObjects {
+    /// Sorts every list by namespace and name. The destructuring names every field.
+    fn sort(&mut self) {
+        fn by_place<K: Resource>(objects: &mut [K]) {
+            objects.sort_by(|a, b| {
+                (&a.meta().namespace, &a.meta().name).cmp(&(&b.meta().namespace, &b.meta().name))
+            });
+        }
+        let DesiredObjects {
+            network_policies,
+            roles,
+            role_bindings,
+            secrets,
+            deployment_sidecars,
+            stateful_set_sidecars,
+            volume_snapshots,
+            persistent_volume_claims,
+        } = self;
+        by_place(network_policies);
+        by_place(roles);
+        by_place(role_bindings);
+        by_place(secrets);
+        by_place(deployment_sidecars);
+        by_place(stateful_set_sidecars);
+        by_place(volume_snapshots);
+        by_place(persistent_volume_claims);
+    }
 }
 
 /// Isolation (8.1a): training pods are reachable only from their peers and the policy's
@@ -453,6 +606,25 @@ mod tests {
         .unwrap()
     }
 
+    /// What is desired where the snapshot API is missing: the controls other than backups.
+    fn without_backups(
+        policy: &CompliancePolicy,
+        deployment: &ModelDeployment,
+        suspend: bool,
+    ) -> DesiredObjects {
+        let snapshot = Snapshot {
+            volume_snapshot_api_missing: true,
+            ..Default::default()
+        };
+        desired(
+            policy,
+            deployment,
+            &snapshot,
+            suspend,
+            Timestamp::UNIX_EPOCH,
+        )
+    }
+
     fn readers() -> serde_json::Value {
         json!({
             "isolation": {"allowedNamespaces": ["monitoring"]},
@@ -479,7 +651,11 @@ mod tests {
 
     #[test]
     fn enforce_mode_builds_isolation_and_reader_rbac() {
-        let objects = to_json(&desired(&policy(readers()), &deployment(false), false));
+        let objects = to_json(&without_backups(
+            &policy(readers()),
+            &deployment(false),
+            false,
+        ));
         assert_eq!(objects.len(), 3);
         assert_eq!(
             objects[0],
@@ -534,8 +710,8 @@ mod tests {
         let audit = policy(
             json!({"isolation": {"mode": "Audit"}, "accessControl": {"mode": "Audit", "readers": [{"kind": "User", "name": "a"}]}}),
         );
-        assert!(desired(&audit, &deployment(false), false).is_empty());
-        let objects = to_json(&desired(&audit, &deployment(true), true));
+        assert!(without_backups(&audit, &deployment(false), false).is_empty());
+        let objects = to_json(&without_backups(&audit, &deployment(true), true));
         assert_eq!(objects.len(), 1);
         assert_eq!(
             objects[0]["spec"],
@@ -547,7 +723,7 @@ mod tests {
 
     #[test]
     fn no_readers_no_rbac_and_long_names_are_cut() {
-        let objects = desired(&policy(json!({})), &deployment(false), false);
+        let objects = without_backups(&policy(json!({})), &deployment(false), false);
         assert_eq!(
             objects
                 .references()

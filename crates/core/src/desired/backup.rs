@@ -1,0 +1,255 @@
+//! The backup control (8.1e): VolumeSnapshots of every declared volume on the policy's cron
+//! schedule, kept by count and age, and the restore drill that proves they can be recovered.
+//!
+//! A backup's name is derived from the scheduled instant it belongs to, so a retry, a restart
+//! or a second replica writes the same object again instead of a second one, and a slot missed
+//! while the operator was down is caught up once: only the latest slot is ever taken.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, TypedLocalObjectReference,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{Control, DesiredObjects, OwnedKind, metadata, object_name, whole};
+use crate::api::{BackupEngine, CompliancePolicy, EnforcementMode, ModelDeployment};
+use crate::backups::{
+    Slot, claim_suffix, declared_volumes, drill_claim_name, drill_due, ours, ready, schedule_of,
+    taken,
+};
+use crate::catalog::defaults as d;
+use crate::labels::SLOT;
+use crate::snapshot::{
+    NamespaceObjects, Snapshot, VolumeSnapshot, VolumeSnapshotSource, VolumeSnapshotSpec,
+};
+
+impl OwnedKind for VolumeSnapshot {
+    fn in_place(objects: &NamespaceObjects, want: &Self) -> bool {
+        whole::in_place(&objects.volume_snapshots, want, |h, w| h.spec == w.spec)
+    }
+    fn record(objects: &mut NamespaceObjects, object: Self) {
+        whole::record(&mut objects.volume_snapshots, object);
+    }
+    fn forget(objects: &mut NamespaceObjects, owned: &dyn Fn(&ObjectMeta) -> bool) {
+        whole::forget(&mut objects.volume_snapshots, owned);
+    }
+}
+
+/// Claims restored by a drill.
+impl OwnedKind for PersistentVolumeClaim {
+    fn in_place(objects: &NamespaceObjects, want: &Self) -> bool {
+        // A claim's spec is fixed once created; the source tells whether it is this drill's.
+        whole::in_place(&objects.pvcs, want, |h, w| {
+            h.spec.as_ref().and_then(|s| s.data_source.as_ref())
+                == w.spec.as_ref().and_then(|s| s.data_source.as_ref())
+        })
+    }
+    fn record(objects: &mut NamespaceObjects, object: Self) {
+        whole::record(&mut objects.pvcs, object);
+    }
+    fn forget(objects: &mut NamespaceObjects, owned: &dyn Fn(&ObjectMeta) -> bool) {
+        whole::forget(&mut objects.pvcs, owned);
+    }
+}
+
+/// The backups to take and to keep. The operator's other snapshots are deleted by the
+/// reconcile as no longer needed, which is how retention works; when the control is off or
+/// the deployment goes, every snapshot is kept unless the policy says `deleteWithDeployment`.
+pub(super) fn snapshots(
+    policy: &CompliancePolicy,
+    deployment: &ModelDeployment,
+    snapshot: &Snapshot,
+    now: Timestamp,
+    out: &mut DesiredObjects,
+) {
+    if snapshot.volume_snapshot_api_missing {
+        return;
+    }
+    let backup = &policy.spec.controls.backup;
+    let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
+    let enforced =
+        backup.mode == EnforcementMode::Enforce && backup.engine == BackupEngine::VolumeSnapshot;
+    let schedule = schedule_of(policy).ok().map(|(s, _)| s);
+    for (namespace, claim) in declared_volumes(&deployment.spec) {
+        let have = ours(snapshot.ns(namespace), uid, claim);
+        if !enforced {
+            // Off: nothing new is taken, and nothing deleted unless the policy asks for it.
+            if !backup.delete_with_deployment {
+                out.volume_snapshots.extend(have.into_iter().cloned());
+            }
+            continue;
+        }
+        let Some(schedule) = schedule.as_ref() else {
+            // A schedule that cannot be read (the row says so): keep everything.
+            out.volume_snapshots.extend(have.into_iter().cloned());
+            continue;
+        };
+        let Some(slot) = schedule.latest(now).map(Slot) else {
+            out.volume_snapshots.extend(have.into_iter().cloned());
+            continue;
+        };
+        let current = take(deployment, backup, namespace, claim, slot);
+        let name = current.metadata.name.clone();
+        out.volume_snapshots.extend(retain(
+            policy,
+            have.into_iter().filter(|s| s.metadata.name != name),
+            now,
+        ));
+        out.volume_snapshots.push(current);
+    }
+}
+
+/// The snapshot of `claim` for `slot`.
+fn take(
+    deployment: &ModelDeployment,
+    backup: &crate::api::BackupControl,
+    namespace: &str,
+    claim: &str,
+    slot: Slot,
+) -> VolumeSnapshot {
+    let mut meta = metadata(
+        deployment,
+        object_name(
+            deployment,
+            namespace,
+            &claim_suffix(claim, &slot.name_part()),
+        ),
+        namespace,
+        Control::Backup,
+    );
+    // Backups are data: never garbage-collected with the ModelDeployment.
+    meta.owner_references = None;
+    meta.labels
+        .get_or_insert_default()
+        .insert(SLOT.to_owned(), slot.label());
+    VolumeSnapshot {
+        metadata: meta,
+        spec: VolumeSnapshotSpec {
+            source: VolumeSnapshotSource {
+                persistent_volume_claim_name: Some(claim.to_owned()),
+                volume_snapshot_content_name: None,
+            },
+            volume_snapshot_class_name: backup.volume_snapshot_class_name.clone(),
+        },
+        status: None,
+    }
+}
+
+/// Of the operator's earlier snapshots of one claim (newest first), those retention keeps:
+/// the `retainCount` newest ready ones with the ones in progress among them, none older than
+/// `retainMaxAgeDays`.
+fn retain<'s>(
+    policy: &CompliancePolicy,
+    earlier: impl Iterator<Item = &'s VolumeSnapshot>,
+    now: Timestamp,
+) -> Vec<VolumeSnapshot> {
+    let backup = &policy.spec.controls.backup;
+    let count = usize::try_from(backup.retain_count.unwrap_or(d::BACKUP_RETAIN_COUNT))
+        .unwrap_or(1)
+        .max(1);
+    let oldest = backup
+        .retain_max_age_days
+        .map(|days| now - jiff::SignedDuration::from_hours(i64::from(days) * 24));
+    // The snapshot of the current slot counts once it is ready; until then it is one more.
+    let mut ready_kept = 0;
+    let mut out = Vec::new();
+    for s in earlier {
+        if ready_kept >= count - 1 {
+            break;
+        }
+        if oldest.is_some_and(|oldest| taken(s).is_some_and(|t| t < oldest)) {
+            continue;
+        }
+        if ready(s) {
+            ready_kept += 1;
+        }
+        out.push(s.clone());
+    }
+    out
+}
+
+/// The claims a due drill restores: one per declared volume with a ready snapshot of the
+/// operator's, from the newest, in the volume's namespace.
+pub(super) fn drill_claims(
+    policy: &CompliancePolicy,
+    deployment: &ModelDeployment,
+    snapshot: &Snapshot,
+    now: Timestamp,
+    out: &mut DesiredObjects,
+) {
+    if snapshot.volume_snapshot_api_missing {
+        return;
+    }
+    let Some(slot) = drill_due(policy, deployment, now) else {
+        return;
+    };
+    let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
+    for (namespace, claim) in declared_volumes(&deployment.spec) {
+        let objects = snapshot.ns(namespace);
+        let Some(source) = ours(objects, uid, claim).into_iter().find(|s| ready(s)) else {
+            continue;
+        };
+        out.persistent_volume_claims
+            .push(restore(deployment, objects, namespace, claim, source, slot));
+    }
+}
+
+fn restore(
+    deployment: &ModelDeployment,
+    objects: &NamespaceObjects,
+    namespace: &str,
+    claim: &str,
+    source: &VolumeSnapshot,
+    slot: Slot,
+) -> PersistentVolumeClaim {
+    let original = objects
+        .pvcs
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(claim))
+        .and_then(|p| p.spec.as_ref());
+    let size = source
+        .status
+        .as_ref()
+        .and_then(|s| s.restore_size.clone())
+        .or_else(|| {
+            original
+                .and_then(|s| s.resources.as_ref())
+                .and_then(|r| r.requests.as_ref())
+                .and_then(|r| r.get("storage").cloned())
+        })
+        .unwrap_or_else(|| k8s_openapi::apimachinery::pkg::api::resource::Quantity("1Gi".into()));
+    let mut meta = metadata(
+        deployment,
+        drill_claim_name(deployment, namespace, claim, slot),
+        namespace,
+        Control::RestoreDrill,
+    );
+    meta.labels
+        .get_or_insert_default()
+        .insert(SLOT.to_owned(), slot.label());
+    PersistentVolumeClaim {
+        metadata: meta,
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(
+                original
+                    .and_then(|s| s.access_modes.clone())
+                    .unwrap_or_else(|| vec!["ReadWriteOnce".into()]),
+            ),
+            storage_class_name: original.and_then(|s| s.storage_class_name.clone()),
+            data_source: Some(TypedLocalObjectReference {
+                api_group: Some("snapshot.storage.k8s.io".into()),
+                kind: "VolumeSnapshot".into(),
+                name: source.metadata.name.clone().unwrap_or_default(),
+            }),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".to_owned(), size)])),
+                limits: None,
+            }),
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
