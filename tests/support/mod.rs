@@ -20,8 +20,22 @@ use tokio::sync::watch;
 // use a distinct static.
 pub static NOW_SECONDS: AtomicI64 = AtomicI64::new(1_795_996_800); // 2026-12-01T00:00:00Z
 
+thread_local! {
+    /// A clock of this test's own (its runtime runs on the test's thread), when set.
+    static LOCAL_NOW: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets this test's own clock, leaving other tests' time alone.
+pub fn set_now(rfc3339: &str) {
+    let at: Timestamp = rfc3339.parse().unwrap();
+    LOCAL_NOW.with(|n| n.set(Some(at.as_second())));
+}
+
 pub fn clock() -> Timestamp {
-    Timestamp::from_second(NOW_SECONDS.load(Ordering::SeqCst)).unwrap()
+    let seconds = LOCAL_NOW
+        .with(|n| n.get())
+        .unwrap_or_else(|| NOW_SECONDS.load(Ordering::SeqCst));
+    Timestamp::from_second(seconds).unwrap()
 }
 
 pub const MDEP: &str = CHAT_DEPLOYMENT;
@@ -189,10 +203,11 @@ pub async fn reconcile_fresh(
     // Carry the SubjectAccessReview answers: a running operator keeps them.
     let previous = std::mem::replace(ctx, fresh);
     let ctx_mut = Arc::get_mut(ctx).expect("context not shared");
-    ctx_mut.reviews = Arc::try_unwrap(previous)
-        .ok()
-        .map(|c| c.reviews)
-        .unwrap_or_default();
+    // And what it knows exists among the objects it does not watch (keys).
+    if let Ok(previous) = Arc::try_unwrap(previous) {
+        ctx_mut.reviews = previous.reviews;
+        ctx_mut.created = previous.created;
+    }
     reconcile(current(api), ctx.clone()).await.map(|_| ())
 }
 

@@ -408,7 +408,24 @@ impl FakeApi {
                 answer["status"] = json!({"allowed": state.allowed.contains(&key)});
                 respond(201, answer)
             }
-            (Method::POST, Some(object)) => respond(201, object),
+            (Method::POST, Some(object)) if path.contains("/events") => respond(201, object),
+            (Method::POST, Some(mut object)) => {
+                // A create: stored under its name, refused if one exists.
+                let Some(name) = object["metadata"]["name"].as_str().map(str::to_owned) else {
+                    return respond(422, status(422, "Invalid", "metadata.name is required"));
+                };
+                let at = format!("{path}/{name}");
+                if state.objects.contains_key(&at) {
+                    return respond(
+                        409,
+                        status(409, "AlreadyExists", &format!("{name} already exists")),
+                    );
+                }
+                object["metadata"]["resourceVersion"] = json!(version);
+                object["metadata"]["uid"] = json!(format!("uid-{version}"));
+                state.objects.insert(at, object.clone());
+                respond(201, object)
+            }
             (Method::PATCH, Some(patch)) => {
                 let (target, subresource) = match path.strip_suffix("/status") {
                     Some(main) => (main.to_owned(), true),

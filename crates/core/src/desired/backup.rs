@@ -93,8 +93,10 @@ pub(super) fn snapshots(
         };
         let current = take(deployment, backup, namespace, claim, slot);
         let name = current.metadata.name.clone();
+        let current_ready = have.iter().any(|s| s.metadata.name == name && ready(s));
         out.volume_snapshots.extend(retain(
             policy,
+            current_ready,
             have.into_iter().filter(|s| s.metadata.name != name),
             now,
         ));
@@ -139,10 +141,12 @@ fn take(
 }
 
 /// Of the operator's earlier snapshots of one claim (newest first), those retention keeps:
-/// the `retainCount` newest ready ones with the ones in progress among them, none older than
-/// `retainMaxAgeDays`.
+/// the `retainCount` newest ready ones (the current slot's counts once it is ready) with the
+/// ones in progress among them, none older than `retainMaxAgeDays` except the newest ready
+/// one, which is never deleted while it is the only one to restore from.
 fn retain<'s>(
     policy: &CompliancePolicy,
+    current_ready: bool,
     earlier: impl Iterator<Item = &'s VolumeSnapshot>,
     now: Timestamp,
 ) -> Vec<VolumeSnapshot> {
@@ -153,14 +157,15 @@ fn retain<'s>(
     let oldest = backup
         .retain_max_age_days
         .map(|days| now - jiff::SignedDuration::from_hours(i64::from(days) * 24));
-    // The snapshot of the current slot counts once it is ready; until then it is one more.
-    let mut ready_kept = 0;
+    let mut ready_kept = usize::from(current_ready);
     let mut out = Vec::new();
     for s in earlier {
-        if ready_kept >= count - 1 {
+        if ready_kept >= count {
             break;
         }
-        if oldest.is_some_and(|oldest| taken(s).is_some_and(|t| t < oldest)) {
+        let newest_ready = ready_kept == 0 && ready(s);
+        let too_old = oldest.is_some_and(|oldest| taken(s).is_some_and(|t| t < oldest));
+        if too_old && !newest_ready {
             continue;
         }
         if ready(s) {
