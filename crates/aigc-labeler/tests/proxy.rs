@@ -572,6 +572,101 @@ async fn speech_in_wav_and_mp3_carries_the_record() {
     assert_eq!(finding.record.unwrap().content_producer, "示例公司");
 }
 
+/// What `verify` says of a body: its integrity and the reasons.
+fn verdict(body: &[u8]) -> (&'static str, Vec<String>) {
+    let finding = verify::verify(body, Some(&sealer())).unwrap();
+    (finding.integrity, finding.problems)
+}
+
+/// `bytes` with the last occurrence of `from` replaced by `to` (of the same length).
+fn replace_last(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let at = bytes
+        .windows(from.len())
+        .rposition(|w| w == from.as_bytes())
+        .unwrap_or_else(|| panic!("{from} not found"));
+    let mut out = bytes.to_vec();
+    out[at..at + to.len()].copy_from_slice(to.as_bytes());
+    out
+}
+
+/// The PNG with its `tEXt` chunk's CRC recomputed after an edit of its data.
+fn fix_text_crc(png: &mut [u8]) {
+    let at = png.windows(8).position(|w| w == b"tEXtAIGC").unwrap() - 4;
+    let length = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+    let crc = crc32fast::hash(&png[at + 4..at + 8 + length]);
+    png[at + 8 + length..at + 12 + length].copy_from_slice(&crc.to_be_bytes());
+}
+
+#[tokio::test]
+async fn forged_record_fields_and_disagreeing_carriers_are_tampering() {
+    let upstream = ModelServer::start().await;
+    let proxy = Proxy::start(&upstream.url(), &[]).await;
+    let (label, producer) = ("Label was changed", "ContentProducer was changed");
+
+    // JSON: "not AI-generated", or another company's name, no longer verifies.
+    let chat = post(&proxy, "/v1/chat/completions", json!({"messages": []})).await;
+    assert_eq!(verdict(&chat.body), ("intact", vec![]));
+    let unlabeled = replace_last(&chat.body, r#""Label":"1""#, r#""Label":"0""#);
+    assert_eq!(verdict(&unlabeled), ("tampered", vec![label.to_string()]));
+    let text = String::from_utf8(chat.body.to_vec()).unwrap();
+    let moved = text.replace("示例公司", "别的公司");
+    assert_eq!(moved.matches("别的公司").count(), 1);
+    assert_eq!(
+        verdict(moved.as_bytes()),
+        ("tampered", vec![producer.to_string()])
+    );
+    // A propagator's fields are free.
+    let propagated = text.replace(
+        r#""ContentPropagator":"""#,
+        r#""ContentPropagator":"某分发平台""#,
+    );
+    assert_ne!(propagated, text);
+    assert_eq!(verdict(propagated.as_bytes()), ("intact", vec![]));
+
+    // PNG: the forgery written consistently into both carriers...
+    let images = post(
+        &proxy,
+        "/v1/images/generations",
+        json!({"prompt": "a cat", "n": 1, "size": "64x64", "response_format": "b64_json"}),
+    )
+    .await;
+    let png = BASE64
+        .decode(images.json()["data"][0]["b64_json"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(verdict(&png), ("intact", vec![]));
+    let mut record = verify::verify(&png, None).unwrap().record.unwrap();
+    record.label = "0".into();
+    let forged = labeler::media::embed(labeler::media::Format::Png, &png, &record).unwrap();
+    assert_eq!(verdict(&forged), ("tampered", vec![label.to_string()]));
+    // ...or into the plain-text copy only, which readers such as exiftool show first.
+    let mut one_copy = replace_last(&png, r#""Label":"1""#, r#""Label":"0""#);
+    fix_text_crc(&mut one_copy);
+    let (integrity, problems) = verdict(&one_copy);
+    assert_eq!(integrity, "tampered");
+    assert_eq!(
+        problems,
+        ["the file carries records that disagree (iTXt XMP, tEXt AIGC)"]
+    );
+    let unkeyed = verify::verify(&one_copy, None).unwrap();
+    assert_eq!(unkeyed.integrity, "tampered", "disagreement needs no key");
+    assert!(!unkeyed.ok());
+
+    // MP3: the TXXX copy says another producer, the XMP packet does not.
+    let mp3 = post(
+        &proxy,
+        "/v1/audio/speech",
+        json!({"input": "hello", "response_format": "mp3"}),
+    )
+    .await;
+    assert_eq!(verdict(&mp3.body), ("intact", vec![]));
+    let one_copy = replace_last(&mp3.body, "示例公司", "别的公司");
+    assert_eq!(
+        verdict(&one_copy).1,
+        ["the file carries records that disagree (ID3 PRIV XMP, ID3 TXXX AIGC)"]
+    );
+}
+
 fn rules_file(dir: &std::path::Path, keywords: &[&str]) -> PathBuf {
     let path = dir.join("rules.yaml");
     let list: Vec<String> = keywords.iter().map(|k| format!("\"{k}\"")).collect();
