@@ -348,6 +348,13 @@ impl StreamLabeler {
         Ok(out.freeze())
     }
 
+    /// The stream from the model server broke off: the bytes of an event not yet complete, as
+    /// they came. No record is added: the answer is incomplete.
+    pub fn abort(&mut self) -> Bytes {
+        self.scanned = 0;
+        std::mem::take(&mut self.pending).freeze()
+    }
+
     /// The stream from the model server ended: flushes a partial event and, if the stream had
     /// no `[DONE]`, closes every choice and emits the record.
     pub fn finish(&mut self) -> Bytes {

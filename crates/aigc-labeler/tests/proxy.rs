@@ -1259,3 +1259,218 @@ async fn mislabeled_json_and_bare_images_are_labeled_too() {
     assert!(texts.iter().any(|(k, _)| k == "AIGC"));
     assert_eq!(integrity(&answer.body), "intact");
 }
+
+/// How the hand-written model server ends its event stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StreamEnd {
+    /// By closing the connection mid-body, as a crashing model server does.
+    Drop,
+    /// Not at all: it waits for the other side to go away.
+    Hold,
+}
+
+/// A model server on a bare socket, for what a well-behaved one never does: every request is
+/// answered with `events` as a chunked event stream, ended as `end` says. Each connection's
+/// end (the peer closing it) is reported on the returned channel.
+async fn raw_model_server(
+    events: Vec<String>,
+    end: StreamEnd,
+) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let events = events.clone();
+            let closed = closed_tx.clone();
+            tokio::spawn(async move {
+                // The request: its head, then as many bytes as it declares.
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                let head_end = loop {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "the request ended early");
+                    request.extend_from_slice(&buf[..n]);
+                    if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                while request.len() < head_end + length {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "the request body ended early");
+                    request.extend_from_slice(&buf[..n]);
+                }
+                socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await
+                    .unwrap();
+                // One write, so the end of a dropped stream arrives with its last bytes, as it
+                // does when a model server that batches its output crashes.
+                let body: String = events
+                    .iter()
+                    .map(|event| format!("{:x}\r\n{event}\r\n", event.len()))
+                    .collect();
+                socket.write_all(body.as_bytes()).await.unwrap();
+                match end {
+                    StreamEnd::Drop => {}
+                    StreamEnd::Hold => {
+                        // Nothing more is sent; a read returns when the peer closes.
+                        let _ = socket.read(&mut buf).await;
+                    }
+                }
+                drop(socket);
+                let _ = closed.send(());
+            });
+        }
+    });
+    (addr, closed_rx)
+}
+
+fn chat_chunk(delta: Value, finish: Option<&str>) -> String {
+    let chunk = json!({"id": "chatcmpl-7", "object": "chat.completion.chunk", "created": 1,
+        "model": "m", "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
+    format!("data: {chunk}\n\n")
+}
+
+/// A role chunk and three content chunks: all a model server sends before it crashes.
+fn role_and_three_pieces() -> Vec<String> {
+    let mut events = vec![chat_chunk(
+        json!({"role": "assistant", "content": ""}),
+        None,
+    )];
+    for piece in ["The", " capital", " is Paris."] {
+        events.push(chat_chunk(json!({"content": piece}), None));
+    }
+    events
+}
+
+/// Reads a streamed body to its end: the bytes received, and whether it ended with an error.
+async fn read_to_end(url: String) -> (Vec<u8>, bool) {
+    let request = Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(
+            json!({"model": "m", "stream": true, "messages": []}).to_string(),
+        )))
+        .unwrap();
+    let response = client().request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream ends within 5 s");
+        match frame {
+            Some(Ok(frame)) => received.extend_from_slice(&frame.into_data().unwrap_or_default()),
+            Some(Err(_)) => return (received, true),
+            None => return (received, false),
+        }
+    }
+}
+
+fn data_events(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .split("\n\n")
+        .filter(|e| e.starts_with("data:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// On several worker threads, as the sidecar runs: the model server's connection and the
+/// client's are then served in parallel, which is when the end of a dropped stream can
+/// overtake the bytes before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_model_server_drops_reaches_the_client_whole_then_breaks_off() {
+    let (upstream, _) = raw_model_server(role_and_three_pieces(), StreamEnd::Drop).await;
+    let proxy = Proxy::start(&format!("http://{upstream}"), &[]).await;
+    const RUNS: usize = 30;
+    for run in 0..RUNS {
+        let (direct, direct_broke) =
+            read_to_end(format!("http://{upstream}/v1/chat/completions")).await;
+        assert_eq!(data_events(&direct).len(), 4, "direct, run {run}");
+        assert!(
+            direct_broke,
+            "directly, the client sees the stream break off"
+        );
+        let (proxied, proxied_broke) = read_to_end(proxy.url("/v1/chat/completions")).await;
+        let events = data_events(&proxied);
+        assert_eq!(
+            events.len(),
+            4,
+            "run {run}: {:?}",
+            String::from_utf8_lossy(&proxied)
+        );
+        assert!(
+            proxied_broke,
+            "run {run}: the stream must break off as it did directly"
+        );
+        // Every event as the model server sent it, the first (which opens the text with
+        // `content: ""`) with the notice.
+        let direct_events = data_events(&direct);
+        assert!(events[0].contains(NOTICE), "{}", events[0]);
+        assert_eq!(events[1..], direct_events[1..]);
+        // No record: the answer is incomplete, not labeled.
+        assert!(!String::from_utf8_lossy(&proxied).contains("\"aigc\""));
+    }
+    let (_, metrics) = get_text(proxy.admin, "/metrics").await;
+    assert!(
+        metrics.contains(&format!(
+            "aigc_labeler_requests_total{{modality=\"text\",outcome=\"upstream_aborted\"}} {RUNS}"
+        )),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("outcome=\"labeled\""), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_cancels_the_model_server_request_at_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (upstream, mut closed) = raw_model_server(role_and_three_pieces(), StreamEnd::Hold).await;
+    let proxy = Proxy::start(&format!("http://{upstream}"), &[]).await;
+    let mut socket = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let body = json!({"stream": true, "messages": []}).to_string();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    // Wait until the last content chunk has come through, so the stream is in full flow.
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&received).contains("is Paris.") {
+        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf))
+            .await
+            .expect("events within 5 s")
+            .unwrap();
+        assert!(n > 0);
+        received.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        closed.try_recv().is_err(),
+        "the model server's connection is still open"
+    );
+    drop(socket);
+    tokio::time::timeout(Duration::from_secs(1), closed.recv())
+        .await
+        .expect("the model server's connection is closed within 1 s of the client leaving");
+    // Counted apart: not labeled, not an upstream failure.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, metrics) = get_text(proxy.admin, "/metrics").await;
+        if metrics.contains("outcome=\"client_aborted\"} 1") {
+            assert!(!metrics.contains("outcome=\"labeled\""), "{metrics}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::task::yield_now().await;
+    }
+}
