@@ -204,8 +204,43 @@ fn verify_stream(body: &[u8], sealer: Option<&Sealer>) -> Finding {
         transcript.events,
         if transcript.done { ", [DONE]" } else { "" }
     );
-    let parts = transcript.parts();
-    finding(kind, sealer, transcript.record, &parts)
+    let Some((last, last_parts)) = transcript.records.last() else {
+        return finding(kind, sealer, None, &[]);
+    };
+    let mut found = finding(kind, sealer, Some(last.clone()), last_parts);
+    let mut problems = Vec::new();
+    // Every copy of the record describes the same content by the same producer...
+    let same = |a: &AigcRecord, b: &AigcRecord| {
+        AigcRecord {
+            reserved_code1: String::new(),
+            ..a.clone()
+        } == AigcRecord {
+            reserved_code1: String::new(),
+            ..b.clone()
+        }
+    };
+    if transcript.records.iter().any(|(r, _)| !same(r, last)) {
+        problems.push("the stream carries records that disagree".to_string());
+    }
+    // ...and each is checked against the text it covers.
+    if let Some(sealer) = sealer {
+        for (record, parts) in &transcript.records {
+            for tamper in sealer.examine(record, parts) {
+                let problem = tamper.describe().to_string();
+                if !problems.contains(&problem) && !found.problems.contains(&problem) {
+                    problems.push(problem);
+                }
+            }
+        }
+    }
+    if *last_parts != transcript.parts() {
+        problems.push("text follows the last record, which does not cover it".to_string());
+    }
+    if !problems.is_empty() {
+        found.integrity = "tampered";
+        found.problems.extend(problems);
+    }
+    found
 }
 
 fn verify_images(

@@ -1263,6 +1263,8 @@ async fn mislabeled_json_and_bare_images_are_labeled_too() {
 /// How the hand-written model server ends its event stream.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StreamEnd {
+    /// With the last chunk of the chunked encoding: a complete response.
+    Complete,
     /// By closing the connection mid-body, as a crashing model server does.
     Drop,
     /// Not at all: it waits for the other side to go away.
@@ -1321,6 +1323,7 @@ async fn raw_model_server(
                     .collect();
                 socket.write_all(body.as_bytes()).await.unwrap();
                 match end {
+                    StreamEnd::Complete => socket.write_all(b"0\r\n\r\n").await.unwrap(),
                     StreamEnd::Drop => {}
                     StreamEnd::Hold => {
                         // Nothing more is sent; a read returns when the peer closes.
@@ -1472,5 +1475,214 @@ async fn a_client_that_goes_away_cancels_the_model_server_request_at_once() {
         }
         assert!(tokio::time::Instant::now() < deadline, "{metrics}");
         tokio::task::yield_now().await;
+    }
+}
+
+/// What the official `openai` Python SDK (v1.x to v3.x, `openai/_streaming.py` and
+/// `openai/lib/streaming/chat/_completions.py`) makes of a chat completion stream, replayed
+/// step by step: its `SSEDecoder`, `Stream.__stream__` (stop at `[DONE]`, raise on an `error`
+/// object), the documented loop `for chunk in stream: chunk.choices[0].delta.content` (which
+/// skips only the usage chunk when `include_usage` was asked for), and
+/// `ChatCompletionStreamState._accumulate_chunk`, behind `get_final_completion()`.
+struct SdkReplay {
+    /// `choices[i].message.content` of `get_final_completion()`.
+    contents: Vec<String>,
+    /// `get_final_completion().usage`: the last chunk's `usage`, whatever it is.
+    usage: Value,
+    /// What the documented loop printed.
+    printed: String,
+}
+
+fn sdk_replay(body: &[u8], include_usage: bool) -> Result<SdkReplay, String> {
+    // SSEDecoder.iter_lines splits on \r\n, \n and \r; decode() dispatches on a blank line.
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut events: Vec<(Option<String>, String)> = Vec::new();
+    let (mut event, mut data): (Option<String>, Vec<String>) = (None, Vec::new());
+    for line in text.split('\n') {
+        if line.is_empty() {
+            if event.is_some() || !data.is_empty() {
+                events.push((event.take(), data.join("\n")));
+                data.clear();
+            }
+            continue;
+        }
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => event = Some(value.to_string()),
+            "data" => data.push(value.to_string()),
+            _ => {}
+        }
+    }
+    let mut snapshot: Option<Value> = None;
+    let mut printed = String::new();
+    for (position, (_event, data)) in events.iter().enumerate() {
+        if data.starts_with("[DONE]") {
+            break;
+        }
+        let chunk: Value = serde_json::from_str(data).map_err(|e| format!("json: {e}"))?;
+        if chunk
+            .get("error")
+            .is_some_and(|e| !e.is_null() && e != &json!({}) && e != &json!(""))
+        {
+            return Err(format!("APIError at event {position}"));
+        }
+        let choices = chunk["choices"].as_array().cloned().unwrap_or_default();
+        // The documented loop.
+        let usage_chunk = include_usage && choices.is_empty() && !chunk["usage"].is_null();
+        if !usage_chunk {
+            let first = choices.first().ok_or(format!(
+                "IndexError: list index out of range at event {position}: {data}"
+            ))?;
+            printed.push_str(first["delta"]["content"].as_str().unwrap_or_default());
+        }
+        // _accumulate_chunk.
+        match &mut snapshot {
+            None => {
+                let mut first = chunk.clone();
+                let slots = first["choices"].as_array_mut().unwrap();
+                for choice in &choices {
+                    let index = choice["index"].as_u64().unwrap() as usize;
+                    let slot = slots
+                        .get_mut(index)
+                        .ok_or("IndexError in the first chunk")?;
+                    *slot = json!({"index": index, "message": choice["delta"].clone(),
+                        "finish_reason": choice["finish_reason"].clone()});
+                }
+                snapshot = Some(first);
+            }
+            Some(snapshot) => {
+                for choice in &choices {
+                    let index = choice["index"].as_u64().unwrap() as usize;
+                    let slots = snapshot["choices"].as_array_mut().unwrap();
+                    if index >= slots.len() {
+                        slots.push(json!({"index": index, "message": choice["delta"].clone(),
+                            "finish_reason": choice["finish_reason"].clone()}));
+                        continue;
+                    }
+                    let message = slots[index]["message"].as_object_mut().unwrap();
+                    for (key, value) in choice["delta"].as_object().into_iter().flatten() {
+                        match (message.get_mut(key), value) {
+                            (Some(Value::String(acc)), Value::String(more)) => acc.push_str(more),
+                            (Some(acc), _) if !acc.is_null() && value.is_null() => {}
+                            _ => {
+                                message.insert(key.clone(), value.clone());
+                            }
+                        }
+                    }
+                    if !choice["finish_reason"].is_null() {
+                        slots[index]["finish_reason"] = choice["finish_reason"].clone();
+                    }
+                }
+                snapshot["usage"] = chunk.get("usage").cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
+    let snapshot = snapshot.ok_or("no chunk")?;
+    Ok(SdkReplay {
+        contents: snapshot["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c["message"]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect(),
+        usage: snapshot["usage"].clone(),
+        printed,
+    })
+}
+
+/// A chat completion stream exactly as api.openai.com sends it, with or without
+/// `stream_options: {"include_usage": true}`.
+fn openai_chat_stream(include_usage: bool) -> Vec<String> {
+    let chunk = |choices: Value, usage: Option<Value>| {
+        let mut chunk = json!({"id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion.chunk",
+            "created": 1741570283, "model": "gpt-4o-2024-08-06", "service_tier": "default",
+            "system_fingerprint": "fp_f9f4fb6dbf", "choices": choices});
+        if include_usage {
+            chunk["usage"] = usage.unwrap_or(Value::Null);
+        }
+        format!("data: {chunk}\n\n")
+    };
+    let mut events = vec![chunk(
+        json!([{"index": 0, "delta": {"role": "assistant", "content": "", "refusal": null}, "logprobs": null, "finish_reason": null}]),
+        None,
+    )];
+    for piece in ["The", " capital", " is", " Paris", "."] {
+        events.push(chunk(
+            json!([{"index": 0, "delta": {"content": piece}, "logprobs": null, "finish_reason": null}]),
+            None,
+        ));
+    }
+    events.push(chunk(
+        json!([{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}]),
+        None,
+    ));
+    if include_usage {
+        events.push(chunk(
+            json!([]),
+            Some(
+                json!({"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}),
+            ),
+        ));
+    }
+    events.push("data: [DONE]\n\n".to_string());
+    events
+}
+
+#[tokio::test]
+async fn the_official_sdks_streaming_loop_and_final_usage_work_through_the_sidecar() {
+    for include_usage in [false, true] {
+        let sent = openai_chat_stream(include_usage);
+        let (upstream, _) = raw_model_server(sent.clone(), StreamEnd::Complete).await;
+        let direct = read_to_end(format!("http://{upstream}/v1/chat/completions"))
+            .await
+            .0;
+        let expected = sdk_replay(&direct, include_usage).unwrap();
+        assert_eq!(expected.printed, "The capital is Paris.");
+        for position in ["start", "end"] {
+            let proxy = Proxy::start(
+                &format!("http://{upstream}"),
+                &["--notice-position", position],
+            )
+            .await;
+            let (body, broke) = read_to_end(proxy.url("/v1/chat/completions")).await;
+            assert!(!broke);
+            let context = format!("include_usage {include_usage}, notice at the {position}");
+            let replay = sdk_replay(&body, include_usage)
+                .unwrap_or_else(|e| panic!("{context}: {e}\n{}", String::from_utf8_lossy(&body)));
+            let with_notice = match position {
+                "start" => format!("{NOTICE}\n\n{}", expected.printed),
+                _ => format!("{}\n\n{NOTICE}", expected.printed),
+            };
+            assert_eq!(replay.printed, with_notice, "{context}");
+            assert_eq!(replay.contents, [with_notice.as_str()], "{context}");
+            assert_eq!(replay.usage, expected.usage, "{context}");
+            if include_usage {
+                assert_eq!(replay.usage["total_tokens"], 17, "{context}");
+            }
+            // As many events as the model server sent: the record rides on chunks it sent.
+            assert_eq!(data_events(&body).len(), sent.len(), "{context}");
+            let finding = verify::verify(&body, Some(&sealer())).unwrap();
+            assert_eq!(
+                finding.integrity, "intact",
+                "{context}: {:?}",
+                finding.problems
+            );
+            // The verifier still sees an edit.
+            let edited = String::from_utf8_lossy(&body).replace("Paris", "Lyon!");
+            assert_eq!(integrity(edited.as_bytes()), "tampered", "{context}");
+        }
     }
 }
