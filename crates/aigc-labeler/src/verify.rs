@@ -299,3 +299,80 @@ fn strip_http_head(bytes: &[u8]) -> &[u8] {
     }
     bytes
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::text::StreamLabeler;
+
+    fn sealer() -> Sealer {
+        Sealer::new("provider-1", b"0123456789abcdef".to_vec())
+    }
+
+    /// A labeled chat stream whose record rides on the finishing and the usage chunk.
+    fn labeled_stream() -> String {
+        let chunk = |choices: Value, usage: Value| {
+            format!(
+                "data: {}\n\n",
+                json!({"id": "c", "object": "chat.completion.chunk", "choices": choices, "usage": usage})
+            )
+        };
+        let input = [
+            chunk(
+                json!([{"index": 0, "delta": {"content": "Hi"}, "finish_reason": null}]),
+                Value::Null,
+            ),
+            chunk(
+                json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+                Value::Null,
+            ),
+            chunk(json!([]), json!({"total_tokens": 3})),
+            "data: [DONE]\n\n".to_string(),
+        ]
+        .concat();
+        let mut labeler = StreamLabeler::new(TextApi::Chat, None, sealer(), "s-1".into(), 1 << 20);
+        let mut out = labeler.push(input.as_bytes()).unwrap().to_vec();
+        out.extend_from_slice(&labeler.finish());
+        String::from_utf8(out).unwrap()
+    }
+
+    fn verdict(stream: &str) -> (&'static str, Vec<String>) {
+        let finding = verify(stream.as_bytes(), Some(&sealer())).unwrap();
+        (finding.integrity, finding.problems)
+    }
+
+    #[test]
+    fn every_copy_of_a_streams_record_is_checked() {
+        let stream = labeled_stream();
+        assert_eq!(stream.matches("\"aigc\"").count(), 2);
+        assert_eq!(verdict(&stream), ("intact", vec![]));
+
+        // One copy says "not AI-generated": the copies disagree, and that copy is forged.
+        let at = stream.rfind(r#""Label":"1""#).unwrap();
+        let mut forged = stream.clone();
+        forged.replace_range(at..at + 11, r#""Label":"0""#);
+        let (integrity, problems) = verdict(&forged);
+        assert_eq!(integrity, "tampered");
+        assert!(problems.contains(&"the stream carries records that disagree".to_string()));
+        assert!(
+            problems.contains(&"Label was changed".to_string()),
+            "{problems:?}"
+        );
+
+        // Text slipped in after the last record is not covered by it.
+        let extra = format!(
+            "data: {}\n\n",
+            json!({"id": "c", "choices": [{"index": 0, "delta": {"content": " (not AI)"}, "finish_reason": null}]})
+        );
+        let appended = stream.replacen("data: [DONE]", &format!("{extra}data: [DONE]"), 1);
+        assert_eq!(
+            verdict(&appended),
+            (
+                "tampered",
+                vec!["text follows the last record, which does not cover it".to_string()]
+            )
+        );
+    }
+}
