@@ -31,6 +31,11 @@ pub enum Outcome {
     unlabelable,
     /// The sidecar answered with an error (bad request, model server unreachable, …).
     failed,
+    /// The model server broke off a stream: everything it sent was passed on, without the
+    /// record (the answer is incomplete), and the stream broke off the same way.
+    upstream_aborted,
+    /// The client went away before its stream ended; the model server's request was dropped.
+    client_aborted,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -388,11 +388,16 @@ impl Labeler {
         let (response, outcome) = match self.admit(route, &canonical, request).await {
             Ok(Admitted::Pass(request)) => self.pass_through(request, &mut clock).await,
             Ok(Admitted::Checked { parts, body }) => {
-                self.send_checked(route, parts, body, &mut clock).await
+                self.send_checked(route, parts, body, &mut clock, start)
+                    .await
             }
             Err(rejection) => rejection.respond(),
         };
-        self.metrics.request(route.modality(), outcome);
+        // A stream is counted and logged by its body, when it ends.
+        let at_end = response.extensions().get::<CountedAtEnd>().is_some();
+        if !at_end {
+            self.metrics.request(route.modality(), outcome);
+        }
         if route != Route::Pass {
             let added = start.elapsed().saturating_sub(clock.0);
             self.metrics
@@ -402,13 +407,15 @@ impl Labeler {
                 })
                 .observe(added.as_secs_f64());
         }
-        tracing::info!(
-            status = response.status().as_u16(),
-            modality = ?route.modality(),
-            outcome = ?outcome,
-            elapsed_ms = start.elapsed().as_secs_f64() * 1e3,
-            "request"
-        );
+        if !at_end {
+            tracing::info!(
+                status = response.status().as_u16(),
+                modality = ?route.modality(),
+                outcome = ?outcome,
+                elapsed_ms = start.elapsed().as_secs_f64() * 1e3,
+                "request"
+            );
+        }
         response
     }
 
@@ -543,6 +550,7 @@ impl Labeler {
         parts: http::request::Parts,
         body: Bytes,
         clock: &mut UpstreamClock,
+        start: Instant,
     ) -> (Response<Body>, Outcome) {
         // Whether the response streams is read from its content type, not from the request.
         let response = match self.forward(parts, full(body), route.labels(), clock).await {
@@ -556,7 +564,7 @@ impl Labeler {
             return (refusal, Outcome::failed);
         }
         match route {
-            Route::Text(api) => self.label_text(api, response, clock).await,
+            Route::Text(api) => self.label_text(api, response, clock, start).await,
             Route::Responses => self.label_responses(response, clock).await,
             Route::Images => self.label_images(response, clock).await,
             Route::Speech => self.label_audio(response, clock).await,
@@ -727,6 +735,7 @@ impl Labeler {
         api: TextApi,
         response: Response<Incoming>,
         clock: &mut UpstreamClock,
+        start: Instant,
     ) -> (Response<Body>, Outcome) {
         let produce_id = new_produce_id();
         let kind = media_type(response.headers());
@@ -745,10 +754,19 @@ impl Labeler {
                 let body = SseBody {
                     inner: body,
                     labeler,
-                    ended: false,
+                    state: SseState::Streaming,
                     trailers: None,
+                    report: Some(StreamReport {
+                        metrics: self.metrics.clone(),
+                        modality: Modality::text,
+                        status: parts.status.as_u16(),
+                        start,
+                        first_byte: start.elapsed(),
+                    }),
                 };
-                (Response::from_parts(parts, body.boxed()), Outcome::labeled)
+                let mut response = Response::from_parts(parts, body.boxed());
+                response.extensions_mut().insert(CountedAtEnd);
+                (response, Outcome::labeled)
             }
             // JSON, and JSON a server mislabels (no type, text/plain): read whole and labeled.
             kind => {
@@ -1066,12 +1084,88 @@ fn set_length(headers: &mut HeaderMap, length: usize) {
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
 }
 
-/// A server-sent-event body rewritten as it passes.
+/// Time the bytes already handed to the server get to leave before a stream that the model
+/// server broke off is broken off to the client too. hyper drops what it has not yet written
+/// when a body fails, and writes it out only while the body is pending.
+const ABORT_GRACE: Duration = Duration::from_millis(50);
+
+/// Marks a response whose request is counted and logged by its body, when the stream ends.
+#[derive(Clone, Copy)]
+struct CountedAtEnd;
+
+/// How a streamed request is counted and logged once its stream ends.
+struct StreamReport {
+    metrics: Arc<Metrics>,
+    modality: Modality,
+    status: u16,
+    start: Instant,
+    /// Until the response head went out.
+    first_byte: Duration,
+}
+
+impl StreamReport {
+    fn finish(self, outcome: Outcome, error: Option<&BoxError>) {
+        self.metrics.request(self.modality, outcome);
+        let elapsed_ms = self.start.elapsed().as_secs_f64() * 1e3;
+        let first_byte_ms = self.first_byte.as_secs_f64() * 1e3;
+        match error {
+            Some(e) => tracing::warn!(
+                status = self.status,
+                modality = ?self.modality,
+                outcome = ?outcome,
+                elapsed_ms,
+                first_byte_ms,
+                error = %crate::error_chain(e.as_ref()),
+                "request"
+            ),
+            None => tracing::info!(
+                status = self.status,
+                modality = ?self.modality,
+                outcome = ?outcome,
+                elapsed_ms,
+                first_byte_ms,
+                "request"
+            ),
+        }
+    }
+}
+
+enum SseState {
+    Streaming,
+    /// The stream failed; the error goes out once the grace is over.
+    Failing {
+        error: Option<BoxError>,
+        grace: Pin<Box<tokio::time::Sleep>>,
+    },
+    Ended,
+}
+
+/// A server-sent-event body rewritten as it passes. It counts and logs its request when the
+/// stream ends: labeled, broken off by the model server, or left by the client (dropped before
+/// its end, which drops the model server's request with it).
 struct SseBody {
     inner: Incoming,
     labeler: StreamLabeler,
-    ended: bool,
+    state: SseState,
     trailers: Option<Frame<Bytes>>,
+    report: Option<StreamReport>,
+}
+
+impl SseBody {
+    fn report(&mut self, outcome: Outcome, error: Option<&BoxError>) {
+        if let Some(report) = self.report.take() {
+            report.finish(outcome, error);
+        }
+    }
+
+    /// Ends the stream with `error` after the grace, counted as `outcome`.
+    fn fail(&mut self, error: BoxError, outcome: Outcome) {
+        self.report(outcome, Some(&error));
+        self.state = SseState::Failing {
+            error: Some(error),
+            grace: Box::pin(tokio::time::sleep(ABORT_GRACE)),
+        };
+    }
 }
 
 impl http_body::Body for SseBody {
@@ -1084,23 +1178,38 @@ impl http_body::Body for SseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
-            if this.ended {
-                return Poll::Ready(this.trailers.take().map(Ok));
+            match &mut this.state {
+                SseState::Ended => return Poll::Ready(this.trailers.take().map(Ok)),
+                SseState::Failing { error, grace } => {
+                    ready!(grace.as_mut().poll(cx));
+                    let error = error.take();
+                    this.state = SseState::Ended;
+                    return Poll::Ready(error.map(Err));
+                }
+                SseState::Streaming => {}
             }
             match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => {
-                        let out = this.labeler.push(&data)?;
-                        if !out.is_empty() {
-                            return Poll::Ready(Some(Ok(Frame::data(out))));
-                        }
-                    }
+                    Ok(data) => match this.labeler.push(&data) {
+                        Ok(out) if out.is_empty() => {}
+                        Ok(out) => return Poll::Ready(Some(Ok(Frame::data(out)))),
+                        Err(e) => this.fail(e.into(), Outcome::failed),
+                    },
                     // Trailers end a body: they wait until the record is out.
                     Err(frame) => this.trailers = Some(frame),
                 },
-                Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+                Some(Err(e)) => {
+                    // Whatever came before the failure goes on as it came, then the stream
+                    // breaks off as it did from the model server.
+                    let rest = this.labeler.abort();
+                    this.fail(e.into(), Outcome::upstream_aborted);
+                    if !rest.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(rest))));
+                    }
+                }
                 None => {
-                    this.ended = true;
+                    this.state = SseState::Ended;
+                    this.report(Outcome::labeled, None);
                     let tail = this.labeler.finish();
                     if !tail.is_empty() {
                         return Poll::Ready(Some(Ok(Frame::data(tail))));
@@ -1111,7 +1220,15 @@ impl http_body::Body for SseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ended && self.trailers.is_none()
+        matches!(self.state, SseState::Ended) && self.trailers.is_none()
+    }
+}
+
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        // Not reported yet: the client went away mid-stream. Dropping `inner` drops the model
+        // server's request (its connection is closed, not pooled).
+        self.report(Outcome::client_aborted, None);
     }
 }
 

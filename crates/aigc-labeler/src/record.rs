@@ -1,13 +1,37 @@
 //! The implicit label of GB 45438-2025 clause 6: the `AIGC` record and its anti-tamper value.
 //!
-//! The record has seven fields. `ReservedCode1` is the producer's anti-tamper value; here it is
-//! an HMAC-SHA256, keyed by a secret the provider mounts, over the content's ID and a digest of
-//! the content itself, so anyone holding the key can tell whether either was changed.
+//! The record has seven fields. `ReservedCode1` is the producer's anti-tamper value: keyed
+//! HMAC-SHA256 tags, under a secret the provider mounts, over every field the producer fills in
+//! and over a digest of the content itself, so anyone holding the key can tell whether any of
+//! them was changed, and which.
 //!
 //! The content is a list of *parts*, each reduced to a SHA-256 digest first: the text of each
 //! choice of a completion (in index order), each image of an images response, or the single
 //! image or audio file. For a media file the digest is over its *essence*, the file without its
 //! metadata (see `media::essence`), so writing the record into the file does not change it.
+//!
+//! # What `ReservedCode1` covers, and what a propagator may change
+//!
+//! Covered (changing any of them makes `verify` report the record as tampered, naming it):
+//! `Label`, `ContentProducer`, `ProduceID`, and the content. `ReservedCode1` is 96 hex digits:
+//!
+//! | bytes | tag (HMAC-SHA256, truncated)                         | decides   |
+//! |-------|------------------------------------------------------|-----------|
+//! | 0–15  | all of: Label, ContentProducer, ProduceID, content  | intact?   |
+//! | 16–23 | ProduceID                                            | diagnosis |
+//! | 24–31 | Label, bound to the ProduceID                        | diagnosis |
+//! | 32–39 | ContentProducer, bound to the ProduceID              | diagnosis |
+//! | 40–47 | the content, bound to the ProduceID                  | diagnosis |
+//!
+//! Only the first tag decides whether the record is intact; the short ones only say which part
+//! differs once it is not, so mixing tags from different records gains nothing.
+//!
+//! Not covered, and left for the platforms that pass the content on (clause 6 gives them these
+//! fields): `ContentPropagator`, `PropagateID` and `ReservedCode2`. A propagator may fill in or
+//! change those three, and only those, and rewrite the record in every carrier of the file
+//! (both the XMP packet and the plain-text copy where a format has two), without breaking
+//! verification. Writing different records into the carriers of one file is reported as
+//! tampering, whichever of them would verify.
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -21,7 +45,20 @@ pub const XMP_PREFIX: &str = "TC260";
 pub const PROPERTY: &str = "AIGC";
 
 /// Domain separation for the anti-tamper value; bump the version if the input layout changes.
-const MAC_DOMAIN: &[u8] = b"TC260-AIGC/1\0";
+const MAC_DOMAIN: &[u8] = b"TC260-AIGC/2\0";
+/// Length of the tag that decides whether a record is intact (128 bits, RFC 2104 section 5).
+const DECIDING_TAG: usize = 16;
+/// Length of each of the tags that say which part changed.
+const PART_TAG: usize = 8;
+/// The parts with a tag of their own, in the order of their tags in `ReservedCode1`.
+const TAGGED: [Tamper; 4] = [
+    Tamper::ProduceId,
+    Tamper::Label,
+    Tamper::ContentProducer,
+    Tamper::Content,
+];
+/// Length of `ReservedCode1` in bytes (twice that in hex digits).
+pub const RESERVED_CODE1_BYTES: usize = DECIDING_TAG + TAGGED.len() * PART_TAG;
 
 /// SHA-256 of one part of the content.
 pub type PartDigest = [u8; 32];
@@ -103,10 +140,38 @@ impl PartHasher {
 /// What a verifier concludes about a record's `ReservedCode1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Integrity {
-    /// The value matches the content and its ID under the key.
+    /// The value matches the record's fields and the content under the key.
     Intact,
-    /// The value does not match: the content, its ID or the value was changed.
+    /// The value does not match: a field, the content or the value itself was changed.
     Tampered,
+}
+
+/// Which part of a record (or of the content it describes) no longer matches `ReservedCode1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Tamper {
+    Label,
+    ContentProducer,
+    /// A changed ID makes every other part differ too: only the ID is reported then.
+    ProduceId,
+    Content,
+    /// `ReservedCode1` itself: not a value of this key's form, or changed while every part
+    /// still matches its own tag.
+    ReservedCode1,
+}
+
+impl Tamper {
+    /// What changed, in a sentence fragment.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Tamper::Label => "Label was changed",
+            Tamper::ContentProducer => "ContentProducer was changed",
+            Tamper::ProduceId => "ProduceID was changed",
+            Tamper::Content => "the content was changed",
+            Tamper::ReservedCode1 => {
+                "ReservedCode1 is not a value this key produced (altered, or another key)"
+            }
+        }
+    }
 }
 
 /// Produces and checks records with the provider's key.
@@ -125,6 +190,19 @@ impl std::fmt::Debug for Sealer {
     }
 }
 
+/// Feeds a length-prefixed field, so no two different field lists feed the same bytes.
+fn field(mac: &mut Hmac<Sha256>, value: &str) {
+    mac.update(&(value.len() as u64).to_be_bytes());
+    mac.update(value.as_bytes());
+}
+
+fn content(mac: &mut Hmac<Sha256>, parts: &[PartDigest]) {
+    mac.update(&(parts.len() as u64).to_be_bytes());
+    for part in parts {
+        mac.update(part);
+    }
+}
+
 impl Sealer {
     /// `key` must not be empty.
     pub fn new(producer: impl Into<String>, key: Vec<u8>) -> Self {
@@ -139,23 +217,55 @@ impl Sealer {
         &self.producer
     }
 
-    fn mac(&self, produce_id: &str, parts: &[PartDigest]) -> Hmac<Sha256> {
+    fn mac(&self, purpose: &str) -> Hmac<Sha256> {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
             .expect("HMAC accepts keys of any length");
         mac.update(MAC_DOMAIN);
-        mac.update(produce_id.as_bytes());
-        mac.update(b"\0");
-        for part in parts {
-            mac.update(part);
-        }
+        field(&mut mac, purpose);
         mac
+    }
+
+    /// The full `ReservedCode1` for these fields and content (see the module docs).
+    fn code(
+        &self,
+        label: &str,
+        producer: &str,
+        produce_id: &str,
+        parts: &[PartDigest],
+    ) -> [u8; RESERVED_CODE1_BYTES] {
+        let mut deciding = self.mac("record");
+        field(&mut deciding, label);
+        field(&mut deciding, producer);
+        field(&mut deciding, produce_id);
+        content(&mut deciding, parts);
+        let mut code = [0u8; RESERVED_CODE1_BYTES];
+        code[..DECIDING_TAG].copy_from_slice(&deciding.finalize().into_bytes()[..DECIDING_TAG]);
+        for (slot, part) in TAGGED.iter().enumerate() {
+            let mut mac = self.mac(match part {
+                Tamper::ProduceId => "ProduceID",
+                Tamper::Label => "Label",
+                Tamper::ContentProducer => "ContentProducer",
+                _ => "content",
+            });
+            field(&mut mac, produce_id);
+            match part {
+                Tamper::Label => field(&mut mac, label),
+                Tamper::ContentProducer => field(&mut mac, producer),
+                Tamper::Content => content(&mut mac, parts),
+                _ => {}
+            }
+            let at = DECIDING_TAG + slot * PART_TAG;
+            code[at..at + PART_TAG].copy_from_slice(&mac.finalize().into_bytes()[..PART_TAG]);
+        }
+        code
     }
 
     /// A new record for content made of `parts`, with the given unique ID.
     pub fn seal(&self, produce_id: &str, parts: &[PartDigest]) -> AigcRecord {
-        let code = self.mac(produce_id, parts).finalize().into_bytes();
+        let label = "1";
+        let code = self.code(label, &self.producer, produce_id, parts);
         AigcRecord {
-            label: "1".to_string(),
+            label: label.to_string(),
             content_producer: self.producer.clone(),
             produce_id: produce_id.to_string(),
             reserved_code1: hex::encode(code),
@@ -165,16 +275,56 @@ impl Sealer {
         }
     }
 
-    /// Checks `record.reserved_code1` against the content (constant-time comparison).
+    /// Checks `record.reserved_code1` against the record's fields and the content.
     pub fn check(&self, record: &AigcRecord, parts: &[PartDigest]) -> Integrity {
-        let Ok(code) = hex::decode(record.reserved_code1.trim()) else {
-            return Integrity::Tampered;
-        };
-        match self.mac(&record.produce_id, parts).verify_slice(&code) {
-            Ok(()) => Integrity::Intact,
-            Err(_) => Integrity::Tampered,
+        if self.examine(record, parts).is_empty() {
+            Integrity::Intact
+        } else {
+            Integrity::Tampered
         }
     }
+
+    /// What does not match `record.reserved_code1`; empty when the record is intact. The
+    /// deciding tag is compared in constant time.
+    pub fn examine(&self, record: &AigcRecord, parts: &[PartDigest]) -> Vec<Tamper> {
+        let Some(given) = hex::decode(record.reserved_code1.trim())
+            .ok()
+            .and_then(|bytes| <[u8; RESERVED_CODE1_BYTES]>::try_from(bytes).ok())
+        else {
+            return vec![Tamper::ReservedCode1];
+        };
+        let expected = self.code(
+            &record.label,
+            &record.content_producer,
+            &record.produce_id,
+            parts,
+        );
+        let intact: bool = subtle_eq(&given[..DECIDING_TAG], &expected[..DECIDING_TAG]);
+        if intact {
+            return Vec::new();
+        }
+        let differs = |slot: usize| {
+            let at = DECIDING_TAG + slot * PART_TAG;
+            given[at..at + PART_TAG] != expected[at..at + PART_TAG]
+        };
+        let mut found: Vec<Tamper> = if differs(0) {
+            vec![Tamper::ProduceId]
+        } else {
+            (1..TAGGED.len())
+                .filter(|&slot| differs(slot))
+                .map(|slot| TAGGED[slot])
+                .collect()
+        };
+        if found.is_empty() {
+            found.push(Tamper::ReservedCode1);
+        }
+        found
+    }
+}
+
+/// Equality that takes the same time wherever the inputs differ.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A fresh, unique content ID.
@@ -241,6 +391,72 @@ mod tests {
         let mut garbage = record;
         garbage.reserved_code1 = "zz".into();
         assert_eq!(sealer().check(&garbage, &parts), Integrity::Tampered);
+        assert_eq!(sealer().examine(&garbage, &parts), [Tamper::ReservedCode1]);
+    }
+
+    #[test]
+    fn every_field_the_producer_fills_in_is_covered_and_named() {
+        let parts = [part_digest(b"a"), part_digest(b"b")];
+        let record = sealer().seal("id-1", &parts);
+        assert_eq!(record.reserved_code1.len(), 2 * RESERVED_CODE1_BYTES);
+        assert!(sealer().examine(&record, &parts).is_empty());
+
+        let edit = |change: fn(&mut AigcRecord)| {
+            let mut edited = record.clone();
+            change(&mut edited);
+            sealer().examine(&edited, &parts)
+        };
+        assert_eq!(edit(|r| r.label = "0".into()), [Tamper::Label]);
+        assert_eq!(edit(|r| r.label = String::new()), [Tamper::Label]);
+        assert_eq!(
+            edit(|r| r.content_producer = "另一家公司".into()),
+            [Tamper::ContentProducer]
+        );
+        assert_eq!(
+            edit(|r| {
+                r.label = "0".into();
+                r.content_producer = "other".into();
+            }),
+            [Tamper::Label, Tamper::ContentProducer]
+        );
+        assert_eq!(edit(|r| r.produce_id = "id-2".into()), [Tamper::ProduceId]);
+        assert_eq!(
+            sealer().examine(&record, &[part_digest(b"a")]),
+            [Tamper::Content]
+        );
+        // Flipping a digit of the deciding tag alone: the value itself.
+        assert_eq!(
+            edit(|r| {
+                let flipped = if r.reserved_code1.starts_with('0') {
+                    "1"
+                } else {
+                    "0"
+                };
+                r.reserved_code1.replace_range(..1, flipped);
+            }),
+            [Tamper::ReservedCode1]
+        );
+        // A value of the earlier form (one 32-byte tag) is not accepted.
+        assert_eq!(
+            edit(|r| r.reserved_code1 = "ab".repeat(32)),
+            [Tamper::ReservedCode1]
+        );
+        // Field boundaries are part of the input: moving bytes between fields is a change.
+        let shifted = Sealer::new("示例模型服务1", b"secret".to_vec());
+        let mut moved = shifted.seal("d-1", &parts);
+        moved.content_producer = "示例模型服务".into();
+        moved.produce_id = "1d-1".into();
+        assert_eq!(sealer().check(&moved, &parts), Integrity::Tampered);
+    }
+
+    #[test]
+    fn a_propagator_may_fill_in_its_three_fields() {
+        let parts = [part_digest(b"a")];
+        let mut record = sealer().seal("id-1", &parts);
+        record.content_propagator = "某分发平台".into();
+        record.propagate_id = "share-42".into();
+        record.reserved_code2 = "platform-signature".into();
+        assert_eq!(sealer().check(&record, &parts), Integrity::Intact);
     }
 
     #[test]

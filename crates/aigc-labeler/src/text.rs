@@ -7,6 +7,15 @@
 //! re-serialized, the others are forwarded byte for byte, and at most one partial event is held.
 //! The anti-tamper value covers each choice's text as the user receives it (notice included),
 //! hashed incrementally, so a long stream costs no more memory than a short one.
+//!
+//! In a stream the record never travels in a chunk of its own: clients such as the official
+//! OpenAI SDKs read `choices[0]` of every chunk but the usage chunk, and take the usage from
+//! the last chunk. It is added, as a top-level `aigc` object, to chunks the client expects
+//! anyway: the chunk in which the last open choice finishes (`finish_reason`), and the usage
+//! chunk (`choices: []` with `usage`, sent last with `stream_options.include_usage`). Each copy
+//! covers the text delivered up to and including its chunk. Only a stream that ends without
+//! either (cut short, or text after them) gets a closing chunk, and that one has a choice
+//! entry (an empty delta) like every other chunk.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -235,8 +244,11 @@ struct ChunkView<'a> {
     created: Option<Value>,
     model: Option<Value>,
     system_fingerprint: Option<Value>,
-    /// Only the verifier reads it.
+    /// A record already in the chunk; the verifier reads it.
     aigc: Option<Value>,
+    /// Present (not null) on the usage chunk.
+    #[serde(default)]
+    usage: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -280,6 +292,8 @@ struct ChoiceState {
     finished: bool,
     /// A text field was seen, so the end notice has something to follow.
     has_text: bool,
+    /// Its `finish_reason` came.
+    done: bool,
 }
 
 /// Rewrites a server-sent-event stream of completion chunks as it passes.
@@ -293,10 +307,12 @@ pub struct StreamLabeler {
     /// How much of `pending` is known to hold no complete event.
     scanned: usize,
     choices: BTreeMap<u64, ChoiceState>,
-    /// `id`, `object`, `created`, `model` of the last chunk, for the chunks this adds.
+    /// `id`, `object`, `created`, `model` of the first chunk, for a closing chunk.
     envelope: Map<String, Value>,
-    /// The record was emitted (before `[DONE]`, or at the end).
+    /// The record last sent.
     sealed: Option<AigcRecord>,
+    /// Text (or a choice) came after the record last sent, which does not cover it.
+    dirty: bool,
 }
 
 impl StreamLabeler {
@@ -318,10 +334,11 @@ impl StreamLabeler {
             choices: BTreeMap::new(),
             envelope: Map::new(),
             sealed: None,
+            dirty: false,
         }
     }
 
-    /// The record, once the stream ended.
+    /// The record last sent (the final one, once the stream ended).
     pub fn record(&self) -> Option<&AigcRecord> {
         self.sealed.as_ref()
     }
@@ -348,6 +365,13 @@ impl StreamLabeler {
         Ok(out.freeze())
     }
 
+    /// The stream from the model server broke off: the bytes of an event not yet complete, as
+    /// they came. No record is added: the answer is incomplete.
+    pub fn abort(&mut self) -> Bytes {
+        self.scanned = 0;
+        std::mem::take(&mut self.pending).freeze()
+    }
+
     /// The stream from the model server ended: flushes a partial event and, if the stream had
     /// no `[DONE]`, closes every choice and emits the record.
     pub fn finish(&mut self) -> Bytes {
@@ -356,10 +380,15 @@ impl StreamLabeler {
             let event = std::mem::take(&mut self.pending).freeze();
             self.event(&event, b"\n\n", &mut out);
         }
-        if self.sealed.is_none() {
+        if self.needs_closing() {
             self.close(&mut out);
         }
         out.freeze()
+    }
+
+    /// No record was sent, or text came after the last one.
+    fn needs_closing(&self) -> bool {
+        self.sealed.is_none() || self.dirty
     }
 
     fn event(&mut self, event: &[u8], separator: &[u8], out: &mut BytesMut) {
@@ -370,7 +399,7 @@ impl StreamLabeler {
             return;
         };
         if data.trim() == "[DONE]" {
-            if self.sealed.is_none() {
+            if self.needs_closing() {
                 self.close(out);
             }
             out.extend_from_slice(event);
@@ -460,7 +489,9 @@ impl StreamLabeler {
         };
         let wanted = |position| self.notice.as_ref().is_some_and(|n| n.position == position);
         let (start_wanted, end_wanted) = (wanted(Position::Start), wanted(Position::End));
+        let finishes_any = plans.iter().any(|p| p.finishes);
         for plan in plans {
+            let is_new = !self.choices.contains_key(&plan.index);
             let state = self.choices.entry(plan.index).or_default();
             if plan.opens && (plan.start_notice || !start_wanted) {
                 state.started = true;
@@ -472,9 +503,49 @@ impl StreamLabeler {
             if plan.opens {
                 state.has_text = true;
             }
+            if plan.finishes {
+                state.done = true;
+            }
+            if !plan.delivered.is_empty() || is_new {
+                self.dirty = true;
+            }
             state.hasher.update(plan.delivered.as_bytes());
         }
-        rewritten
+        // The record rides on the chunk that finishes the last open choice, and on the usage
+        // chunk; the same record again unless text came in between.
+        let usage_chunk = view.choices.is_empty() && view.usage.is_some();
+        let finishing = finishes_any && self.choices.values().all(|c| c.done);
+        if !(usage_chunk || finishing) {
+            return rewritten;
+        }
+        let record = match (&self.sealed, self.dirty) {
+            (Some(record), false) => record.clone(),
+            _ => self.seal(),
+        };
+        let carrying = with_record(
+            rewritten.as_deref().unwrap_or(data),
+            &record,
+            view.aigc.is_some(),
+        );
+        match carrying {
+            Some(carrying) => {
+                self.sealed = Some(record);
+                self.dirty = false;
+                Some(carrying)
+            }
+            // Not an object the record can be added to: the closing chunk carries it.
+            None => rewritten,
+        }
+    }
+
+    /// A record over the texts delivered so far.
+    fn seal(&self) -> AigcRecord {
+        let parts: Vec<PartDigest> = self
+            .choices
+            .values()
+            .map(|s| s.hasher.clone().finish())
+            .collect();
+        self.sealer.seal(&self.produce_id, &parts)
     }
 
     /// The chunk with the planned texts in place, or `None` if it cannot be rewritten.
@@ -490,7 +561,8 @@ impl StreamLabeler {
         serde_json::to_string(&value).ok()
     }
 
-    /// Places the end notices that no finishing chunk carried, then the record.
+    /// The closing chunk of a stream that sent no record, or text after it: the end notices no
+    /// finishing chunk carried, and the record. It has a choice entry like every other chunk.
     fn close(&mut self, out: &mut BytesMut) {
         let mut closing = Vec::new();
         if let Some(notice) = self.notice.as_ref().filter(|n| n.position == Position::End) {
@@ -503,27 +575,49 @@ impl StreamLabeler {
                 }
             }
         }
-        if !closing.is_empty() {
-            let mut chunk = Value::Object(self.envelope.clone());
-            chunk["choices"] = Value::Array(closing);
-            write_event(out, &chunk);
+        if closing.is_empty() {
+            let index = self.choices.keys().next().copied().unwrap_or(0);
+            self.choices.entry(index).or_default();
+            closing.push(choice_chunk(self.api, index, ""));
         }
-        let parts: Vec<PartDigest> = std::mem::take(&mut self.choices)
-            .into_values()
-            .map(|s| s.hasher.finish())
-            .collect();
-        let record = self.sealer.seal(&self.produce_id, &parts);
+        let record = self.seal();
         let mut chunk = Value::Object(self.envelope.clone());
-        chunk["choices"] = Value::Array(Vec::new());
+        chunk["choices"] = Value::Array(closing);
         chunk["aigc"] = record_value(&record);
         write_event(out, &chunk);
         self.sealed = Some(record);
+        self.dirty = false;
     }
+}
+
+/// The chunk's JSON with the record added as its top-level `aigc` object, on one line. Added as
+/// text, so a chunk is not rebuilt (nor its key order changed) to carry it; rebuilt only when it
+/// already has an `aigc` of its own to replace. `None` if `data` is not a JSON object.
+fn with_record(data: &str, record: &AigcRecord, replace: bool) -> Option<String> {
+    if replace {
+        let mut value: Value = serde_json::from_str(data).ok()?;
+        value
+            .as_object_mut()?
+            .insert("aigc".into(), record_value(record));
+        return serde_json::to_string(&value).ok();
+    }
+    let inner = data.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let comma = if inner.trim().is_empty() { "" } else { "," };
+    let joined = format!("{{{inner}{comma}\"aigc\":{}}}", record.to_json());
+    // Line breaks in valid JSON are whitespace between tokens: one `data:` line.
+    Some(if joined.contains(['\r', '\n']) {
+        joined.replace(['\r', '\n'], " ")
+    } else {
+        joined
+    })
 }
 
 /// A chunk entry that adds `text` to choice `index`.
 fn choice_chunk(api: TextApi, index: u64, text: &str) -> Value {
     match api {
+        TextApi::Chat if text.is_empty() => serde_json::json!({
+            "index": index, "delta": {}, "finish_reason": null
+        }),
         TextApi::Chat => serde_json::json!({
             "index": index, "delta": {"content": text}, "finish_reason": null
         }),
@@ -599,10 +693,13 @@ fn event_data(event: &[u8]) -> Option<Cow<'_, str>> {
     data
 }
 
-/// What a verifier reads back from a whole stream: the record and the choices' texts.
+/// What a verifier reads back from a whole stream: the records and the choices' texts.
 #[derive(Debug, Default)]
 pub struct StreamTranscript {
+    /// The last record of the stream.
     pub record: Option<AigcRecord>,
+    /// Every record, with the parts of the text delivered up to and including its chunk.
+    pub records: Vec<(AigcRecord, Vec<PartDigest>)>,
     pub texts: BTreeMap<u64, String>,
     pub events: usize,
     pub done: bool,
@@ -632,9 +729,6 @@ pub fn read_stream(api: TextApi, body: &[u8]) -> StreamTranscript {
                 transcript.done = true;
             } else if let Ok(view) = serde_json::from_str::<ChunkView>(&data) {
                 // Read exactly as the labeler read it, so both count the same text.
-                if let Some(record) = view.aigc {
-                    transcript.record = serde_json::from_value(record).ok();
-                }
                 for (position, choice) in view.choices.iter().enumerate() {
                     let index = choice.index.unwrap_or(position as u64);
                     let text = match api {
@@ -643,6 +737,16 @@ pub fn read_stream(api: TextApi, body: &[u8]) -> StreamTranscript {
                     };
                     let entry = transcript.texts.entry(index).or_default();
                     entry.push_str(text.unwrap_or_default());
+                }
+                // A record covers its own chunk's text.
+                if let Some(record) = view.aigc {
+                    let record = serde_json::from_value::<AigcRecord>(record).ok();
+                    if let Some(record) = &record {
+                        transcript
+                            .records
+                            .push((record.clone(), transcript.parts()));
+                    }
+                    transcript.record = record;
                 }
             }
         }

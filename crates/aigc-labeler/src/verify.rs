@@ -1,5 +1,5 @@
 //! `aigc-labeler verify`: reads a labeled file or a saved response, reports the implicit label
-//! and whether its anti-tamper value (ReservedCode1) matches the content.
+//! and whether its anti-tamper value (ReservedCode1) matches the record's fields and the content.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::media::{self, Format};
-use super::record::{AigcRecord, Integrity, PartDigest, Sealer};
+use super::record::{AigcRecord, PartDigest, Sealer};
 use super::text::{TextApi, json_parts, read_stream, responses_parts};
 
 /// What was found in one piece of content.
@@ -20,6 +20,9 @@ pub struct Finding {
     /// `intact`, `tampered`, `unchecked` (no key given), `missing` (no record) or
     /// `unsupported` (a format that cannot carry one).
     pub integrity: &'static str,
+    /// Why the record is tampered: which field or part changed, or which carriers disagree.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     /// Images inside an images response, each with its own record.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Finding>,
@@ -52,13 +55,16 @@ impl Finding {
             None => out.push_str(&format!("{pad}AIGC record: none\n")),
         }
         let integrity = match self.integrity {
-            "intact" => "intact (matches the content and its ID)",
-            "tampered" => "TAMPERED (does not match the content or its ID)",
+            "intact" => "intact (matches the record's fields and the content)",
+            "tampered" => "TAMPERED",
             "unchecked" => "not checked (no --key-file given)",
             "unsupported" => "none: the format cannot carry the record",
             _ => "missing",
         };
         out.push_str(&format!("{pad}anti-tamper value: {integrity}\n"));
+        for problem in &self.problems {
+            out.push_str(&format!("{pad}  - {problem}\n"));
+        }
         for (index, item) in self.items.iter().enumerate() {
             out.push_str(&format!("{pad}image {index}:\n"));
             item.render(out, indent + 2);
@@ -82,14 +88,36 @@ fn integrity(
     sealer: Option<&Sealer>,
     record: Option<&AigcRecord>,
     parts: &[PartDigest],
-) -> &'static str {
+) -> (&'static str, Vec<String>) {
     match (record, sealer) {
-        (None, _) => "missing",
-        (Some(_), None) => "unchecked",
-        (Some(record), Some(sealer)) => match sealer.check(record, parts) {
-            Integrity::Intact => "intact",
-            Integrity::Tampered => "tampered",
-        },
+        (None, _) => ("missing", Vec::new()),
+        (Some(_), None) => ("unchecked", Vec::new()),
+        (Some(record), Some(sealer)) => {
+            let found = sealer.examine(record, parts);
+            if found.is_empty() {
+                ("intact", Vec::new())
+            } else {
+                let problems = found.iter().map(|t| t.describe().to_string()).collect();
+                ("tampered", problems)
+            }
+        }
+    }
+}
+
+/// A finding for one record over `parts`.
+fn finding(
+    kind: String,
+    sealer: Option<&Sealer>,
+    record: Option<AigcRecord>,
+    parts: &[PartDigest],
+) -> Finding {
+    let (integrity, problems) = integrity(sealer, record.as_ref(), parts);
+    Finding {
+        kind,
+        record,
+        integrity,
+        problems,
+        items: Vec::new(),
     }
 }
 
@@ -114,12 +142,12 @@ pub fn verify(bytes: &[u8], sealer: Option<&Sealer>) -> Result<Finding, VerifyEr
     if value.get("choices").is_none()
         && let Some(parts) = responses_parts(&value)
     {
-        return Ok(Finding {
-            kind: "responses API answer".into(),
-            integrity: integrity(sealer, record.as_ref(), &parts),
+        return Ok(finding(
+            "responses API answer".into(),
+            sealer,
             record,
-            items: Vec::new(),
-        });
+            &parts,
+        ));
     }
     let first = value.pointer("/choices/0").ok_or(VerifyError::Unknown)?;
     let api = if first.get("message").is_some() {
@@ -128,15 +156,11 @@ pub fn verify(bytes: &[u8], sealer: Option<&Sealer>) -> Result<Finding, VerifyEr
         TextApi::Completion
     };
     let parts = json_parts(api, &value).ok_or(VerifyError::Unknown)?;
-    Ok(Finding {
-        kind: match api {
-            TextApi::Chat => "chat completion".into(),
-            TextApi::Completion => "completion".into(),
-        },
-        integrity: integrity(sealer, record.as_ref(), &parts),
-        record,
-        items: Vec::new(),
-    })
+    let kind = match api {
+        TextApi::Chat => "chat completion",
+        TextApi::Completion => "completion",
+    };
+    Ok(finding(kind.into(), sealer, record, &parts))
 }
 
 fn verify_media(
@@ -144,14 +168,23 @@ fn verify_media(
     bytes: &[u8],
     sealer: Option<&Sealer>,
 ) -> Result<Finding, VerifyError> {
-    let record = media::extract(format, bytes)?;
+    let carried = media::records(format, bytes)?;
     let digest = media::essence(format, bytes)?;
-    Ok(Finding {
-        kind: format.mime().to_string(),
-        integrity: integrity(sealer, record.as_ref(), &[digest]),
-        record,
-        items: Vec::new(),
-    })
+    let record = carried.iter().find_map(|c| c.record.clone());
+    let mut found = finding(format.mime().to_string(), sealer, record, &[digest]);
+    if media::disagree(&carried) {
+        // Whichever carrier a reader picks, it cannot be trusted: reported as tampered, with
+        // or without a key.
+        found.integrity = "tampered";
+        found.problems.insert(
+            0,
+            format!(
+                "the file carries records that disagree ({})",
+                media::carriers(&carried)
+            ),
+        );
+    }
+    Ok(found)
 }
 
 fn verify_stream(body: &[u8], sealer: Option<&Sealer>) -> Finding {
@@ -162,20 +195,52 @@ fn verify_stream(body: &[u8], sealer: Option<&Sealer>) -> Finding {
         TextApi::Completion
     };
     let transcript = read_stream(api, body);
-    Finding {
-        kind: format!(
-            "{} stream ({} events{})",
-            match api {
-                TextApi::Chat => "chat completion",
-                TextApi::Completion => "completion",
-            },
-            transcript.events,
-            if transcript.done { ", [DONE]" } else { "" }
-        ),
-        integrity: integrity(sealer, transcript.record.as_ref(), &transcript.parts()),
-        record: transcript.record.clone(),
-        items: Vec::new(),
+    let kind = format!(
+        "{} stream ({} events{})",
+        match api {
+            TextApi::Chat => "chat completion",
+            TextApi::Completion => "completion",
+        },
+        transcript.events,
+        if transcript.done { ", [DONE]" } else { "" }
+    );
+    let Some((last, last_parts)) = transcript.records.last() else {
+        return finding(kind, sealer, None, &[]);
+    };
+    let mut found = finding(kind, sealer, Some(last.clone()), last_parts);
+    let mut problems = Vec::new();
+    // Every copy of the record describes the same content by the same producer...
+    let same = |a: &AigcRecord, b: &AigcRecord| {
+        AigcRecord {
+            reserved_code1: String::new(),
+            ..a.clone()
+        } == AigcRecord {
+            reserved_code1: String::new(),
+            ..b.clone()
+        }
+    };
+    if transcript.records.iter().any(|(r, _)| !same(r, last)) {
+        problems.push("the stream carries records that disagree".to_string());
     }
+    // ...and each is checked against the text it covers.
+    if let Some(sealer) = sealer {
+        for (record, parts) in &transcript.records {
+            for tamper in sealer.examine(record, parts) {
+                let problem = tamper.describe().to_string();
+                if !problems.contains(&problem) && !found.problems.contains(&problem) {
+                    problems.push(problem);
+                }
+            }
+        }
+    }
+    if *last_parts != transcript.parts() {
+        problems.push("text follows the last record, which does not cover it".to_string());
+    }
+    if !problems.is_empty() {
+        found.integrity = "tampered";
+        found.problems.extend(problems);
+    }
+    found
 }
 
 fn verify_images(
@@ -200,6 +265,7 @@ fn verify_images(
                 kind: "an image format that cannot carry the record".into(),
                 record: None,
                 integrity: "unsupported",
+                problems: Vec::new(),
                 items: Vec::new(),
             });
             continue;
@@ -211,12 +277,14 @@ fn verify_images(
         digests.push(media::essence(format, &image)?);
         findings.push(finding);
     }
-    Ok(Finding {
-        kind: format!("images response ({} images)", findings.len()),
-        integrity: integrity(sealer, record.as_ref(), &digests),
+    let mut found = finding(
+        format!("images response ({} images)", findings.len()),
+        sealer,
         record,
-        items: findings,
-    })
+        &digests,
+    );
+    found.items = findings;
+    Ok(found)
 }
 
 /// A saved response may start with its status line and headers (`curl -i`).
@@ -230,4 +298,81 @@ fn strip_http_head(bytes: &[u8]) -> &[u8] {
         }
     }
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::text::StreamLabeler;
+
+    fn sealer() -> Sealer {
+        Sealer::new("provider-1", b"0123456789abcdef".to_vec())
+    }
+
+    /// A labeled chat stream whose record rides on the finishing and the usage chunk.
+    fn labeled_stream() -> String {
+        let chunk = |choices: Value, usage: Value| {
+            format!(
+                "data: {}\n\n",
+                json!({"id": "c", "object": "chat.completion.chunk", "choices": choices, "usage": usage})
+            )
+        };
+        let input = [
+            chunk(
+                json!([{"index": 0, "delta": {"content": "Hi"}, "finish_reason": null}]),
+                Value::Null,
+            ),
+            chunk(
+                json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+                Value::Null,
+            ),
+            chunk(json!([]), json!({"total_tokens": 3})),
+            "data: [DONE]\n\n".to_string(),
+        ]
+        .concat();
+        let mut labeler = StreamLabeler::new(TextApi::Chat, None, sealer(), "s-1".into(), 1 << 20);
+        let mut out = labeler.push(input.as_bytes()).unwrap().to_vec();
+        out.extend_from_slice(&labeler.finish());
+        String::from_utf8(out).unwrap()
+    }
+
+    fn verdict(stream: &str) -> (&'static str, Vec<String>) {
+        let finding = verify(stream.as_bytes(), Some(&sealer())).unwrap();
+        (finding.integrity, finding.problems)
+    }
+
+    #[test]
+    fn every_copy_of_a_streams_record_is_checked() {
+        let stream = labeled_stream();
+        assert_eq!(stream.matches("\"aigc\"").count(), 2);
+        assert_eq!(verdict(&stream), ("intact", vec![]));
+
+        // One copy says "not AI-generated": the copies disagree, and that copy is forged.
+        let at = stream.rfind(r#""Label":"1""#).unwrap();
+        let mut forged = stream.clone();
+        forged.replace_range(at..at + 11, r#""Label":"0""#);
+        let (integrity, problems) = verdict(&forged);
+        assert_eq!(integrity, "tampered");
+        assert!(problems.contains(&"the stream carries records that disagree".to_string()));
+        assert!(
+            problems.contains(&"Label was changed".to_string()),
+            "{problems:?}"
+        );
+
+        // Text slipped in after the last record is not covered by it.
+        let extra = format!(
+            "data: {}\n\n",
+            json!({"id": "c", "choices": [{"index": 0, "delta": {"content": " (not AI)"}, "finish_reason": null}]})
+        );
+        let appended = stream.replacen("data: [DONE]", &format!("{extra}data: [DONE]"), 1);
+        assert_eq!(
+            verdict(&appended),
+            (
+                "tampered",
+                vec!["text follows the last record, which does not cover it".to_string()]
+            )
+        );
+    }
 }

@@ -572,6 +572,101 @@ async fn speech_in_wav_and_mp3_carries_the_record() {
     assert_eq!(finding.record.unwrap().content_producer, "示例公司");
 }
 
+/// What `verify` says of a body: its integrity and the reasons.
+fn verdict(body: &[u8]) -> (&'static str, Vec<String>) {
+    let finding = verify::verify(body, Some(&sealer())).unwrap();
+    (finding.integrity, finding.problems)
+}
+
+/// `bytes` with the last occurrence of `from` replaced by `to` (of the same length).
+fn replace_last(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let at = bytes
+        .windows(from.len())
+        .rposition(|w| w == from.as_bytes())
+        .unwrap_or_else(|| panic!("{from} not found"));
+    let mut out = bytes.to_vec();
+    out[at..at + to.len()].copy_from_slice(to.as_bytes());
+    out
+}
+
+/// The PNG with its `tEXt` chunk's CRC recomputed after an edit of its data.
+fn fix_text_crc(png: &mut [u8]) {
+    let at = png.windows(8).position(|w| w == b"tEXtAIGC").unwrap() - 4;
+    let length = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+    let crc = crc32fast::hash(&png[at + 4..at + 8 + length]);
+    png[at + 8 + length..at + 12 + length].copy_from_slice(&crc.to_be_bytes());
+}
+
+#[tokio::test]
+async fn forged_record_fields_and_disagreeing_carriers_are_tampering() {
+    let upstream = ModelServer::start().await;
+    let proxy = Proxy::start(&upstream.url(), &[]).await;
+    let (label, producer) = ("Label was changed", "ContentProducer was changed");
+
+    // JSON: "not AI-generated", or another company's name, no longer verifies.
+    let chat = post(&proxy, "/v1/chat/completions", json!({"messages": []})).await;
+    assert_eq!(verdict(&chat.body), ("intact", vec![]));
+    let unlabeled = replace_last(&chat.body, r#""Label":"1""#, r#""Label":"0""#);
+    assert_eq!(verdict(&unlabeled), ("tampered", vec![label.to_string()]));
+    let text = String::from_utf8(chat.body.to_vec()).unwrap();
+    let moved = text.replace("示例公司", "别的公司");
+    assert_eq!(moved.matches("别的公司").count(), 1);
+    assert_eq!(
+        verdict(moved.as_bytes()),
+        ("tampered", vec![producer.to_string()])
+    );
+    // A propagator's fields are free.
+    let propagated = text.replace(
+        r#""ContentPropagator":"""#,
+        r#""ContentPropagator":"某分发平台""#,
+    );
+    assert_ne!(propagated, text);
+    assert_eq!(verdict(propagated.as_bytes()), ("intact", vec![]));
+
+    // PNG: the forgery written consistently into both carriers...
+    let images = post(
+        &proxy,
+        "/v1/images/generations",
+        json!({"prompt": "a cat", "n": 1, "size": "64x64", "response_format": "b64_json"}),
+    )
+    .await;
+    let png = BASE64
+        .decode(images.json()["data"][0]["b64_json"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(verdict(&png), ("intact", vec![]));
+    let mut record = verify::verify(&png, None).unwrap().record.unwrap();
+    record.label = "0".into();
+    let forged = labeler::media::embed(labeler::media::Format::Png, &png, &record).unwrap();
+    assert_eq!(verdict(&forged), ("tampered", vec![label.to_string()]));
+    // ...or into the plain-text copy only, which readers such as exiftool show first.
+    let mut one_copy = replace_last(&png, r#""Label":"1""#, r#""Label":"0""#);
+    fix_text_crc(&mut one_copy);
+    let (integrity, problems) = verdict(&one_copy);
+    assert_eq!(integrity, "tampered");
+    assert_eq!(
+        problems,
+        ["the file carries records that disagree (iTXt XMP, tEXt AIGC)"]
+    );
+    let unkeyed = verify::verify(&one_copy, None).unwrap();
+    assert_eq!(unkeyed.integrity, "tampered", "disagreement needs no key");
+    assert!(!unkeyed.ok());
+
+    // MP3: the TXXX copy says another producer, the XMP packet does not.
+    let mp3 = post(
+        &proxy,
+        "/v1/audio/speech",
+        json!({"input": "hello", "response_format": "mp3"}),
+    )
+    .await;
+    assert_eq!(verdict(&mp3.body), ("intact", vec![]));
+    let one_copy = replace_last(&mp3.body, "示例公司", "别的公司");
+    assert_eq!(
+        verdict(&one_copy).1,
+        ["the file carries records that disagree (ID3 PRIV XMP, ID3 TXXX AIGC)"]
+    );
+}
+
 fn rules_file(dir: &std::path::Path, keywords: &[&str]) -> PathBuf {
     let path = dir.join("rules.yaml");
     let list: Vec<String> = keywords.iter().map(|k| format!("\"{k}\"")).collect();
@@ -1163,4 +1258,431 @@ async fn mislabeled_json_and_bare_images_are_labeled_too() {
     assert_eq!((info.width, info.height), (120, 90));
     assert!(texts.iter().any(|(k, _)| k == "AIGC"));
     assert_eq!(integrity(&answer.body), "intact");
+}
+
+/// How the hand-written model server ends its event stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StreamEnd {
+    /// With the last chunk of the chunked encoding: a complete response.
+    Complete,
+    /// By closing the connection mid-body, as a crashing model server does.
+    Drop,
+    /// Not at all: it waits for the other side to go away.
+    Hold,
+}
+
+/// A model server on a bare socket, for what a well-behaved one never does: every request is
+/// answered with `events` as a chunked event stream, ended as `end` says. Each connection's
+/// end (the peer closing it) is reported on the returned channel.
+async fn raw_model_server(
+    events: Vec<String>,
+    end: StreamEnd,
+) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let events = events.clone();
+            let closed = closed_tx.clone();
+            tokio::spawn(async move {
+                // The request: its head, then as many bytes as it declares.
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                let head_end = loop {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "the request ended early");
+                    request.extend_from_slice(&buf[..n]);
+                    if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                while request.len() < head_end + length {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "the request body ended early");
+                    request.extend_from_slice(&buf[..n]);
+                }
+                socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await
+                    .unwrap();
+                // One write, so the end of a dropped stream arrives with its last bytes, as it
+                // does when a model server that batches its output crashes.
+                let body: String = events
+                    .iter()
+                    .map(|event| format!("{:x}\r\n{event}\r\n", event.len()))
+                    .collect();
+                socket.write_all(body.as_bytes()).await.unwrap();
+                match end {
+                    StreamEnd::Complete => socket.write_all(b"0\r\n\r\n").await.unwrap(),
+                    StreamEnd::Drop => {}
+                    StreamEnd::Hold => {
+                        // Nothing more is sent; a read returns when the peer closes.
+                        let _ = socket.read(&mut buf).await;
+                    }
+                }
+                drop(socket);
+                let _ = closed.send(());
+            });
+        }
+    });
+    (addr, closed_rx)
+}
+
+fn chat_chunk(delta: Value, finish: Option<&str>) -> String {
+    let chunk = json!({"id": "chatcmpl-7", "object": "chat.completion.chunk", "created": 1,
+        "model": "m", "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
+    format!("data: {chunk}\n\n")
+}
+
+/// A role chunk and three content chunks: all a model server sends before it crashes.
+fn role_and_three_pieces() -> Vec<String> {
+    let mut events = vec![chat_chunk(
+        json!({"role": "assistant", "content": ""}),
+        None,
+    )];
+    for piece in ["The", " capital", " is Paris."] {
+        events.push(chat_chunk(json!({"content": piece}), None));
+    }
+    events
+}
+
+/// Reads a streamed body to its end: the bytes received, and whether it ended with an error.
+async fn read_to_end(url: String) -> (Vec<u8>, bool) {
+    let request = Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(
+            json!({"model": "m", "stream": true, "messages": []}).to_string(),
+        )))
+        .unwrap();
+    let response = client().request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream ends within 5 s");
+        match frame {
+            Some(Ok(frame)) => received.extend_from_slice(&frame.into_data().unwrap_or_default()),
+            Some(Err(_)) => return (received, true),
+            None => return (received, false),
+        }
+    }
+}
+
+fn data_events(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .split("\n\n")
+        .filter(|e| e.starts_with("data:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// On several worker threads, as the sidecar runs: the model server's connection and the
+/// client's are then served in parallel, which is when the end of a dropped stream can
+/// overtake the bytes before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_model_server_drops_reaches_the_client_whole_then_breaks_off() {
+    let (upstream, _) = raw_model_server(role_and_three_pieces(), StreamEnd::Drop).await;
+    let proxy = Proxy::start(&format!("http://{upstream}"), &[]).await;
+    const RUNS: usize = 30;
+    for run in 0..RUNS {
+        let (direct, direct_broke) =
+            read_to_end(format!("http://{upstream}/v1/chat/completions")).await;
+        assert_eq!(data_events(&direct).len(), 4, "direct, run {run}");
+        assert!(
+            direct_broke,
+            "directly, the client sees the stream break off"
+        );
+        let (proxied, proxied_broke) = read_to_end(proxy.url("/v1/chat/completions")).await;
+        let events = data_events(&proxied);
+        assert_eq!(
+            events.len(),
+            4,
+            "run {run}: {:?}",
+            String::from_utf8_lossy(&proxied)
+        );
+        assert!(
+            proxied_broke,
+            "run {run}: the stream must break off as it did directly"
+        );
+        // Every event as the model server sent it, the first (which opens the text with
+        // `content: ""`) with the notice.
+        let direct_events = data_events(&direct);
+        assert!(events[0].contains(NOTICE), "{}", events[0]);
+        assert_eq!(events[1..], direct_events[1..]);
+        // No record: the answer is incomplete, not labeled.
+        assert!(!String::from_utf8_lossy(&proxied).contains("\"aigc\""));
+    }
+    let (_, metrics) = get_text(proxy.admin, "/metrics").await;
+    assert!(
+        metrics.contains(&format!(
+            "aigc_labeler_requests_total{{modality=\"text\",outcome=\"upstream_aborted\"}} {RUNS}"
+        )),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("outcome=\"labeled\""), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_cancels_the_model_server_request_at_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (upstream, mut closed) = raw_model_server(role_and_three_pieces(), StreamEnd::Hold).await;
+    let proxy = Proxy::start(&format!("http://{upstream}"), &[]).await;
+    let mut socket = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let body = json!({"stream": true, "messages": []}).to_string();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    // Wait until the last content chunk has come through, so the stream is in full flow.
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&received).contains("is Paris.") {
+        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf))
+            .await
+            .expect("events within 5 s")
+            .unwrap();
+        assert!(n > 0);
+        received.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        closed.try_recv().is_err(),
+        "the model server's connection is still open"
+    );
+    drop(socket);
+    tokio::time::timeout(Duration::from_secs(1), closed.recv())
+        .await
+        .expect("the model server's connection is closed within 1 s of the client leaving");
+    // Counted apart: not labeled, not an upstream failure.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, metrics) = get_text(proxy.admin, "/metrics").await;
+        if metrics.contains("outcome=\"client_aborted\"} 1") {
+            assert!(!metrics.contains("outcome=\"labeled\""), "{metrics}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// What the official `openai` Python SDK (v1.x to v3.x, `openai/_streaming.py` and
+/// `openai/lib/streaming/chat/_completions.py`) makes of a chat completion stream, replayed
+/// step by step: its `SSEDecoder`, `Stream.__stream__` (stop at `[DONE]`, raise on an `error`
+/// object), the documented loop `for chunk in stream: chunk.choices[0].delta.content` (which
+/// skips only the usage chunk when `include_usage` was asked for), and
+/// `ChatCompletionStreamState._accumulate_chunk`, behind `get_final_completion()`.
+struct SdkReplay {
+    /// `choices[i].message.content` of `get_final_completion()`.
+    contents: Vec<String>,
+    /// `get_final_completion().usage`: the last chunk's `usage`, whatever it is.
+    usage: Value,
+    /// What the documented loop printed.
+    printed: String,
+}
+
+fn sdk_replay(body: &[u8], include_usage: bool) -> Result<SdkReplay, String> {
+    // SSEDecoder.iter_lines splits on \r\n, \n and \r; decode() dispatches on a blank line.
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut events: Vec<(Option<String>, String)> = Vec::new();
+    let (mut event, mut data): (Option<String>, Vec<String>) = (None, Vec::new());
+    for line in text.split('\n') {
+        if line.is_empty() {
+            if event.is_some() || !data.is_empty() {
+                events.push((event.take(), data.join("\n")));
+                data.clear();
+            }
+            continue;
+        }
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => event = Some(value.to_string()),
+            "data" => data.push(value.to_string()),
+            _ => {}
+        }
+    }
+    let mut snapshot: Option<Value> = None;
+    let mut printed = String::new();
+    for (position, (_event, data)) in events.iter().enumerate() {
+        if data.starts_with("[DONE]") {
+            break;
+        }
+        let chunk: Value = serde_json::from_str(data).map_err(|e| format!("json: {e}"))?;
+        if chunk
+            .get("error")
+            .is_some_and(|e| !e.is_null() && e != &json!({}) && e != &json!(""))
+        {
+            return Err(format!("APIError at event {position}"));
+        }
+        let choices = chunk["choices"].as_array().cloned().unwrap_or_default();
+        // The documented loop.
+        let usage_chunk = include_usage && choices.is_empty() && !chunk["usage"].is_null();
+        if !usage_chunk {
+            let first = choices.first().ok_or(format!(
+                "IndexError: list index out of range at event {position}: {data}"
+            ))?;
+            printed.push_str(first["delta"]["content"].as_str().unwrap_or_default());
+        }
+        // _accumulate_chunk.
+        match &mut snapshot {
+            None => {
+                let mut first = chunk.clone();
+                let slots = first["choices"].as_array_mut().unwrap();
+                for choice in &choices {
+                    let index = choice["index"].as_u64().unwrap() as usize;
+                    let slot = slots
+                        .get_mut(index)
+                        .ok_or("IndexError in the first chunk")?;
+                    *slot = json!({"index": index, "message": choice["delta"].clone(),
+                        "finish_reason": choice["finish_reason"].clone()});
+                }
+                snapshot = Some(first);
+            }
+            Some(snapshot) => {
+                for choice in &choices {
+                    let index = choice["index"].as_u64().unwrap() as usize;
+                    let slots = snapshot["choices"].as_array_mut().unwrap();
+                    if index >= slots.len() {
+                        slots.push(json!({"index": index, "message": choice["delta"].clone(),
+                            "finish_reason": choice["finish_reason"].clone()}));
+                        continue;
+                    }
+                    let message = slots[index]["message"].as_object_mut().unwrap();
+                    for (key, value) in choice["delta"].as_object().into_iter().flatten() {
+                        match (message.get_mut(key), value) {
+                            (Some(Value::String(acc)), Value::String(more)) => acc.push_str(more),
+                            (Some(acc), _) if !acc.is_null() && value.is_null() => {}
+                            _ => {
+                                message.insert(key.clone(), value.clone());
+                            }
+                        }
+                    }
+                    if !choice["finish_reason"].is_null() {
+                        slots[index]["finish_reason"] = choice["finish_reason"].clone();
+                    }
+                }
+                snapshot["usage"] = chunk.get("usage").cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
+    let snapshot = snapshot.ok_or("no chunk")?;
+    Ok(SdkReplay {
+        contents: snapshot["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c["message"]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect(),
+        usage: snapshot["usage"].clone(),
+        printed,
+    })
+}
+
+/// A chat completion stream exactly as api.openai.com sends it, with or without
+/// `stream_options: {"include_usage": true}`.
+fn openai_chat_stream(include_usage: bool) -> Vec<String> {
+    let chunk = |choices: Value, usage: Option<Value>| {
+        let mut chunk = json!({"id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion.chunk",
+            "created": 1741570283, "model": "gpt-4o-2024-08-06", "service_tier": "default",
+            "system_fingerprint": "fp_f9f4fb6dbf", "choices": choices});
+        if include_usage {
+            chunk["usage"] = usage.unwrap_or(Value::Null);
+        }
+        format!("data: {chunk}\n\n")
+    };
+    let mut events = vec![chunk(
+        json!([{"index": 0, "delta": {"role": "assistant", "content": "", "refusal": null}, "logprobs": null, "finish_reason": null}]),
+        None,
+    )];
+    for piece in ["The", " capital", " is", " Paris", "."] {
+        events.push(chunk(
+            json!([{"index": 0, "delta": {"content": piece}, "logprobs": null, "finish_reason": null}]),
+            None,
+        ));
+    }
+    events.push(chunk(
+        json!([{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}]),
+        None,
+    ));
+    if include_usage {
+        events.push(chunk(
+            json!([]),
+            Some(
+                json!({"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}),
+            ),
+        ));
+    }
+    events.push("data: [DONE]\n\n".to_string());
+    events
+}
+
+#[tokio::test]
+async fn the_official_sdks_streaming_loop_and_final_usage_work_through_the_sidecar() {
+    for include_usage in [false, true] {
+        let sent = openai_chat_stream(include_usage);
+        let (upstream, _) = raw_model_server(sent.clone(), StreamEnd::Complete).await;
+        let direct = read_to_end(format!("http://{upstream}/v1/chat/completions"))
+            .await
+            .0;
+        let expected = sdk_replay(&direct, include_usage).unwrap();
+        assert_eq!(expected.printed, "The capital is Paris.");
+        for position in ["start", "end"] {
+            let proxy = Proxy::start(
+                &format!("http://{upstream}"),
+                &["--notice-position", position],
+            )
+            .await;
+            let (body, broke) = read_to_end(proxy.url("/v1/chat/completions")).await;
+            assert!(!broke);
+            let context = format!("include_usage {include_usage}, notice at the {position}");
+            let replay = sdk_replay(&body, include_usage)
+                .unwrap_or_else(|e| panic!("{context}: {e}\n{}", String::from_utf8_lossy(&body)));
+            let with_notice = match position {
+                "start" => format!("{NOTICE}\n\n{}", expected.printed),
+                _ => format!("{}\n\n{NOTICE}", expected.printed),
+            };
+            assert_eq!(replay.printed, with_notice, "{context}");
+            assert_eq!(replay.contents, [with_notice.as_str()], "{context}");
+            assert_eq!(replay.usage, expected.usage, "{context}");
+            if include_usage {
+                assert_eq!(replay.usage["total_tokens"], 17, "{context}");
+            }
+            // As many events as the model server sent: the record rides on chunks it sent.
+            assert_eq!(data_events(&body).len(), sent.len(), "{context}");
+            let finding = verify::verify(&body, Some(&sealer())).unwrap();
+            assert_eq!(
+                finding.integrity, "intact",
+                "{context}: {:?}",
+                finding.problems
+            );
+            // The verifier still sees an edit.
+            let edited = String::from_utf8_lossy(&body).replace("Paris", "Lyon!");
+            assert_eq!(integrity(edited.as_bytes()), "tampered", "{context}");
+        }
+    }
 }

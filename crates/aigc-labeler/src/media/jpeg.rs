@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Format, MediaError, xmp};
+use super::{Carried, Format, MediaError, xmp};
 use crate::record::{AigcRecord, PartDigest};
 
 const SOI: [u8; 2] = [0xFF, 0xD8];
@@ -180,14 +180,18 @@ pub fn embed(bytes: &[u8], record: &AigcRecord) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
-/// See [`super::extract`].
-pub fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+/// See [`super::records`].
+pub fn records(bytes: &[u8]) -> Result<Vec<Carried>, MediaError> {
     let (segments, _) = parse(bytes)?;
     Ok(segments
         .iter()
+        .filter(|s| s.is_ours())
         .filter_map(Segment::xmp)
-        .filter_map(|packet| std::str::from_utf8(packet).ok())
-        .find_map(xmp::parse))
+        .map(|packet| Carried {
+            carrier: "APP1 XMP",
+            record: std::str::from_utf8(packet).ok().and_then(xmp::parse),
+        })
+        .collect())
 }
 
 /// See [`super::essence`].
@@ -201,6 +205,12 @@ pub fn essence(bytes: &[u8]) -> Result<PartDigest, MediaError> {
     hasher.update(&head);
     hasher.update(scan);
     Ok(hasher.finalize().into())
+}
+
+/// [`super::extract`] for this format.
+#[cfg(test)]
+fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+    super::extract(Format::Jpeg, bytes)
 }
 
 #[cfg(test)]

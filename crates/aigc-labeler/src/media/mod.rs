@@ -122,6 +122,34 @@ pub enum MediaError {
     },
     #[error("unreadable ID3v2 tag: {0}")]
     Id3(#[from] id3::Error),
+    #[error("the {format} file carries records that disagree ({carriers})")]
+    Disagreeing { format: Format, carriers: String },
+}
+
+/// One place in a file that holds the record, and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Carried {
+    /// Where: `iTXt XMP`, `tEXt AIGC`, `ID3 PRIV XMP`, `ID3 TXXX AIGC`, …
+    pub carrier: &'static str,
+    /// `None` when the carrier is there but holds no readable record.
+    pub record: Option<AigcRecord>,
+}
+
+/// Whether the carriers of a file disagree: a carrier without a readable record, or two
+/// records that differ in any field.
+pub fn disagree(carried: &[Carried]) -> bool {
+    carried
+        .iter()
+        .any(|c| c.record.is_none() || c.record != carried[0].record)
+}
+
+/// The carriers, as `iTXt XMP, tEXt AIGC`.
+pub fn carriers(carried: &[Carried]) -> String {
+    carried
+        .iter()
+        .map(|c| c.carrier)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Writes `record` into the file's metadata, replacing a record written there before.
@@ -134,13 +162,27 @@ pub fn embed(format: Format, bytes: &[u8], record: &AigcRecord) -> Result<Vec<u8
     }
 }
 
-/// The record in the file's metadata, if there is one.
+/// The record in the file's metadata, if there is one. A file whose carriers disagree (see
+/// [`records`]) is an error, not read from one of them.
 pub fn extract(format: Format, bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+    let carried = records(format, bytes)?;
+    if disagree(&carried) {
+        return Err(MediaError::Disagreeing {
+            format,
+            carriers: carriers(&carried),
+        });
+    }
+    Ok(carried.into_iter().find_map(|c| c.record))
+}
+
+/// Every carrier of the record in the file's metadata, in file order: each XMP packet that
+/// names the record's namespace, and each plain-text copy.
+pub fn records(format: Format, bytes: &[u8]) -> Result<Vec<Carried>, MediaError> {
     match format {
-        Format::Png => png::extract(bytes),
-        Format::Jpeg => jpeg::extract(bytes),
-        Format::Wav => wav::extract(bytes),
-        Format::Mp3 => mp3::extract(bytes),
+        Format::Png => png::records(bytes),
+        Format::Jpeg => jpeg::records(bytes),
+        Format::Wav => wav::records(bytes),
+        Format::Mp3 => mp3::records(bytes),
     }
 }
 

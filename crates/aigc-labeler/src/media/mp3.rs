@@ -9,7 +9,7 @@ use id3::frame::{ExtendedText, Private};
 use id3::{Content, Frame, Tag, TagLike, Version};
 use sha2::{Digest, Sha256};
 
-use super::{Format, MediaError, xmp};
+use super::{Carried, Format, MediaError, xmp};
 use crate::record::{AigcRecord, PROPERTY, PartDigest};
 
 /// The `PRIV` owner identifier of an XMP packet in ID3.
@@ -150,18 +150,28 @@ pub fn embed(bytes: &[u8], record: &AigcRecord) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
-/// See [`super::extract`]. The XMP packet is preferred over the plain-text copy.
-pub fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+/// See [`super::records`]: the XMP packets first, then the plain-text copies.
+pub fn records(bytes: &[u8]) -> Result<Vec<Carried>, MediaError> {
     let (tag, _) = parse(bytes)?;
     let Some(tag) = read_tag(tag)? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let from_xmp = tag.frames().filter_map(xmp_packet).find_map(xmp::parse);
-    Ok(from_xmp.or_else(|| {
-        tag.extended_texts()
-            .filter(|text| text.description == PROPERTY)
-            .find_map(|text| AigcRecord::from_json(&text.value).ok())
-    }))
+    let packets = tag
+        .frames()
+        .filter_map(xmp_packet)
+        .filter(|packet| xmp::is_ours(packet.as_bytes()))
+        .map(|packet| Carried {
+            carrier: "ID3 PRIV XMP",
+            record: xmp::parse(packet),
+        });
+    let texts = tag
+        .extended_texts()
+        .filter(|text| text.description == PROPERTY)
+        .map(|text| Carried {
+            carrier: "ID3 TXXX AIGC",
+            record: AigcRecord::from_json(&text.value).ok(),
+        });
+    Ok(packets.chain(texts).collect())
 }
 
 /// See [`super::essence`].
@@ -172,6 +182,12 @@ pub fn essence(bytes: &[u8]) -> Result<PartDigest, MediaError> {
         _ => audio,
     };
     Ok(Sha256::digest(audio).into())
+}
+
+/// [`super::extract`] for this format.
+#[cfg(test)]
+fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+    super::extract(Format::Mp3, bytes)
 }
 
 #[cfg(test)]
@@ -278,6 +294,36 @@ mod tests {
         input.extend_from_slice(MP3);
         assert_eq!(extract(&input).unwrap(), Some(samples::record()));
         assert_eq!(extract(MP3).unwrap(), None);
+    }
+
+    #[test]
+    fn frames_that_disagree_are_an_error_not_a_choice() {
+        let record = samples::record();
+        let mut forged = record.clone();
+        forged.content_producer = "另一家公司".into();
+        let mut tag = Tag::new();
+        tag.add_frame(Private {
+            owner_identifier: XMP_OWNER.into(),
+            private_data: xmp::packet(&record).into_bytes(),
+        });
+        tag.add_frame(ExtendedText {
+            description: "AIGC".into(),
+            value: forged.to_json(),
+        });
+        let mut input = Vec::new();
+        tag.write_to(&mut input, Version::Id3v24).unwrap();
+        input.extend_from_slice(MP3);
+        let carried = records(&input).unwrap();
+        assert_eq!(carried.len(), 2);
+        assert_eq!(carried[0].record.as_ref(), Some(&record));
+        assert_eq!(carried[1].record.as_ref(), Some(&forged));
+        assert_eq!(
+            extract(&input).unwrap_err().to_string(),
+            "the MP3 file carries records that disagree (ID3 PRIV XMP, ID3 TXXX AIGC)"
+        );
+        let labeled = embed(MP3, &record).unwrap();
+        assert_eq!(records(&labeled).unwrap().len(), 2);
+        assert_eq!(extract(&labeled).unwrap(), Some(record));
     }
 
     #[test]

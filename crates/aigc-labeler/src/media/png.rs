@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Format, MediaError, xmp};
+use super::{Carried, Format, MediaError, xmp};
 use crate::record::{AigcRecord, PROPERTY, PartDigest};
 
 pub(super) const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
@@ -199,11 +199,22 @@ pub fn embed(bytes: &[u8], record: &AigcRecord) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
-/// See [`super::extract`]. The XMP packet is preferred over the plain-text copy.
-pub fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+/// See [`super::records`].
+pub fn records(bytes: &[u8]) -> Result<Vec<Carried>, MediaError> {
     let (chunks, _) = parse(bytes)?;
-    let xmp = chunks.iter().filter(|c| c.is_xmp()).find_map(Chunk::record);
-    Ok(xmp.or_else(|| chunks.iter().find_map(Chunk::record)))
+    Ok(chunks
+        .iter()
+        .filter(|c| c.is_ours())
+        .map(|c| Carried {
+            carrier: match &c.kind {
+                _ if c.is_xmp() => "iTXt XMP",
+                b"tEXt" => "tEXt AIGC",
+                b"zTXt" => "zTXt AIGC",
+                _ => "iTXt AIGC",
+            },
+            record: c.record(),
+        })
+        .collect())
 }
 
 /// See [`super::essence`].
@@ -221,6 +232,12 @@ pub fn essence(bytes: &[u8]) -> Result<PartDigest, MediaError> {
         hasher.update(chunk.data);
     }
     Ok(hasher.finalize().into())
+}
+
+/// [`super::extract`] for this format.
+#[cfg(test)]
+fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+    super::extract(Format::Png, bytes)
 }
 
 #[cfg(test)]
@@ -325,6 +342,44 @@ mod tests {
         let input = with_chunk_after_ihdr(&original, b"iTXt", &itxt);
         assert_eq!(extract(&input).unwrap(), Some(samples::record()));
         assert_eq!(extract(&original).unwrap(), None);
+    }
+
+    #[test]
+    fn carriers_that_disagree_are_an_error_not_a_choice() {
+        let original = samples::png(2, 2, 0);
+        let record = samples::record();
+        let mut forged = record.clone();
+        forged.label = "0".into();
+        let text = [b"AIGC\0".as_slice(), forged.to_ascii_json().as_bytes()].concat();
+        let itxt = [XMP_KEYWORD, b"\0\0\0\0\0", xmp::packet(&record).as_bytes()].concat();
+        let input = with_chunk_after_ihdr(&original, b"tEXt", &text);
+        let input = with_chunk_after_ihdr(&input, b"iTXt", &itxt);
+        let carried = records(&input).unwrap();
+        assert_eq!(
+            carried,
+            [
+                Carried {
+                    carrier: "iTXt XMP",
+                    record: Some(record.clone())
+                },
+                Carried {
+                    carrier: "tEXt AIGC",
+                    record: Some(forged)
+                },
+            ]
+        );
+        assert_eq!(
+            extract(&input).unwrap_err().to_string(),
+            "the PNG file carries records that disagree (iTXt XMP, tEXt AIGC)"
+        );
+        // A carrier that holds no readable record disagrees too.
+        let broken = with_chunk_after_ihdr(&original, b"tEXt", b"AIGC\0{not json");
+        let broken = with_chunk_after_ihdr(&broken, b"iTXt", &itxt);
+        assert!(extract(&broken).is_err());
+        // The labeler's own output agrees with itself.
+        let labeled = embed(&original, &record).unwrap();
+        assert_eq!(records(&labeled).unwrap().len(), 2);
+        assert_eq!(extract(&labeled).unwrap(), Some(record));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Format, MediaError, xmp};
+use super::{Carried, Format, MediaError, xmp};
 use crate::record::{AigcRecord, PartDigest};
 
 const XMP_CHUNK: &[u8; 4] = b"_PMX";
@@ -133,10 +133,17 @@ pub fn embed(bytes: &[u8], record: &AigcRecord) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
-/// See [`super::extract`].
-pub fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+/// See [`super::records`].
+pub fn records(bytes: &[u8]) -> Result<Vec<Carried>, MediaError> {
     let (chunks, _) = parse(bytes)?;
-    Ok(chunks.iter().filter_map(Chunk::xmp).find_map(xmp::parse))
+    Ok(chunks
+        .iter()
+        .filter(|c| c.is_ours())
+        .map(|c| Carried {
+            carrier: "_PMX XMP",
+            record: c.xmp().and_then(xmp::parse),
+        })
+        .collect())
 }
 
 /// See [`super::essence`].
@@ -147,6 +154,12 @@ pub fn essence(bytes: &[u8]) -> Result<PartDigest, MediaError> {
     hasher.update(format);
     hasher.update(samples);
     Ok(hasher.finalize().into())
+}
+
+/// [`super::extract`] for this format.
+#[cfg(test)]
+fn extract(bytes: &[u8]) -> Result<Option<AigcRecord>, MediaError> {
+    super::extract(Format::Wav, bytes)
 }
 
 #[cfg(test)]

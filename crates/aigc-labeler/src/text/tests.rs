@@ -188,12 +188,134 @@ fn a_stream_gets_the_notice_in_its_first_content_chunk_and_the_record_before_don
     assert!(transcript.done);
     assert_eq!(transcript.texts[&0], format!("{NOTICE}\n\nHello"));
     assert_intact(&transcript);
-    // The record comes right before [DONE], in a chunk with no choices.
+    // The record rides on the chunk that finishes the choice: no chunk is added.
     let events: Vec<&str> = text.trim_end().split("\n\n").collect();
+    assert_eq!(events.len(), input.trim_end().split("\n\n").count());
     assert_eq!(events[events.len() - 1], "data: [DONE]");
-    assert!(events[events.len() - 2].contains("\"aigc\""));
-    assert!(events[events.len() - 2].contains("\"choices\":[]"));
-    assert!(events[events.len() - 2].contains("\"id\":\"c1\""));
+    let finishing = events[events.len() - 2];
+    assert!(
+        finishing.contains("\"finish_reason\":\"stop\""),
+        "{finishing}"
+    );
+    assert!(finishing.contains("\"aigc\""), "{finishing}");
+    assert_eq!(text.matches("\"aigc\"").count(), 1);
+    assert!(!text.contains("\"choices\":[]"), "{text}");
+}
+
+/// The events of a stream as JSON, `[DONE]` as `None`; comments left out.
+fn chunks(out: &[u8]) -> Vec<Option<Value>> {
+    let text = std::str::from_utf8(out).unwrap();
+    text.trim_end()
+        .split("\n\n")
+        .filter(|e| !e.starts_with(':'))
+        .map(|e| {
+            let data = e.strip_prefix("data: ").unwrap();
+            (data != "[DONE]").then(|| serde_json::from_str(data).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn with_usage_the_record_rides_the_finishing_and_the_usage_chunk_which_stays_last() {
+    let usage = json!({"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7});
+    let envelope = |choices: Value, usage: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": choices, "usage": usage})
+    };
+    let events = [
+        envelope(
+            json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
+            Value::Null,
+        ),
+        envelope(
+            json!([{"index": 0, "delta": {"content": "Hi"}, "finish_reason": null}]),
+            Value::Null,
+        ),
+        envelope(
+            json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+            Value::Null,
+        ),
+        envelope(json!([]), usage.clone()),
+    ];
+    let mut input: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    input.push_str("data: [DONE]\n\n");
+    for position in [Position::Start, Position::End] {
+        let out = run(&mut labeler(TextApi::Chat, position), input.as_bytes(), 7);
+        let chunks = chunks(&out);
+        assert_eq!(chunks.len(), 5, "no chunk added");
+        assert_eq!(chunks[4], None, "[DONE] last");
+        let usage_chunk = chunks[3].as_ref().unwrap();
+        assert_eq!(usage_chunk["usage"], usage, "the usage chunk stays last");
+        assert_eq!(usage_chunk["choices"], json!([]));
+        let finishing = chunks[2].as_ref().unwrap();
+        assert_eq!(finishing["choices"][0]["finish_reason"], "stop");
+        assert_eq!(
+            finishing["aigc"], usage_chunk["aigc"],
+            "the same record twice"
+        );
+        for chunk in &chunks[..3] {
+            let chunk = chunk.as_ref().unwrap();
+            assert!(!chunk["choices"].as_array().unwrap().is_empty(), "{chunk}");
+        }
+        assert!(chunks[0].as_ref().unwrap().get("aigc").is_none());
+        let transcript = read_stream(TextApi::Chat, &out);
+        assert_eq!(transcript.records.len(), 2);
+        assert_intact(&transcript);
+    }
+}
+
+#[test]
+fn with_several_choices_the_record_waits_for_the_last_to_finish() {
+    let chunk = |index: u64, content: &str, finish: Option<&str>| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "c", "choices": [{"index": index, "delta": {"content": content}, "finish_reason": finish}]})
+        )
+    };
+    let input = [
+        chunk(0, "a", None),
+        chunk(1, "b", None),
+        chunk(0, "", Some("stop")),
+        chunk(1, "c", None),
+        chunk(1, "", Some("length")),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    let out = run(
+        &mut labeler(TextApi::Chat, Position::End),
+        input.as_bytes(),
+        4096,
+    );
+    let chunks = chunks(&out);
+    assert_eq!(chunks.len(), 6);
+    let carrying: Vec<usize> = (0..5)
+        .filter(|&i| chunks[i].as_ref().unwrap().get("aigc").is_some())
+        .collect();
+    assert_eq!(carrying, [4]);
+    let transcript = read_stream(TextApi::Chat, &out);
+    assert_eq!(transcript.texts[&0], format!("a\n\n{NOTICE}"));
+    assert_eq!(transcript.texts[&1], format!("bc\n\n{NOTICE}"));
+    assert_intact(&transcript);
+}
+
+#[test]
+fn text_after_the_record_gets_a_record_of_its_own_in_a_chunk_with_a_choice() {
+    let finished = json!({"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]});
+    let late = json!({"id": "c", "choices": [{"index": 0, "delta": {"content": " again"}, "finish_reason": null}]});
+    let input = format!("data: {finished}\n\ndata: {late}\n\ndata: [DONE]\n\n");
+    let mut labeler = StreamLabeler::new(TextApi::Chat, None, sealer(), "s".into(), 1 << 20);
+    let out = run(&mut labeler, input.as_bytes(), 4096);
+    let chunks = chunks(&out);
+    assert_eq!(chunks.len(), 4);
+    let closing = chunks[2].as_ref().unwrap();
+    assert_eq!(
+        closing["choices"],
+        json!([{"index": 0, "delta": {}, "finish_reason": null}])
+    );
+    assert_ne!(closing["aigc"], chunks[0].as_ref().unwrap()["aigc"]);
+    let transcript = read_stream(TextApi::Chat, &out);
+    assert_eq!(transcript.texts[&0], "Hi again");
+    assert_intact(&transcript);
 }
 
 #[test]
