@@ -713,6 +713,27 @@ async fn a_drill_restores_the_newest_backup_records_the_result_then_cleans_up() 
     assert_eq!(claim["spec"]["accessModes"], json!(["ReadWriteMany"]));
     assert_eq!(condition(&api, "M81e-RestoreVerified")["status"], "Unknown");
 
+    // A newer backup becoming ready meanwhile changes nothing: a claim's source is fixed.
+    let newer = "mco-serve.chat-corpus-20261201t0200z";
+    api.insert(
+        &format!("{SNAPSHOTS}/{newer}"),
+        snapshot_of(
+            newer,
+            "corpus",
+            Some("20261201T0200Z"),
+            true,
+            Some("mdep-uid"),
+        ),
+    );
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert!(
+        api.writes().iter().all(|r| !r.path.starts_with(CLAIMS)),
+        "{:#?}",
+        api.writes()
+    );
+    let claim = api.object(&format!("{CLAIMS}/{DRILL_CLAIM}")).unwrap();
+
     // It binds (a CSI driver would set this) 25 s after it was created.
     let mut bound = claim;
     bound["metadata"]["creationTimestamp"] = json!("2026-12-01T04:00:10Z");
@@ -801,4 +822,68 @@ async fn a_drill_without_a_ready_backup_fails_at_once() {
             .unwrap()
             .contains("no ready backup of train/corpus to restore")
     );
+}
+
+/// The compliant example writes the sidecar entry into its GitOps source: it must be exactly
+/// what the operator injects, or the GitOps tool and the operator would each keep rewriting
+/// the fields they disagree on.
+#[test]
+fn the_example_carries_exactly_the_entries_the_operator_injects() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use model_compliance_operator::api::{CompliancePolicy, ModelDeployment};
+    use model_compliance_operator::snapshot::Snapshot;
+    use serde::Deserialize;
+
+    fn documents(path: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(path).unwrap();
+        serde_yaml_ng::Deserializer::from_str(&text)
+            .map(|d| Value::deserialize(d).unwrap())
+            .filter(|v| !v.is_null())
+            .collect()
+    }
+    let policy: CompliancePolicy =
+        serde_json::from_value(documents("examples/policies/public-service.yaml").remove(0))
+            .unwrap();
+    let mut deployment: ModelDeployment =
+        serde_json::from_value(documents("examples/compliant/modeldeployment.yaml").remove(0))
+            .unwrap();
+    deployment.metadata.uid = Some("uid".into());
+    let workload: Deployment = serde_json::from_value(
+        documents("examples/compliant/inference.yaml")
+            .into_iter()
+            .find(|d| d["kind"] == "Deployment")
+            .unwrap(),
+    )
+    .unwrap();
+    let namespace = workload.metadata.namespace.clone().unwrap();
+    let mut snapshot = Snapshot {
+        volume_snapshot_api_missing: true,
+        ..Default::default()
+    };
+    snapshot
+        .ns_mut(&namespace)
+        .apps_deployments
+        .push(workload.clone());
+    let desired = model_compliance_operator::desired::desired(
+        &policy,
+        &deployment,
+        &snapshot,
+        false,
+        k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+    );
+    let injected = &desired.deployment_sidecars[0].spec.template.spec;
+    let pod = workload.spec.unwrap().template.spec.unwrap();
+    let written = pod
+        .containers
+        .iter()
+        .find(|c| c.name == "aigc-labeler")
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(written).unwrap(),
+        serde_json::to_value(&injected.containers[0]).unwrap()
+    );
+    for volume in &injected.volumes {
+        let theirs = pod.volumes.iter().flatten().find(|v| v.name == volume.name);
+        assert_eq!(theirs, Some(volume));
+    }
 }

@@ -471,3 +471,48 @@ fn the_binary_stops_on_sigterm_while_the_api_server_never_answers() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The VolumeSnapshot API installed while the operator runs is used without a restart: the
+/// backup row first says the API is missing, then the operator takes the backup due.
+#[tokio::test]
+async fn a_snapshot_api_installed_later_is_used_without_a_restart() {
+    let api = populated_cluster();
+    let operator = start(&api, options());
+    until(&api, "the first status", status_written).await;
+    let status = api.object(MDEP).unwrap()["status"].clone();
+    let backups = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "M81e-BackupsCurrent")
+        .cloned()
+        .unwrap();
+    assert_eq!(backups["reason"], "SnapshotApiMissing", "{backups}");
+    assert!(
+        api.log()
+            .iter()
+            .all(|r| !r.path.contains("volumesnapshots")),
+        "nothing asked of an API that does not exist"
+    );
+
+    api.insert(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/volumesnapshots.snapshot.storage.k8s.io",
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "volumesnapshots.snapshot.storage.k8s.io"},
+               "spec": {"group": "snapshot.storage.k8s.io", "scope": "Namespaced",
+                        "names": {"kind": "VolumeSnapshot", "plural": "volumesnapshots"},
+                        "versions": [{"name": "v1", "served": true, "storage": true}]},
+               "status": {"conditions": [{"type": "Established", "status": "True",
+                          "lastTransitionTime": "2026-01-01T00:00:00Z", "reason": "InitialNamesAccepted", "message": ""}]}}),
+    );
+    until(&api, "a backup of corpus taken", |log| {
+        log.iter().any(|r| {
+            r.method == Method::PATCH
+                && r.path.starts_with(
+                    "/apis/snapshot.storage.k8s.io/v1/namespaces/train/volumesnapshots/mco-serve.chat-corpus-",
+                )
+        })
+    })
+    .await;
+    operator.stop(PATIENCE).await.unwrap();
+}

@@ -367,13 +367,18 @@ fn controller(
         })
 }
 
-/// Deployments whose rows depend on objects of `namespace`.
+/// Deployments whose rows depend on objects of `namespace` (all of them for
+/// [`stores::EVERY_NAMESPACE`]).
 fn dependents(stores: &Stores, namespace: &str) -> Vec<ObjectRef<ModelDeployment>> {
+    let every = namespace == stores::EVERY_NAMESPACE;
     stores
         .model_deployments
         .state()
         .into_iter()
         .filter(|d| {
+            if every {
+                return true;
+            }
             let policy = stores.policies.get(&ObjectRef::new(&d.spec.policy_ref));
             match policy {
                 Some(p) => stores::namespaces_of(&p, d).contains(namespace),

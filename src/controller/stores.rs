@@ -167,9 +167,14 @@ where
 /// The CRD of the VolumeSnapshot API.
 pub const VOLUME_SNAPSHOT_CRD: &str = "volumesnapshots.snapshot.storage.k8s.io";
 
+/// A trigger meaning "every namespace": the rows of every deployment may have changed.
+pub const EVERY_NAMESPACE: &str = "*";
+
 /// A reflector for a kind whose CRD may not be installed: it starts once the CRD `crd` is
 /// established, then fills the store and sets `installed` after its first list. Not a part of
-/// the operator's readiness: the rows that need it say that it is missing until then.
+/// the operator's readiness: the rows that need it say that it is missing until then. Its
+/// stream yields the namespaces of changed objects, and [`EVERY_NAMESPACE`] once a list is
+/// stored, so that every deployment is decided again with the API in place.
 pub fn reflect_once_installed<K>(
     client: &Client,
     crd: &'static str,
@@ -177,7 +182,7 @@ pub fn reflect_once_installed<K>(
     installed: Arc<AtomicBool>,
 ) -> (
     Store<K>,
-    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+    impl Stream<Item = Result<String, watcher::Error>> + Send + 'static,
 )
 where
     K: Resource<DynamicType = ()>
@@ -222,12 +227,20 @@ where
                 .default_backoff()
                 .modify(|o: &mut K| o.trim())
                 .reflect(writer)
-                .inspect(move |event| {
-                    if let Ok(watcher::Event::InitDone) = event {
-                        installed.store(true, Ordering::Release);
-                    }
+                .filter_map(move |event| {
+                    let changed = match event {
+                        Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => {
+                            Some(Ok(namespace_of(&o)))
+                        }
+                        Ok(watcher::Event::InitDone) => {
+                            installed.store(true, Ordering::Release);
+                            Some(Ok(EVERY_NAMESPACE.to_owned()))
+                        }
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    };
+                    async move { changed }
                 })
-                .touched_objects()
         })
         .flatten();
     (reader, objects)
@@ -314,7 +327,7 @@ pub fn all(client: &Client, sync: &CacheSync) -> (Stores, Streams) {
             rb_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
             pvcs_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
             cron_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
-            vs_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+            vs_stream.boxed(),
         ],
     };
     (stores, streams)

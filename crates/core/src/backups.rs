@@ -115,6 +115,20 @@ pub fn declared_volumes(spec: &ModelDeploymentSpec) -> Vec<(&str, &str)> {
     volumes
 }
 
+/// The backup a drill of `slot` restores `claim` from when it starts: the newest ready one
+/// of the operator's taken at or before the slot. Once its claim exists, the claim's source
+/// stands (a claim's source cannot change).
+pub fn drill_source<'s>(
+    objects: &'s NamespaceObjects,
+    uid: &str,
+    claim: &str,
+    slot: Slot,
+) -> Option<&'s VolumeSnapshot> {
+    ours(objects, uid, claim)
+        .into_iter()
+        .find(|s| ready(s) && taken(s).is_some_and(|t| t <= slot.0))
+}
+
 /// Whether a snapshot is ready to restore from.
 pub fn ready(s: &VolumeSnapshot) -> bool {
     s.status.as_ref().and_then(|st| st.ready_to_use) == Some(true)
@@ -233,7 +247,22 @@ pub fn drill_status(
         .map(|(namespace, claim)| {
             let objects = snapshot.ns(namespace);
             let volume = format!("{namespace}/{claim}");
-            let Some(source) = ours(objects, uid, claim).into_iter().find(|s| ready(s)) else {
+            let name = drill_claim_name(deployment, namespace, claim, slot);
+            let restored = objects
+                .pvcs
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(name.as_str()));
+            let source_name = match restored {
+                Some(r) => r
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.data_source.as_ref())
+                    .map(|d| d.name.clone()),
+                None => {
+                    drill_source(objects, uid, claim, slot).and_then(|s| s.metadata.name.clone())
+                }
+            };
+            let Some(source_name) = source_name else {
                 return DrillVolume {
                     volume,
                     snapshot: None,
@@ -242,16 +271,11 @@ pub fn drill_status(
                     message: Some(format!("no ready backup of {namespace}/{claim} to restore")),
                 };
             };
-            let name = drill_claim_name(deployment, namespace, claim, slot);
-            let restored = objects
-                .pvcs
-                .iter()
-                .find(|p| p.metadata.name.as_deref() == Some(name.as_str()));
             let bound = restored
                 .and_then(|p| p.status.as_ref())
                 .and_then(|s| s.phase.as_deref())
                 == Some("Bound");
-            let source_name = source.metadata.name.clone();
+            let source_name = Some(source_name);
             if bound {
                 let created = restored
                     .and_then(|p| p.metadata.creation_timestamp.as_ref())

@@ -17,8 +17,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::{Control, DesiredObjects, OwnedKind, metadata, object_name, whole};
 use crate::api::{BackupEngine, CompliancePolicy, EnforcementMode, ModelDeployment};
 use crate::backups::{
-    Slot, claim_suffix, declared_volumes, drill_claim_name, drill_due, ours, ready, schedule_of,
-    taken,
+    Slot, claim_suffix, declared_volumes, drill_claim_name, drill_due, drill_source, ours, ready,
+    schedule_of, taken,
 };
 use crate::catalog::defaults as d;
 use crate::labels::SLOT;
@@ -194,7 +194,17 @@ pub(super) fn drill_claims(
     let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
     for (namespace, claim) in declared_volumes(&deployment.spec) {
         let objects = snapshot.ns(namespace);
-        let Some(source) = ours(objects, uid, claim).into_iter().find(|s| ready(s)) else {
+        let name = drill_claim_name(deployment, namespace, claim, slot);
+        if let Some(restoring) = objects
+            .pvcs
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(name.as_str()))
+        {
+            // Started: kept as it is until the drill is decided.
+            out.persistent_volume_claims.push(restoring.clone());
+            continue;
+        }
+        let Some(source) = drill_source(objects, uid, claim, slot) else {
             continue;
         };
         out.persistent_volume_claims
