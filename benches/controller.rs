@@ -136,6 +136,10 @@ fn stores(api: &FakeApi, pods: &Store<SlimPod>) -> Stores {
         cron_jobs: api.store("/__none__/"),
         volume_snapshots: api.store("/__none__/"),
         volume_snapshot_api: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        velero_schedules: api.store("/__none__/"),
+        velero_backups: api.store("/__none__/"),
+        velero_schedule_api: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        velero_backup_api: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     }
 }
 

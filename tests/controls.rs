@@ -887,3 +887,150 @@ fn the_example_carries_exactly_the_entries_the_operator_injects() {
         assert_eq!(theirs, Some(volume));
     }
 }
+
+// The Velero engine.
+
+const VELERO_SCHEDULE: &str =
+    "/apis/velero.io/v1/namespaces/velero/schedules/mco-serve.chat-backups";
+
+fn velero_backup(name: &str, completed: &str, namespaces: Value) -> Value {
+    json!({"apiVersion": "velero.io/v1", "kind": "Backup",
+           "metadata": {"name": name, "namespace": "velero",
+                        "labels": {"velero.io/schedule-name": "mco-serve.chat-backups"}},
+           "spec": {"includedNamespaces": namespaces},
+           "status": {"phase": "Completed", "completionTimestamp": completed}})
+}
+
+#[tokio::test]
+async fn the_velero_engine_owns_one_schedule_and_judges_its_newest_backup() {
+    let api = backup_cluster(json!({
+        "engine": "Velero", "schedule": "0 2 * * *", "timeZone": "Asia/Shanghai", "retainCount": 7
+    }));
+    set_now("2026-12-01T00:00:00Z");
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let applied = api
+        .writes()
+        .into_iter()
+        .find(|r| r.path == VELERO_SCHEDULE)
+        .expect("the Schedule is applied");
+    assert_eq!(applied.field_manager(), Some("model-compliance-operator"));
+    let schedule = api.object(VELERO_SCHEDULE).unwrap();
+    assert_eq!(
+        schedule["spec"],
+        json!({"schedule": "CRON_TZ=Asia/Shanghai 0 2 * * *",
+               "template": {"includedNamespaces": ["serve", "train"], "ttl": "168h0m0s"}})
+    );
+    assert!(
+        snapshot_writes(&api).is_empty(),
+        "no VolumeSnapshots with Velero"
+    );
+    let row = condition(&api, "M81e-BackupsCurrent");
+    assert_eq!(row["reason"], "NoBackup", "{row}");
+
+    // Velero ran it: a completed backup of both namespaces three hours ago.
+    api.insert(
+        "/apis/velero.io/v1/namespaces/velero/backups/b1",
+        velero_backup("b1", "2026-11-30T21:00:00Z", json!(["serve", "train"])),
+    );
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let row = condition(&api, "M81e-BackupsCurrent");
+    assert_eq!(row["status"], "True", "{row}");
+    assert!(row["message"].as_str().unwrap().contains("velero/b1"));
+
+    // A day and a half later without a new one: too old.
+    set_now("2026-12-02T09:00:00Z");
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let row = condition(&api, "M81e-BackupsCurrent");
+    assert_eq!(row["reason"], "BackupTooOld", "{row}");
+
+    // Back to VolumeSnapshots: the Schedule goes (Velero's backups stay Velero's).
+    with_policy(&api, json!({"backup": {"schedule": "0 2 * * *"}}));
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert_eq!(paths(&api.writes(), Method::DELETE), [VELERO_SCHEDULE]);
+    assert!(
+        api.object("/apis/velero.io/v1/namespaces/velero/backups/b1")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn without_velero_the_row_says_so() {
+    let api = backup_cluster(json!({"engine": "Velero"}));
+    let mut s = stores(&api);
+    s.velero_backup_api = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (_, synced) = tokio::sync::watch::channel(true);
+    let ctx = std::sync::Arc::new(
+        model_compliance_operator::controller::Context::new(api.client(), s, synced)
+            .with_clock(clock),
+    );
+    model_compliance_operator::controller::reconcile::reconcile(current(&api), ctx)
+        .await
+        .unwrap();
+    assert!(api.writes().iter().all(|r| !r.path.contains("velero.io")));
+    let row = condition(&api, "M81e-BackupsCurrent");
+    assert_eq!(row["reason"], "VeleroMissing");
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains("Velero (velero.io/v1 Schedules and Backups) is not installed")
+    );
+}
+
+/// With all five controls on (isolation, access control, backups with a drill, the sidecar,
+/// and the kill switch engaged), a settled deployment makes no request between slots.
+#[tokio::test]
+async fn with_all_five_controls_a_settled_deployment_makes_no_request() {
+    let api = cluster();
+    with_policy(
+        &api,
+        json!({
+            "isolation": {"allowedNamespaces": ["monitoring"]},
+            "accessControl": {"readers": [{"kind": "Group", "name": "stewards"}]},
+            "backup": {"schedule": "0 2 * * *", "restoreDrill": {"schedule": "0 4 * * 0"}},
+            "sidecar": {"mode": "Enforce"}
+        }),
+    );
+    let mut d = deployment();
+    d["spec"]["service"] = json!({"provider": "Example AI Co."});
+    d["spec"]["suspend"] = json!(true);
+    d["metadata"]["creationTimestamp"] = json!("2026-12-01T09:00:00Z");
+    api.insert(MDEP, d);
+    set_now("2026-12-01T10:00:00Z");
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let written: Vec<String> = non_event_writes(&api)
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    for part in [
+        "networkpolicies/mco-serve.chat-isolate-training",
+        "networkpolicies/mco-chat-suspend",
+        "roles/mco-serve.chat-training-data-reader",
+        "/secrets",
+        "deployments/chat",
+        "volumesnapshots/mco-serve.chat-corpus-20261201t0200z",
+    ] {
+        assert!(
+            written.iter().any(|w| w.contains(part)),
+            "{part} in {written:#?}"
+        );
+    }
+    let conditions = api.object(MDEP).unwrap()["status"]["conditions"].clone();
+    assert!(
+        conditions
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["type"] != "M81e-RestoreVerified"),
+        "the last drill slot (Sunday) came before the deployment existed: none is owed yet"
+    );
+    for later in ["2026-12-01T10:00:05Z", "2026-12-01T23:59:00Z"] {
+        set_now(later);
+        api.clear_log();
+        reconcile_once(&api, &mut ctx).await.unwrap();
+        assert_eq!(api.log(), vec![], "settled at {later}: not one request");
+    }
+}

@@ -2370,3 +2370,120 @@ async fn backups_on_a_schedule_with_retention_and_a_restore_drill() {
     )
     .await;
 }
+
+/// Velero's Schedule and Backup, as minimal CRDs the test defines (every field kept).
+async fn install_velero_crds(client: &Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for (plural, kind) in [("schedules", "Schedule"), ("backups", "Backup")] {
+        let name = format!("{plural}.velero.io");
+        let crd: CustomResourceDefinition = from_json(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": name},
+            "spec": {
+                "group": "velero.io", "scope": "Namespaced",
+                "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase()},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                              "subresources": {"status": {}},
+                              "schema": {"openAPIV3Schema": {"type": "object",
+                                         "x-kubernetes-preserve-unknown-fields": true}}}]
+            }
+        }));
+        api.patch(&name, &PatchParams::apply(MANAGER), &Patch::Apply(&crd))
+            .await
+            .expect("a Velero CRD applies");
+        let established = kube::runtime::wait::conditions::is_crd_established();
+        kube::runtime::wait::await_condition(api.clone(), &name, established)
+            .await
+            .expect("the Velero CRD is established");
+    }
+}
+
+/// 8.1e with Velero: the operator owns one Schedule of the training and inference namespaces
+///     in Velero's namespace, and judges the age of the newest completed Backup; switching the
+///     engine back removes its Schedule and never a Backup.
+#[tokio::test]
+async fn velero_schedule_and_backup_freshness() {
+    use model_compliance_operator::snapshot::{VeleroBackup, VeleroSchedule};
+    scenario("velero_schedule_and_backup_freshness", |env| async move {
+        let name = "chat";
+        install_velero_crds(&env.client).await;
+        let velero = env
+            .extra_namespace("velero", "velero_schedule_and_backup_freshness")
+            .await;
+        let velero_ns = velero.clone();
+        env.apply_policy_with(&env.id, |p| {
+            p["spec"]["controls"]["backup"] = json!({
+                "mode": "Enforce", "engine": "Velero", "schedule": "0 3 * * *",
+                "timeZone": "Asia/Shanghai", "retainMaxAgeDays": 30, "veleroNamespace": velero_ns
+            });
+        })
+        .await;
+        env.create_workloads(name).await;
+        env.apply_model_deployment(name, &env.id).await;
+        let schedules: Api<VeleroSchedule> = env.api(&velero);
+        let schedule_name = format!("mco-{}.chat-backups", env.serve);
+        let schedule = eventually("the Velero Schedule", TIMEOUT, || async {
+            schedules
+                .get_opt(&schedule_name)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "not yet".to_owned())
+        })
+        .await;
+        assert_eq!(schedule.spec.schedule, "CRON_TZ=Asia/Shanghai 0 3 * * *");
+        let mut expected = vec![env.serve.clone(), env.train.clone()];
+        expected.sort();
+        assert_eq!(schedule.spec.template.included_namespaces, expected);
+        assert_eq!(schedule.spec.template.ttl.as_deref(), Some("720h0m0s"));
+        poll(&env.deployments(), name, "no Velero backup yet", |d| {
+            condition_is(
+                reconciled(d)?,
+                "M81e-BackupsCurrent",
+                "False",
+                Some("NoBackup"),
+            )
+        })
+        .await;
+        // Velero completes a backup of the schedule.
+        let backups: Api<VeleroBackup> = env.api(&velero);
+        let backup: VeleroBackup = from_json(json!({
+            "apiVersion": "velero.io/v1", "kind": "Backup",
+            "metadata": {"name": "nightly-1", "labels": {"velero.io/schedule-name": schedule_name}},
+            "spec": {"includedNamespaces": expected}
+        }));
+        backups
+            .create(&PostParams::default(), &backup)
+            .await
+            .unwrap();
+        let status = json!({"status": {"phase": "Completed",
+            "completionTimestamp": Timestamp::now().to_string()}});
+        backups
+            .patch_status("nightly-1", &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .unwrap();
+        let current = poll(&env.deployments(), name, "the backup judged current", |d| {
+            condition_is(reconciled(d)?, "M81e-BackupsCurrent", "True", None)
+        })
+        .await;
+        assert!(current.message.contains("nightly-1"), "{}", current.message);
+        // Back to VolumeSnapshots: the Schedule goes, the Backup stays.
+        env.apply_policy_with(&env.id, |p| {
+            p["spec"]["controls"]["backup"] = json!({"mode": "Enforce"});
+        })
+        .await;
+        eventually("the Schedule removed", TIMEOUT, || async {
+            match schedules
+                .get_opt(&schedule_name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                None => Ok(()),
+                Some(_) => Err("still there".to_owned()),
+            }
+        })
+        .await;
+        assert!(backups.get_opt("nightly-1").await.unwrap().is_some());
+    })
+    .await;
+}

@@ -30,7 +30,7 @@ use kube::runtime::reflector::Store;
 
 use super::stores::Stores;
 use crate::desired::{DesiredObjects, Injected, OwnedKind, owned_by};
-use crate::snapshot::VolumeSnapshot;
+use crate::snapshot::{VeleroSchedule, VolumeSnapshot};
 
 /// An owned kind whose objects written for a deployment can be found in the caches, so that
 /// those no longer needed are released.
@@ -100,6 +100,12 @@ impl Cached for VolumeSnapshot {
     }
 }
 
+impl Cached for VeleroSchedule {
+    fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
+        labeled(&stores.velero_schedules, uid)
+    }
+}
+
 impl Cached for PersistentVolumeClaim {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
         labeled(&stores.pvcs, uid)
@@ -129,6 +135,7 @@ pub async fn for_each_kind(
         stateful_set_sidecars,
         volume_snapshots,
         persistent_volume_claims,
+        velero_schedules,
     } = desired;
     step.kind(network_policies).await?;
     step.kind(roles).await?;
@@ -137,5 +144,6 @@ pub async fn for_each_kind(
     step.kind(deployment_sidecars).await?;
     step.kind(stateful_set_sidecars).await?;
     step.kind(volume_snapshots).await?;
-    step.kind(persistent_volume_claims).await
+    step.kind(persistent_volume_claims).await?;
+    step.kind(velero_schedules).await
 }

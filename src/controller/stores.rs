@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use super::readiness::CacheSync;
 use super::slim::SlimPod;
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
-use crate::snapshot::{FactSource, Snapshot, VolumeSnapshot};
+use crate::snapshot::{FactSource, Snapshot, VeleroBackup, VeleroSchedule, VolumeSnapshot};
 
 /// Read handles of every cache.
 #[derive(Clone)]
@@ -47,6 +47,11 @@ pub struct Stores {
     /// Whether the VolumeSnapshot API is installed and its cache filled. It may be installed
     /// after the operator started: its cache starts then, without a restart.
     pub volume_snapshot_api: Arc<AtomicBool>,
+    /// Velero's Schedules and Backups, empty until Velero is installed; likewise.
+    pub velero_schedules: Store<VeleroSchedule>,
+    pub velero_backups: Store<VeleroBackup>,
+    pub velero_schedule_api: Arc<AtomicBool>,
+    pub velero_backup_api: Arc<AtomicBool>,
 }
 
 /// Drops what no decision reads, so that memory stays flat as clusters grow.
@@ -72,6 +77,8 @@ macro_rules! trim_meta_only {
 }
 
 trim_meta_only!(
+    VeleroSchedule,
+    VeleroBackup,
     ModelDeployment,
     CompliancePolicy,
     ComplianceEvidence,
@@ -166,6 +173,9 @@ where
 
 /// The CRD of the VolumeSnapshot API.
 pub const VOLUME_SNAPSHOT_CRD: &str = "volumesnapshots.snapshot.storage.k8s.io";
+/// The CRDs of Velero's Schedules and Backups.
+pub const VELERO_SCHEDULE_CRD: &str = "schedules.velero.io";
+pub const VELERO_BACKUP_CRD: &str = "backups.velero.io";
 
 /// A trigger meaning "every namespace": the rows of every deployment may have changed.
 pub const EVERY_NAMESPACE: &str = "*";
@@ -289,6 +299,20 @@ pub fn all(client: &Client, sync: &CacheSync) -> (Stores, Streams) {
         Api::<VolumeSnapshot>::all(client.clone()),
         volume_snapshot_api.clone(),
     );
+    let velero_schedule_api = Arc::new(AtomicBool::new(false));
+    let (velero_schedules, schedules_stream) = reflect_once_installed(
+        client,
+        VELERO_SCHEDULE_CRD,
+        Api::<VeleroSchedule>::all(client.clone()),
+        velero_schedule_api.clone(),
+    );
+    let velero_backup_api = Arc::new(AtomicBool::new(false));
+    let (velero_backups, backups_stream) = reflect_once_installed(
+        client,
+        VELERO_BACKUP_CRD,
+        Api::<VeleroBackup>::all(client.clone()),
+        velero_backup_api.clone(),
+    );
     let stores = Stores {
         model_deployments: deployments,
         policies,
@@ -305,6 +329,10 @@ pub fn all(client: &Client, sync: &CacheSync) -> (Stores, Streams) {
         cron_jobs,
         volume_snapshots,
         volume_snapshot_api,
+        velero_schedules,
+        velero_backups,
+        velero_schedule_api,
+        velero_backup_api,
     };
     let streams = Streams {
         model_deployments: deployments_stream.boxed(),
@@ -328,6 +356,8 @@ pub fn all(client: &Client, sync: &CacheSync) -> (Stores, Streams) {
             pvcs_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
             cron_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
             vs_stream.boxed(),
+            schedules_stream.boxed(),
+            backups_stream.boxed(),
         ],
     };
     (stores, streams)
@@ -367,6 +397,9 @@ pub fn namespaces_of(policy: &CompliancePolicy, deployment: &ModelDeployment) ->
     );
     out.extend(checks.safety_evaluation.iter().map(|c| c.namespace.clone()));
     out.extend(checks.code_audit.iter().map(|c| c.namespace.clone()));
+    if policy.spec.controls.backup.engine == crate::api::BackupEngine::Velero {
+        out.insert(crate::backups::velero_namespace(policy).to_owned());
+    }
     out.extend(
         policy
             .spec
@@ -411,6 +444,10 @@ impl Stores {
             cron_jobs: reflector::store().0,
             volume_snapshots: reflector::store().0,
             volume_snapshot_api: Arc::new(AtomicBool::new(true)),
+            velero_schedules: reflector::store().0,
+            velero_backups: reflector::store().0,
+            velero_schedule_api: Arc::new(AtomicBool::new(true)),
+            velero_backup_api: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -451,6 +488,10 @@ impl Stores {
         fill!(self.cron_jobs, cron_jobs);
         fill!(self.volume_snapshots, volume_snapshots);
         snapshot.volume_snapshot_api_missing = !self.volume_snapshot_api.load(Ordering::Acquire);
+        fill!(self.velero_schedules, velero_schedules);
+        fill!(self.velero_backups, velero_backups);
+        snapshot.velero_api_missing = !(self.velero_schedule_api.load(Ordering::Acquire)
+            && self.velero_backup_api.load(Ordering::Acquire));
         // Stores are unordered; decisions and messages must not depend on cache order.
         for objects in snapshot.namespaces.values_mut() {
             sort_by_name(&mut objects.apps_deployments);
@@ -463,6 +504,8 @@ impl Stores {
             sort_by_name(&mut objects.pvcs);
             sort_by_name(&mut objects.cron_jobs);
             sort_by_name(&mut objects.volume_snapshots);
+            sort_by_name(&mut objects.velero_schedules);
+            sort_by_name(&mut objects.velero_backups);
         }
         snapshot
     }

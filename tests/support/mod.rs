@@ -174,6 +174,10 @@ pub fn stores(api: &FakeApi) -> Stores {
         cron_jobs: api.store("/cronjobs/"),
         volume_snapshots: api.store("/volumesnapshots/"),
         volume_snapshot_api: Arc::new(AtomicBool::new(true)),
+        velero_schedules: api.store("/schedules/"),
+        velero_backups: api.store("/backups/"),
+        velero_schedule_api: Arc::new(AtomicBool::new(true)),
+        velero_backup_api: Arc::new(AtomicBool::new(true)),
     }
 }
 

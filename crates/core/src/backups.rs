@@ -129,6 +129,35 @@ pub fn drill_source<'s>(
         .find(|s| ready(s) && taken(s).is_some_and(|t| t <= slot.0))
 }
 
+/// Namespace of Velero's Schedules and Backups.
+pub fn velero_namespace(policy: &CompliancePolicy) -> &str {
+    policy
+        .spec
+        .controls
+        .backup
+        .velero_namespace
+        .as_deref()
+        .unwrap_or(d::VELERO_NAMESPACE)
+}
+
+/// Name of the Velero Schedule of a deployment (in Velero's namespace).
+pub fn velero_schedule_name(policy: &CompliancePolicy, deployment: &ModelDeployment) -> String {
+    object_name(deployment, velero_namespace(policy), "backups")
+}
+
+/// The namespaces a Velero Schedule of the deployment backs up: training and inference.
+pub fn velero_namespaces(spec: &ModelDeploymentSpec) -> Vec<String> {
+    let mut out: Vec<String> = spec
+        .training
+        .iter()
+        .map(|t| t.namespace.clone())
+        .chain(spec.inference.iter().map(|i| i.namespace.clone()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Whether a snapshot is ready to restore from.
 pub fn ready(s: &VolumeSnapshot) -> bool {
     s.status.as_ref().and_then(|st| st.ready_to_use) == Some(true)
@@ -176,6 +205,15 @@ pub fn drill_due(
     }
     let (_, drill) = schedule_of(policy).ok()?;
     let slot = Slot(drill?.latest(now)?);
+    // A drill scheduled before the deployment existed is not owed.
+    if deployment
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .is_some_and(|created| slot.0 < created.0)
+    {
+        return None;
+    }
     let done = deployment
         .status
         .as_ref()

@@ -719,6 +719,7 @@ pub mod defaults {
     pub const SIDECAR_KEY_SECRET: &str = "aigc-labeler-key";
     pub const BACKUP_TIME_ZONE: &str = "UTC";
     pub const RESTORE_DRILL_TIMEOUT_SECONDS: i32 = 600;
+    pub const VELERO_NAMESPACE: &str = "velero";
     /// Evidence expiring within this many days is flagged in messages.
     pub const EVIDENCE_EXPIRY_WARNING_DAYS: i64 = 30;
 }

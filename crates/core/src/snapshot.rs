@@ -68,6 +68,61 @@ pub struct VolumeSnapshotStatus {
     pub error: Option<serde_json::Value>,
 }
 
+/// A Velero Schedule (velero.io/v1): backups of whole namespaces on a cron schedule.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "velero.io",
+    version = "v1",
+    kind = "Schedule",
+    root = "VeleroSchedule",
+    namespaced
+)]
+#[kube(derive = "PartialEq")]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleSpec {
+    /// Cron expression; a `CRON_TZ=<zone> ` prefix sets its time zone.
+    pub schedule: String,
+    pub template: BackupTemplate,
+}
+
+/// What each backup of a Velero Schedule covers and how long it is kept.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupTemplate {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub included_namespaces: Vec<String>,
+    /// How long each backup is kept, as a Go duration ("168h0m0s").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+}
+
+/// A Velero Backup (velero.io/v1), with the fields freshness is judged by. Its Schedule is
+/// named by the `velero.io/schedule-name` label.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "velero.io",
+    version = "v1",
+    kind = "Backup",
+    root = "VeleroBackup",
+    namespaced
+)]
+#[kube(status = "BackupStatus", derive = "PartialEq")]
+#[serde(rename_all = "camelCase")]
+pub struct BackupSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub included_namespaces: Vec<String>,
+}
+
+/// Observed state of a Velero Backup.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_timestamp: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+}
+
 /// The answer of a SubjectAccessReview: may `service_account` read `resource` in `namespace`?
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessReview {
@@ -97,6 +152,9 @@ pub struct NamespaceObjects {
     pub cron_jobs: Vec<CronJob>,
     /// Secrets known to exist, by name only: the operator never reads their data.
     pub secrets: Vec<Secret>,
+    /// Velero Schedules and Backups (in Velero's namespace).
+    pub velero_schedules: Vec<VeleroSchedule>,
+    pub velero_backups: Vec<VeleroBackup>,
 }
 
 /// Everything observed, by namespace.
@@ -108,6 +166,8 @@ pub struct Snapshot {
     pub access_reviews: Vec<AccessReview>,
     /// The VolumeSnapshot API (snapshot.storage.k8s.io/v1) is known not to be installed.
     pub volume_snapshot_api_missing: bool,
+    /// Velero's API (velero.io/v1 Schedules and Backups) is known not to be installed.
+    pub velero_api_missing: bool,
 }
 
 static EMPTY: std::sync::LazyLock<NamespaceObjects> =

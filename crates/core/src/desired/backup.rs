@@ -18,12 +18,13 @@ use super::{Control, DesiredObjects, OwnedKind, metadata, object_name, whole};
 use crate::api::{BackupEngine, CompliancePolicy, EnforcementMode, ModelDeployment};
 use crate::backups::{
     Slot, claim_suffix, declared_volumes, drill_claim_name, drill_due, drill_source, ours, ready,
-    schedule_of, taken,
+    schedule_of, taken, velero_namespace, velero_namespaces, velero_schedule_name,
 };
 use crate::catalog::defaults as d;
 use crate::labels::SLOT;
 use crate::snapshot::{
-    NamespaceObjects, Snapshot, VolumeSnapshot, VolumeSnapshotSource, VolumeSnapshotSpec,
+    BackupTemplate, NamespaceObjects, ScheduleSpec, Snapshot, VeleroSchedule, VolumeSnapshot,
+    VolumeSnapshotSource, VolumeSnapshotSpec,
 };
 
 impl OwnedKind for VolumeSnapshot {
@@ -36,6 +37,80 @@ impl OwnedKind for VolumeSnapshot {
     fn forget(objects: &mut NamespaceObjects, owned: &dyn Fn(&ObjectMeta) -> bool) {
         whole::forget(&mut objects.volume_snapshots, owned);
     }
+}
+
+impl OwnedKind for VeleroSchedule {
+    fn in_place(objects: &NamespaceObjects, want: &Self) -> bool {
+        whole::in_place(&objects.velero_schedules, want, |h, w| h.spec == w.spec)
+    }
+    fn record(objects: &mut NamespaceObjects, object: Self) {
+        whole::record(&mut objects.velero_schedules, object);
+    }
+    fn forget(objects: &mut NamespaceObjects, owned: &dyn Fn(&ObjectMeta) -> bool) {
+        whole::forget(&mut objects.velero_schedules, owned);
+    }
+}
+
+/// The Velero engine: one Schedule backing up the training and inference namespaces on the
+/// policy's schedule, its backups kept as long as retention asks. Velero deletes expired
+/// backups itself; the operator never deletes one.
+pub(super) fn velero_schedule(
+    policy: &CompliancePolicy,
+    deployment: &ModelDeployment,
+    snapshot: &Snapshot,
+    now: Timestamp,
+    out: &mut DesiredObjects,
+) {
+    let backup = &policy.spec.controls.backup;
+    if backup.mode != EnforcementMode::Enforce
+        || backup.engine != BackupEngine::Velero
+        || snapshot.velero_api_missing
+    {
+        return;
+    }
+    let Ok((schedule, _)) = schedule_of(policy) else {
+        return;
+    };
+    let namespaces = velero_namespaces(&deployment.spec);
+    if namespaces.is_empty() {
+        return;
+    }
+    let expression = backup.schedule.as_deref().unwrap_or(d::BACKUP_SCHEDULE);
+    let zone = backup.time_zone.as_deref().unwrap_or(d::BACKUP_TIME_ZONE);
+    let cron = if zone == "UTC" {
+        expression.to_owned()
+    } else {
+        format!("CRON_TZ={zone} {expression}")
+    };
+    // Kept for `retainMaxAgeDays`, or else for `retainCount` periods of the schedule.
+    let keep_hours = match backup.retain_max_age_days {
+        Some(days) => i64::from(days) * 24,
+        None => {
+            let period = schedule
+                .latest(now)
+                .zip(schedule.next(now))
+                .map_or(24, |(a, b)| (b.duration_since(a).as_secs() / 3600).max(1));
+            period * i64::from(backup.retain_count.unwrap_or(d::BACKUP_RETAIN_COUNT))
+        }
+    };
+    let velero = velero_namespace(policy);
+    let mut meta = metadata(
+        deployment,
+        velero_schedule_name(policy, deployment),
+        velero,
+        Control::Backup,
+    );
+    meta.owner_references = None;
+    out.velero_schedules.push(VeleroSchedule {
+        metadata: meta,
+        spec: ScheduleSpec {
+            schedule: cron,
+            template: BackupTemplate {
+                included_namespaces: namespaces,
+                ttl: Some(format!("{keep_hours}h0m0s")),
+            },
+        },
+    });
 }
 
 /// Claims restored by a drill.

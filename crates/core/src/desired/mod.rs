@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use crate::api::{CompliancePolicy, EnforcementMode, ModelDeployment};
 use crate::labels::{CONTROL, DEPLOYMENT_ANNOTATION, DEPLOYMENT_UID, FIELD_MANAGER, MANAGED_BY};
-use crate::snapshot::{NamespaceObjects, Snapshot, VolumeSnapshot};
+use crate::snapshot::{NamespaceObjects, Snapshot, VeleroSchedule, VolumeSnapshot};
 
 mod backup;
 mod sidecar;
@@ -193,6 +193,8 @@ pub struct DesiredObjects {
     pub volume_snapshots: Vec<VolumeSnapshot>,
     /// Claims of a restore drill in progress.
     pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
+    /// The Velero Schedule of the Velero engine.
+    pub velero_schedules: Vec<VeleroSchedule>,
 }
 
 /// Something done for each owned kind, with the desired objects of that kind.
@@ -213,6 +215,7 @@ impl DesiredObjects {
             stateful_set_sidecars,
             volume_snapshots,
             persistent_volume_claims,
+            velero_schedules,
         } = self;
         f.kind(network_policies);
         f.kind(roles);
@@ -222,6 +225,7 @@ impl DesiredObjects {
         f.kind(stateful_set_sidecars);
         f.kind(volume_snapshots);
         f.kind(persistent_volume_claims);
+        f.kind(velero_schedules);
     }
 
     /// References to every object, in the order they are applied.
@@ -387,6 +391,7 @@ pub fn desired(
     sidecar::sidecars(policy, deployment, snapshot, &mut out);
     backup::snapshots(policy, deployment, snapshot, now, &mut out);
     backup::drill_claims(policy, deployment, snapshot, now, &mut out);
+    backup::velero_schedule(policy, deployment, snapshot, now, &mut out);
     out.sort();
     out
 }
@@ -433,6 +438,7 @@ impl DesiredObjects {
             stateful_set_sidecars,
             volume_snapshots,
             persistent_volume_claims,
+            velero_schedules,
         } = self;
         by_place(network_policies);
         by_place(roles);
@@ -442,6 +448,7 @@ impl DesiredObjects {
         by_place(stateful_set_sidecars);
         by_place(volume_snapshots);
         by_place(persistent_volume_claims);
+        by_place(velero_schedules);
     }
 }
 

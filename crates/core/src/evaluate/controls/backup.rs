@@ -36,7 +36,10 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
             ),
         );
     }
-    if control.engine == BackupEngine::VolumeSnapshot && snapshot.volume_snapshot_api_missing {
+    if control.engine == BackupEngine::Velero {
+        return velero(ctx, max_hours);
+    }
+    if snapshot.volume_snapshot_api_missing {
         return Outcome::unmet(
             "SnapshotApiMissing",
             format!(
@@ -106,4 +109,59 @@ fn newest_backup(snapshot: &Snapshot, ns: &str, volume: &str) -> Option<Timestam
                 .map(|t| t.0)
         })
         .max()
+}
+
+/// The Velero engine: the newest completed Velero Backup covering the training and inference
+/// namespaces is recent enough.
+fn velero(ctx: &Ctx, max_hours: i64) -> Outcome {
+    let snapshot = ctx.snapshot();
+    let velero_ns = backups::velero_namespace(ctx.inputs.policy);
+    let namespaces = backups::velero_namespaces(ctx.spec());
+    let covered = namespaces.join(", ");
+    if snapshot.velero_api_missing {
+        return Outcome::unmet(
+            "VeleroMissing",
+            format!(
+                "Velero (velero.io/v1 Schedules and Backups) is not installed, so namespaces {covered} cannot be backed up; install Velero or set controls.backup.engine: VolumeSnapshot"
+            ),
+        );
+    }
+    let newest = snapshot
+        .ns(velero_ns)
+        .velero_backups
+        .iter()
+        .filter(|b| {
+            let included = &b.spec.included_namespaces;
+            included.iter().any(|n| n == "*") || namespaces.iter().all(|n| included.contains(n))
+        })
+        .filter(|b| b.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Completed"))
+        .filter_map(|b| {
+            let done = b.status.as_ref()?.completion_timestamp.as_ref()?.0;
+            Some((done, b.metadata.name.clone().unwrap_or_default()))
+        })
+        .max();
+    let Some((done, name)) = newest else {
+        return Outcome::unmet(
+            "NoBackup",
+            format!(
+                "no completed Velero Backup in namespace {velero_ns} covers {covered} (Schedule {velero_ns}/{})",
+                backups::velero_schedule_name(ctx.inputs.policy, ctx.inputs.deployment)
+            ),
+        );
+    };
+    let hours = (ctx.now() - done).get_seconds() / 3600;
+    if (ctx.now() - done).get_seconds() > max_hours * 3600 {
+        return Outcome::unmet(
+            "BackupTooOld",
+            format!(
+                "newest Velero Backup {velero_ns}/{name} of {covered} is {hours} h old (max {max_hours} h)"
+            ),
+        );
+    }
+    Outcome::met(
+        "BackupsCurrent",
+        format!(
+            "Velero Backup {velero_ns}/{name} of {covered} completed {hours} h ago (max {max_hours} h)"
+        ),
+    )
 }
