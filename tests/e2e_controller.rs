@@ -492,6 +492,24 @@ impl Env {
         for ns in &namespaces {
             let _ = api.delete(ns, &DeleteParams::default()).await;
         }
+        // Volumes a test provided for its claims (cluster-scoped), also when it failed.
+        let volumes: Api<k8s_openapi::api::core::v1::PersistentVolume> =
+            Api::all(self.client.clone());
+        if let Ok(list) = volumes.list(&ListParams::default()).await {
+            for pv in list.items {
+                let claimed_here = pv
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.claim_ref.as_ref())
+                    .and_then(|c| c.namespace.as_ref())
+                    .is_some_and(|ns| namespaces.contains(ns));
+                if claimed_here && pv.name_any().starts_with("mco-e2e-") {
+                    let _ = volumes
+                        .delete(&pv.name_any(), &DeleteParams::default())
+                        .await;
+                }
+            }
+        }
         let policies: Api<CompliancePolicy> = Api::all(self.client.clone());
         let names = self.policies.lock().unwrap().clone();
         for p in names {
@@ -2164,7 +2182,7 @@ struct Driver {
     stop: Arc<std::sync::atomic::AtomicBool>,
     /// Whether restored claims get a volume (and so bind).
     bind: Arc<std::sync::atomic::AtomicBool>,
-    /// The volumes it provided, deleted at the end.
+    /// The volumes it provided (deleted with the test's namespaces by `Env::cleanup`).
     volumes: Arc<Mutex<Vec<String>>>,
 }
 
@@ -2232,14 +2250,6 @@ impl Driver {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         })
-    }
-
-    async fn cleanup(&self, client: &Client) {
-        let pvs: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(client.clone());
-        let names = self.volumes.lock().unwrap().clone();
-        for pv in names {
-            let _ = pvs.delete(&pv, &DeleteParams::default()).await;
-        }
     }
 }
 
@@ -2365,7 +2375,6 @@ async fn backups_on_a_schedule_with_retention_and_a_restore_drill() {
             let after = ours(&snapshots.list(&ListParams::default()).await.unwrap().items, "training-corpus");
             assert!(!before.is_empty());
             assert!(before.iter().all(|n| after.contains(n)), "kept: {before:?} → {after:?}");
-            driver.cleanup(&env.client).await;
         },
     )
     .await;
