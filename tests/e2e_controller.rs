@@ -1849,6 +1849,59 @@ async fn sidecar_is_injected_into_named_workloads() {
                 .expect("the key Secret");
             assert_eq!(key.data.unwrap()["key"].0.len(), 32);
 
+            // A Service that targets the model server's port bypasses the sidecar: the rows
+            // say so, naming the Service; targeting the sidecar's port clears it.
+            let service = |target: Value| -> Service {
+                from_json(json!({
+                    "metadata": {"name": name},
+                    "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": target}]}
+                }))
+            };
+            let services: Api<Service> = env.api(&env.serve);
+            services
+                .patch(
+                    name,
+                    &PatchParams::apply(MANAGER),
+                    &Patch::Apply(&service(json!(8000))),
+                )
+                .await
+                .unwrap();
+            let bypassed = poll(&env.deployments(), name, "the bypass reported", |d| {
+                let c = condition_is(reconciled(d)?, "A37-GeneratedContentLabeled", "False", None)?;
+                if c.message.contains("bypassing") {
+                    Ok(c)
+                } else {
+                    Err(c.message)
+                }
+            })
+            .await;
+            assert!(
+                bypassed.message.contains(&format!(
+                    "Service {}/{name} port 80 targets 8000, bypassing {SIDECAR} on port 8480",
+                    env.serve
+                )),
+                "{}",
+                bypassed.message
+            );
+            services
+                .patch(
+                    name,
+                    &PatchParams::apply(MANAGER),
+                    &Patch::Apply(&service(json!(8480))),
+                )
+                .await
+                .unwrap();
+            poll(&env.deployments(), name, "the bypass cleared", |d| {
+                let c = condition(reconciled(d)?, "A37-GeneratedContentLabeled")
+                    .ok_or("no condition")?;
+                if c.message.contains("bypassing") {
+                    Err(c.message.clone())
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+
             // Audit: exactly the sidecar's entries go.
             env.apply_policy_with(&env.id, |p| {
                 p["spec"]["controls"]["sidecar"]["mode"] = json!("Audit");
