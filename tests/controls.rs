@@ -1034,3 +1034,51 @@ async fn with_all_five_controls_a_settled_deployment_makes_no_request() {
         assert_eq!(api.log(), vec![], "settled at {later}: not one request");
     }
 }
+
+#[tokio::test]
+async fn stateful_sets_get_the_same_entries_and_missing_workloads_are_skipped() {
+    let api = sidecar_cluster();
+    let mut d = api.object(MDEP).unwrap();
+    d["spec"]["inference"]["workloads"] = json!([
+        {"kind": "StatefulSet", "name": "chat-cache"},
+        {"kind": "Deployment", "name": "not-there"}
+    ]);
+    api.insert(MDEP, d);
+    api.insert(
+        "/apis/apps/v1/namespaces/serve/statefulsets/chat-cache",
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+               "metadata": {"name": "chat-cache", "namespace": "serve"},
+               "spec": {"selector": {"matchLabels": {"app": "chat"}}, "serviceName": "chat",
+                        "template": {"metadata": {"labels": {"app": "chat"}},
+                                     "spec": {"containers": [{"name": "model", "image": "m"}]}}}}),
+    );
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let writes = non_event_writes(&api);
+    let patched: Vec<&str> = writes
+        .iter()
+        .filter(|r| r.path.starts_with("/apis/apps/"))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(
+        patched,
+        ["/apis/apps/v1/namespaces/serve/statefulsets/chat-cache"],
+        "a workload that does not exist is never created by an apply of entries alone"
+    );
+    let patch = writes
+        .iter()
+        .find(|r| r.path.ends_with("/chat-cache"))
+        .unwrap();
+    assert_eq!(
+        patch.field_manager(),
+        Some("model-compliance-operator-sidecar")
+    );
+    assert_eq!(patch.body.as_ref().unwrap()["kind"], "StatefulSet");
+    let row = condition(&api, "A37-GeneratedContentLabeled");
+    assert!(
+        row["message"].as_str().unwrap().contains(
+            "Deployment serve/not-there named in spec.inference.workloads does not exist"
+        ),
+        "{row}"
+    );
+}
