@@ -266,9 +266,12 @@ async fn finalizer_first_then_cleanup_removes_only_what_the_operator_made() {
     let mut ctx = context(&api);
     reconcile_once(&api, &mut ctx).await.unwrap();
     let writes = api.writes();
-    assert_eq!(writes.len(), 1, "{writes:#?}");
+    // The finalizer first, by server-side apply; then, in the same reconcile, the controls.
+    assert_eq!(writes[0].path, MDEP, "{writes:#?}");
     assert!(
-        writes[0].content_type.starts_with("application/json-patch"),
+        writes[0]
+            .content_type
+            .starts_with("application/apply-patch"),
         "{:?}",
         writes[0]
     );
@@ -276,8 +279,6 @@ async fn finalizer_first_then_cleanup_removes_only_what_the_operator_made() {
         api.object(MDEP).unwrap()["metadata"]["finalizers"],
         json!(["modelcompliance.io/cleanup"])
     );
-
-    reconcile_once(&api, &mut ctx).await.unwrap();
     assert!(api.object(ISOLATION_NP).is_some());
     let mut deleting = api.object(MDEP).unwrap();
     deleting["metadata"]["deletionTimestamp"] = json!("2026-12-01T00:00:00Z");
@@ -379,4 +380,73 @@ async fn own_pending_controls_do_not_suspend_inference() {
         "an unacceptable risk under SuspendInference cuts ingress"
     );
     assert_eq!(condition(&api, "Ready")["reason"], "InferenceSuspended");
+}
+
+/// The cache has not caught up with the status just written (as under load): the next
+/// reconcile compares with what it wrote, so it writes nothing and announces nothing again.
+#[tokio::test]
+async fn a_lagging_cache_causes_no_second_status_write_or_event() {
+    let api = cluster();
+    let ctx = context(&api);
+    let stale = current(&api);
+    model_compliance_operator::controller::reconcile::reconcile(stale.clone(), ctx.clone())
+        .await
+        .unwrap();
+    let status_writes = |api: &api_stand_in::FakeApi| {
+        api.writes()
+            .iter()
+            .filter(|r| r.path.ends_with("/status"))
+            .count()
+    };
+    assert_eq!(status_writes(&api), 1);
+    let events = api.events().len();
+    // Same caches, same (stale) object: nothing new to say.
+    for _ in 0..3 {
+        model_compliance_operator::controller::reconcile::reconcile(stale.clone(), ctx.clone())
+            .await
+            .unwrap();
+    }
+    assert_eq!(status_writes(&api), 1, "{:#?}", api.writes());
+    assert_eq!(api.events().len(), events, "no duplicate Evaluated event");
+}
+
+/// The finalizer is added by server-side apply of that one entry: another controller's
+/// finalizer added at the same moment is kept, and nothing fails.
+#[tokio::test]
+async fn the_finalizer_is_added_without_a_conflict() {
+    let api = cluster();
+    let mut fresh = deployment();
+    fresh["metadata"]["finalizers"] = json!([]);
+    api.insert(MDEP, fresh);
+    let ctx = context(&api);
+    let read = current(&api);
+    // Someone else adds theirs after the operator read the object.
+    let mut raced = api.object(MDEP).unwrap();
+    raced["metadata"]["finalizers"] = json!(["example.com/other"]);
+    api.insert(MDEP, raced);
+    model_compliance_operator::controller::reconcile::reconcile(read, ctx)
+        .await
+        .unwrap();
+    let writes = api.writes();
+    let to_object: Vec<&Logged> = writes.iter().filter(|r| r.path == MDEP).collect();
+    assert_eq!(to_object.len(), 1, "{to_object:#?}");
+    assert!(
+        to_object[0]
+            .content_type
+            .starts_with("application/apply-patch")
+    );
+    assert_eq!(
+        to_object[0].field_manager(),
+        Some("model-compliance-operator")
+    );
+    assert_eq!(
+        to_object[0].body.as_ref().unwrap()["metadata"]["finalizers"],
+        json!(["modelcompliance.io/cleanup"])
+    );
+    assert_eq!(
+        api.object(MDEP).unwrap()["metadata"]["finalizers"],
+        json!(["example.com/other", "modelcompliance.io/cleanup"])
+    );
+    // And the status was written in the same reconcile: no wait for another event.
+    assert!(writes.iter().any(|r| r.path == format!("{MDEP}/status")));
 }

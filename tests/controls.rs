@@ -321,7 +321,7 @@ async fn service_bypass_and_an_unready_sidecar_are_reported() {
         "{message}"
     );
     assert!(
-        message.contains("aigc-labeler is not ready in Pod serve/chat-0"),
+        message.contains("aigc-labeler is not ready in 1 of 1 inference pods"),
         "{message}"
     );
 

@@ -23,7 +23,7 @@ use kube::{Api, Client, CustomResourceExt, ResourceExt};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
+use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment, ModelDeploymentStatus};
 use stores::Stores;
 
 /// Errors of a reconcile, one per step that talks to the API. Their labels are those of the
@@ -40,24 +40,20 @@ pub enum Error {
     Report(#[source] kube::Error),
     #[error("cleaning up after deletion: {0}")]
     Cleanup(#[source] kube::Error),
-    #[error("finalizer: {0}")]
-    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    #[error("adding or removing the finalizer: {0}")]
+    Finalizer(#[source] kube::Error),
 }
 
 impl Error {
     /// The step that failed.
     pub fn label(&self) -> &'static str {
-        use kube::runtime::finalizer::Error as F;
         match self {
             Error::Apply(_) => "apply",
             Error::DeleteOrphans(_) => "delete_orphans",
             Error::ReviewAccess(_) => "review_access",
             Error::Report(_) => "report",
             Error::Cleanup(_) => "cleanup",
-            Error::Finalizer(e) => match &**e {
-                F::ApplyFailed(inner) | F::CleanupFailed(inner) => inner.label(),
-                _ => "finalizer",
-            },
+            Error::Finalizer(_) => "finalizer",
         }
     }
 }
@@ -74,6 +70,9 @@ pub struct Context {
     /// `(kind, namespace, name)` of objects of create-once kinds (keys) known to exist: the
     /// operator does not watch them, and asks the API only once per process.
     pub created: Mutex<BTreeSet<(String, String, String)>>,
+    /// The status last written per ModelDeployment (by uid), and when: until the cache shows
+    /// it, the next reconcile compares with it instead of the cache's older copy.
+    written: Mutex<HashMap<String, (ModelDeploymentStatus, std::time::Instant)>>,
     synced: watch::Receiver<bool>,
     shutdown: CancellationToken,
     clock: fn() -> Timestamp,
@@ -93,6 +92,7 @@ impl Context {
             metrics: Arc::default(),
             failures: Mutex::new(HashMap::new()),
             created: Mutex::default(),
+            written: Mutex::default(),
             synced,
             shutdown: CancellationToken::new(),
             clock: Timestamp::now,
@@ -124,6 +124,39 @@ impl Context {
             filled = synced.wait_for(|s| *s) => filled.is_ok(),
             () = self.shutdown.cancelled() => false,
         }
+    }
+
+    /// How long a written status is trusted over the cache's copy: a cache that has not
+    /// caught up by then is not lagging but was changed by someone else, and is believed.
+    const WRITTEN_TRUSTED_FOR: Duration = Duration::from_secs(30);
+
+    /// `deployment` with the status this process last wrote for it, when the cache has not
+    /// caught up with that write yet.
+    pub fn with_last_status<'d>(
+        &self,
+        deployment: &'d ModelDeployment,
+    ) -> std::borrow::Cow<'d, ModelDeployment> {
+        let uid = deployment.uid().unwrap_or_default();
+        let mut written = self.written.lock().expect("written lock");
+        let Some((status, at)) = written.get(&uid) else {
+            return std::borrow::Cow::Borrowed(deployment);
+        };
+        if at.elapsed() > Self::WRITTEN_TRUSTED_FOR || deployment.status.as_ref() == Some(status) {
+            written.remove(&uid);
+            return std::borrow::Cow::Borrowed(deployment);
+        }
+        let mut current = deployment.clone();
+        current.status = Some(status.clone());
+        std::borrow::Cow::Owned(current)
+    }
+
+    /// Remembers the status just written for `deployment`.
+    pub fn wrote_status(&self, deployment: &ModelDeployment, status: ModelDeploymentStatus) {
+        let uid = deployment.uid().unwrap_or_default();
+        self.written
+            .lock()
+            .expect("written lock")
+            .insert(uid, (status, std::time::Instant::now()));
     }
 
     /// A reconcile of the deployment `namespace/name` succeeded: its backoff starts over.

@@ -432,7 +432,30 @@ impl FakeApi {
                     None => (path.clone(), false),
                 };
                 let mut object = state.objects.get(&target).cloned();
-                if content_type.starts_with("application/apply-patch") {
+                let adds_finalizers = !subresource
+                    && patch.get("spec").is_none()
+                    && patch["metadata"].get("finalizers").is_some();
+                if let (true, true, Some(stored)) = (
+                    content_type.starts_with("application/apply-patch"),
+                    adds_finalizers,
+                    object.as_mut(),
+                ) {
+                    // An apply of finalizers alone: a set, merged with the others' entries.
+                    let mut have = stored["metadata"]["finalizers"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    for f in patch["metadata"]["finalizers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
+                        if !have.contains(f) {
+                            have.push(f.clone());
+                        }
+                    }
+                    stored["metadata"]["finalizers"] = json!(have);
+                } else if content_type.starts_with("application/apply-patch") {
                     let mut stored = object
                         .take()
                         .unwrap_or_else(|| json!({"metadata": {"uid": format!("uid-{version}")}}));

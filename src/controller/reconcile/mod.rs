@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 
@@ -58,20 +58,83 @@ pub async fn reconcile(
         ctx.client.clone(),
         &deployment.namespace().unwrap_or_else(|| "default".into()),
     );
-    let action = finalizer(&api, FINALIZER, deployment, |event| async {
-        match event {
-            Finalizer::Apply(d) => apply(&d, &ctx).await,
-            Finalizer::Cleanup(d) => cleanup(&d, &ctx).await,
+    let ours = deployment.finalizers().iter().any(|f| f == FINALIZER);
+    let action = if deployment.metadata.deletion_timestamp.is_some() {
+        if ours {
+            cleanup(&deployment, &ctx).await?;
+            remove_finalizer(&api, &deployment)
+                .await
+                .map_err(Error::Finalizer)?;
         }
-    })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+        Action::await_change()
+    } else {
+        if !ours {
+            add_finalizer(&api, &deployment)
+                .await
+                .map_err(Error::Finalizer)?;
+        }
+        apply(&deployment, &ctx).await?
+    };
     ctx.forget_failures(&key);
     tracing::debug!(deployment = %key, ?action, "reconciled");
     Ok(action)
 }
 
+/// Adds the finalizer by server-side apply of that one list entry under the operator's field
+/// manager: `metadata.finalizers` is a set, so a finalizer another controller adds at the same
+/// moment is kept and nothing can conflict.
+async fn add_finalizer(
+    api: &Api<ModelDeployment>,
+    deployment: &ModelDeployment,
+) -> Result<(), kube::Error> {
+    let patch = serde_json::json!({
+        "apiVersion": ModelDeployment::api_version(&()),
+        "kind": ModelDeployment::kind(&()),
+        "metadata": {"name": deployment.name_any(), "finalizers": [FINALIZER]},
+    });
+    api.patch(
+        &deployment.name_any(),
+        &PatchParams::apply(crate::labels::FIELD_MANAGER),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes the finalizer at the position it was read at; the `test` makes a concurrent change
+/// of the list fail (and the reconcile retry) instead of removing someone else's entry.
+async fn remove_finalizer(
+    api: &Api<ModelDeployment>,
+    deployment: &ModelDeployment,
+) -> Result<(), kube::Error> {
+    let Some(i) = deployment.finalizers().iter().position(|f| f == FINALIZER) else {
+        return Ok(());
+    };
+    let path = format!("/metadata/finalizers/{i}");
+    // (Typed by `Patch::Json`, so it is kube's own JSON patch type.)
+    let patch = serde_json::from_value(serde_json::json!([
+        {"op": "test", "path": path, "value": FINALIZER},
+        {"op": "remove", "path": path},
+    ]))
+    .expect("a valid JSON patch");
+    match api
+        .patch(
+            &deployment.name_any(),
+            &PatchParams::default(),
+            &Patch::Json::<()>(patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Already gone with the object: nothing to remove.
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Error> {
+    // Decide against what was last written, not a cache that may not have caught up.
+    let deployment = &*ctx.with_last_status(deployment);
     let now = ctx.now();
     let Some(inputs) = dereference::dereference(deployment, ctx) else {
         let report = report::stalled(deployment, now);

@@ -291,6 +291,7 @@ pub async fn publish(
         &Patch::Apply(&patch),
     )
     .await?;
+    ctx.wrote_status(deployment, status);
     for note in transitions {
         ctx.record(deployment, note).await;
     }

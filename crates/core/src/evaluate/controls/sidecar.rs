@@ -64,10 +64,8 @@ pub(super) fn sidecar(ctx: &Ctx) -> Outcome {
     }
     if !servers.is_empty() {
         f.passed(format!(
-            "{} in {} inference pod(s), Service routed through port {}",
-            wanted.name,
-            servers.len(),
-            wanted.port
+            "{} in every inference pod, Service routed through port {}",
+            wanted.name, wanted.port
         ));
     }
     f.outcome("SidecarInPlace")
@@ -108,7 +106,8 @@ fn workloads_exist(snapshot: &Snapshot, inference: &InferenceEnvironment, f: &mu
 }
 
 /// Every inference pod runs the wanted sidecar, ready; returns the names of its ports, which a
-/// Service may target instead of the number.
+/// Service may target instead of the number. Live pods come and go under generated names, so
+/// they are counted, not named: a status changes when a decision does, not when a pod does.
 fn containers(
     servers: &[&PodView],
     wanted: &Wanted,
@@ -117,7 +116,10 @@ fn containers(
     f: &mut Findings,
 ) -> BTreeSet<String> {
     let name = wanted.name;
+    let total = servers.len();
     let mut missing = Vec::new();
+    let mut not_ready = 0;
+    let mut other_images: BTreeMap<&str, Vec<&PodView>> = BTreeMap::new();
     let mut sidecar_ports = BTreeSet::new();
     for pod in servers {
         let Some(container) = pod.spec.containers.iter().find(|c| c.name == name) else {
@@ -131,26 +133,39 @@ fn containers(
                 .flatten()
                 .filter_map(|p| p.name.clone()),
         );
-        if container.image.as_deref() != Some(wanted.image) {
-            f.problem(
-                "SidecarImageMismatch",
-                format!(
-                    "{} runs {name} image {} instead of {}",
-                    pod.origin,
-                    container.image.as_deref().unwrap_or("(none)"),
-                    wanted.image
-                ),
-            );
+        let image = container.image.as_deref().unwrap_or("(none)");
+        if image != wanted.image {
+            other_images.entry(image).or_default().push(*pod);
         }
         if live && !pod.container_ready(name) {
-            f.problem(
-                "SidecarNotReady",
-                format!("{name} is not ready in {}", pod.origin),
-            );
+            not_ready += 1;
         }
     }
+    let which = |pods: &[&PodView]| {
+        if live {
+            format!("{} of {total} inference pods", pods.len())
+        } else {
+            origins(pods)
+        }
+    };
+    for (image, pods) in &other_images {
+        f.problem(
+            "SidecarImageMismatch",
+            format!(
+                "{} run(s) {name} image {image} instead of {}",
+                which(pods),
+                wanted.image
+            ),
+        );
+    }
+    if not_ready > 0 {
+        f.problem(
+            "SidecarNotReady",
+            format!("{name} is not ready in {not_ready} of {total} inference pods"),
+        );
+    }
     if !missing.is_empty() {
-        let message = format!("{} lack(s) the {name} container", origins(&missing));
+        let message = format!("{} lack(s) the {name} container", which(&missing));
         if mode == EnforcementMode::Enforce && !injectable {
             f.problem(
                 "ProviderMissing",

@@ -33,7 +33,7 @@ fn sidecar_missing_in_audit_mode() {
         &eval,
         State::NonCompliant,
         "SidecarMissing",
-        "Pod llm-serve/server-0 lack(s) the aigc-labeler container",
+        "1 of 1 inference pods lack(s) the aigc-labeler container",
     );
     assert_eq!(eval.row(37).severity, Severity::Critical);
     assert_eq!(eval.row(27).severity, Severity::High);
@@ -51,7 +51,7 @@ fn without_a_provider_the_missing_sidecar_cannot_be_injected() {
         &f.evaluate(),
         State::NonCompliant,
         "ProviderMissing",
-        "Pod llm-serve/server-0 lack(s) the aigc-labeler container, and the operator cannot inject it: spec.service.provider",
+        "1 of 1 inference pods lack(s) the aigc-labeler container, and the operator cannot inject it: spec.service.provider",
     );
 }
 
@@ -63,7 +63,7 @@ fn sidecar_missing_in_a_live_cluster_is_unmet_even_in_enforce_mode() {
         &f.evaluate(),
         State::NonCompliant,
         "SidecarMissing",
-        "server-0",
+        "1 of 1 inference pods lack(s) the aigc-labeler container",
     );
 }
 
@@ -75,7 +75,7 @@ fn sidecar_not_ready() {
         &f.evaluate(),
         State::NonCompliant,
         "SidecarNotReady",
-        "aigc-labeler is not ready in Pod llm-serve/server-0",
+        "aigc-labeler is not ready in 1 of 1 inference pods",
     );
     // The model container's readiness is not the sidecar's.
     let mut f = Fixture::baseline();
@@ -126,7 +126,7 @@ fn sidecar_image_must_match() {
         &f.evaluate(),
         State::NonCompliant,
         "SidecarImageMismatch",
-        "runs aigc-labeler image example.com/fake-labeler:9 instead of ghcr.io/model-compliance-operator/aigc-labeler:0.1.0",
+        "1 of 1 inference pods run(s) aigc-labeler image example.com/fake-labeler:9 instead of ghcr.io/model-compliance-operator/aigc-labeler:0.1.0",
     );
 }
 
@@ -173,4 +173,40 @@ fn sidecar_rows_are_high_for_a_non_public_service() {
     let eval = f.evaluate();
     assert_eq!(eval.row(37).severity, Severity::High);
     assert_eq!(eval.risk, RiskLevel::High);
+}
+
+/// Pods come and go under generated names: which pod is unready, or how many replicas run,
+/// changes no message as long as the decision stays, so it changes no status.
+#[test]
+fn pods_replaced_or_scaled_change_no_message() {
+    let messages = |f: &Fixture| {
+        let e = f.evaluate();
+        [27u8, 37].map(|r| e.row(r).message.clone())
+    };
+    let mut f = Fixture::baseline();
+    f.ns(INFERENCE_NS).pods = ["server-a", "server-b"].map(inference_pod).to_vec();
+    let settled = messages(&f);
+    f.ns(INFERENCE_NS).pods = ["server-c", "server-d", "server-e"]
+        .map(inference_pod)
+        .to_vec();
+    assert_eq!(messages(&f), settled, "scaled and replaced, all ready");
+
+    let unready = |names: [&str; 3], down: &str| {
+        names
+            .map(|n| {
+                let mut p = inference_pod(n);
+                set_container_ready(&mut p, "aigc-labeler", n != down);
+                p
+            })
+            .to_vec()
+    };
+    f.ns(INFERENCE_NS).pods = unready(["server-a", "server-b", "server-c"], "server-a");
+    let one_down = messages(&f);
+    assert_ne!(one_down, settled);
+    f.ns(INFERENCE_NS).pods = unready(["server-x", "server-b", "server-c"], "server-c");
+    assert_eq!(
+        messages(&f),
+        one_down,
+        "another pod unready, one of three still: the same decision and message"
+    );
 }
