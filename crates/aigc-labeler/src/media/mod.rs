@@ -187,10 +187,10 @@ pub fn records(format: Format, bytes: &[u8]) -> Result<Vec<Carried>, MediaError>
 }
 
 /// SHA-256 over the content of the file without its descriptive metadata; [`embed`] does not
-/// change it. What counts as content: PNG, every chunk but text, time and Exif (so palette,
-/// transparency, gamma and colour profile are in); JPEG, every segment but JFIF, Exif/XMP, IPTC
-/// and comments, plus the scan; WAV, the `fmt ` and `data` chunks; MP3, the frames after the
-/// ID3v2 tag (without an ID3v1 block).
+/// change it, and neither does re-compressing the content losslessly. What counts as content:
+/// PNG, the decoded pixels and the chunks that change how they look (see [`png`]); JPEG, every
+/// segment but JFIF, Exif/XMP, IPTC and comments, plus the scan; WAV, the sample format and
+/// the decoded samples (see [`wav`]); MP3, the audio payload of each MPEG frame (see [`mp3`]).
 pub fn essence(format: Format, bytes: &[u8]) -> Result<PartDigest, MediaError> {
     match format {
         Format::Png => png::essence(bytes),
