@@ -23,6 +23,12 @@ use crate::record::{AigcRecord, PROPERTY, PartDigest};
 /// The `PRIV` owner identifier of an XMP packet in ID3.
 const XMP_OWNER: &str = "XMP";
 const ID3V1_LEN: usize = 128;
+/// Zeros after the last frame of the tag. ID3v2.4 frame sizes are synchsafe integers, but
+/// iTunes wrote plain ones, so readers that accept both (exiftool among them) take a size as
+/// synchsafe only when another frame header (10 bytes) still fits in the tag after the frame,
+/// and warn `Invalid ID3 frame size` otherwise. Padding (ID3v2.4 section 3.3) makes room for
+/// that, and for a tag editor to grow the tag in place.
+const PADDING: usize = 256;
 
 /// Whether `bytes` starts with a valid MPEG audio frame header (no reserved field values).
 pub(super) fn is_frame_header(bytes: &[u8]) -> bool {
@@ -153,7 +159,10 @@ pub fn embed(bytes: &[u8], record: &AigcRecord) -> Result<Vec<u8>, MediaError> {
     });
 
     let mut out = Vec::with_capacity(audio.len() + 2048);
-    tag.write_to(&mut out, version)?;
+    id3::Encoder::new()
+        .version(version)
+        .padding(PADDING)
+        .encode(&tag, &mut out)?;
     out.extend_from_slice(audio);
     Ok(out)
 }
