@@ -196,6 +196,22 @@ fn error_response(status: StatusCode, kind: &str, code: &str, message: &str) -> 
     response
 }
 
+/// An error that a retry of the same request would meet again: the model server answers in a
+/// form that cannot be labeled (an encoding, a body too large, a body that is not the API's
+/// format). `x-should-retry: false` tells the official OpenAI SDKs, which retry a 502 twice by
+/// default, not to repeat the request; transient failures (unreachable, timed out, broken off)
+/// do not carry it.
+fn final_error(status: StatusCode, kind: &str, code: &str, message: &str) -> Response<Body> {
+    let mut response = error_response(status, kind, code, message);
+    response
+        .headers_mut()
+        .insert(SHOULD_RETRY_HEADER, HeaderValue::from_static("false"));
+    response
+}
+
+/// Read by the official OpenAI SDKs before their own retry rules.
+const SHOULD_RETRY_HEADER: HeaderName = HeaderName::from_static("x-should-retry");
+
 /// A client's mistake, answered in the API's error format.
 fn invalid_request(status: StatusCode, code: &str, message: &str) -> (Response<Body>, Outcome) {
     let response = error_response(status, "invalid_request_error", code, message);
@@ -356,7 +372,7 @@ fn unlabelable_encoding(headers: &HeaderMap) -> Option<Response<Body>> {
         "the model server answered with a {} encoded body, which cannot be labeled",
         String::from_utf8_lossy(encoding.as_bytes())
     );
-    Some(error_response(
+    Some(final_error(
         StatusCode::BAD_GATEWAY,
         "upstream_error",
         "unlabelable_encoding",
@@ -686,7 +702,7 @@ impl Labeler {
                 let message = format!(
                     "the model server's response is larger than the {limit} bytes that can be labeled"
                 );
-                Err(error_response(
+                Err(final_error(
                     StatusCode::BAD_GATEWAY,
                     "upstream_error",
                     "response_too_large",
@@ -1058,7 +1074,7 @@ fn sniff_name(bytes: &[u8]) -> &'static str {
 
 /// Generated content that could not be labeled is not delivered: a clear error instead.
 fn unlabelable_response(message: &str) -> Response<Body> {
-    error_response(
+    final_error(
         StatusCode::BAD_GATEWAY,
         "upstream_error",
         "unlabelable_response",

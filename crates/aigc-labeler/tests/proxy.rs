@@ -924,6 +924,8 @@ async fn an_unreachable_model_server_gives_502_and_a_slow_one_504() {
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
     let error = answer.json();
     assert_eq!(error["error"]["code"], "upstream_unavailable");
+    // Another try may reach it: the SDK's retry is not discouraged.
+    assert_eq!(answer.header("x-should-retry"), None);
     let message = error["error"]["message"].as_str().unwrap();
     assert!(message.contains(&dead.to_string()), "{message}");
     let (status, text) = get_text(proxy.admin, "/readyz").await;
@@ -1684,5 +1686,78 @@ async fn the_official_sdks_streaming_loop_and_final_usage_work_through_the_sidec
             let edited = String::from_utf8_lossy(&body).replace("Paris", "Lyon!");
             assert_eq!(integrity(edited.as_bytes()), "tampered", "{context}");
         }
+    }
+}
+
+/// A model server that answers every request with `content_type`, `encoding` (if any) and
+/// `body`.
+async fn fixed_model_server(
+    content_type: &'static str,
+    encoding: Option<&'static str>,
+    body: &'static [u8],
+) -> SocketAddr {
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let service =
+                    service_fn(move |request: Request<hyper::body::Incoming>| async move {
+                        let _ = request.into_body().collect().await;
+                        let mut answer =
+                            hyper::Response::builder().header("content-type", content_type);
+                        if let Some(encoding) = encoding {
+                            answer = answer.header("content-encoding", encoding);
+                        }
+                        Ok::<_, std::convert::Infallible>(
+                            answer.body(Full::new(Bytes::from_static(body))).unwrap(),
+                        )
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn answers_that_cannot_be_labeled_tell_the_sdk_not_to_retry() {
+    let cases: [(&str, Option<&str>, &[u8], &str); 3] = [
+        (
+            "application/json",
+            Some("gzip"),
+            b"\x1f\x8b",
+            "unlabelable_encoding",
+        ),
+        (
+            "application/json",
+            None,
+            br#"{"not": "a completion"}"#,
+            "unlabelable_response",
+        ),
+        (
+            "application/json",
+            None,
+            b"{truncated",
+            "unlabelable_response",
+        ),
+    ];
+    for (content_type, encoding, body, code) in cases {
+        let upstream = fixed_model_server(content_type, encoding, body).await;
+        let proxy = Proxy::start(&format!("http://{upstream}"), &[]).await;
+        let answer = post(
+            &proxy,
+            "/v1/chat/completions",
+            json!({"messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{code}");
+        assert_eq!(answer.json()["error"]["code"], code);
+        assert_eq!(answer.header("x-should-retry"), Some("false"), "{code}");
     }
 }
