@@ -29,7 +29,9 @@ use super::media::{self, Format};
 use super::metrics::{Metrics, Modality, ModalityLabels, Outcome, ReasonLabels};
 use super::record::{PartDigest, Sealer, new_produce_id};
 use super::safety::{Moderation, Prompt, Reason, RuleSet, UnreadablePrompt, Verdict, read_prompt};
-use super::text::{Notice, StreamLabeler, TextApi, label_json, label_responses_json};
+use super::text::{
+    Notice, ResponsesStreamLabeler, StreamLabeler, TextApi, label_json, label_responses_json,
+};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body type of every request and response the proxy sends.
@@ -109,7 +111,7 @@ pub struct Labeler {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Text(TextApi),
-    /// `/v1/responses`: whole answers are labeled; its streams (typed events) are not yet.
+    /// `/v1/responses`: whole answers and their streams (typed events) are labeled.
     Responses,
     Images,
     Speech,
@@ -581,7 +583,7 @@ impl Labeler {
         }
         match route {
             Route::Text(api) => self.label_text(api, response, clock, start).await,
-            Route::Responses => self.label_responses(response, clock).await,
+            Route::Responses => self.label_responses(response, clock, start).await,
             Route::Images => self.label_images(response, clock).await,
             Route::Speech => self.label_audio(response, clock).await,
             Route::CheckOnly | Route::Pass => unreachable!("only labeled routes reach here"),
@@ -726,12 +728,39 @@ impl Labeler {
         &self,
         response: Response<Incoming>,
         clock: &mut UpstreamClock,
+        start: Instant,
     ) -> (Response<Body>, Outcome) {
         let kind = media_type(response.headers());
-        let (parts, body) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
+        if kind == "text/event-stream" {
+            // Typed events (response.output_text.delta, …): see `text::responses`.
+            let produce_id = new_produce_id();
+            let labeler = ResponsesStreamLabeler::new(
+                self.text_notice.clone(),
+                self.sealer.clone(),
+                produce_id.clone(),
+                MAX_EVENT,
+            );
+            parts.headers.remove(header::CONTENT_LENGTH);
+            mark(&mut parts.headers, &produce_id, None);
+            let body = SseBody {
+                inner: body,
+                labeler: SseLabeler::Responses(labeler),
+                state: SseState::Streaming,
+                trailers: None,
+                report: Some(StreamReport {
+                    metrics: self.metrics.clone(),
+                    modality: Modality::text,
+                    status: parts.status.as_u16(),
+                    start,
+                    first_byte: start.elapsed(),
+                }),
+            };
+            let mut response = Response::from_parts(parts, body.boxed());
+            response.extensions_mut().insert(CountedAtEnd);
+            return (response, Outcome::labeled);
+        }
         if kind != "application/json" {
-            // The Responses API streams typed events (response.output_text.delta, …), which the
-            // stream rewriter does not know: delivered, and said to be unlabeled.
             let format = format!("{kind} (responses)");
             return self.unlabelable(parts, streamed(body), &format);
         }
@@ -769,7 +798,7 @@ impl Labeler {
                 mark(&mut parts.headers, &produce_id, None);
                 let body = SseBody {
                     inner: body,
-                    labeler,
+                    labeler: SseLabeler::Completions(labeler),
                     state: SseState::Streaming,
                     trailers: None,
                     report: Some(StreamReport {
@@ -1159,9 +1188,38 @@ enum SseState {
 /// A server-sent-event body rewritten as it passes. It counts and logs its request when the
 /// stream ends: labeled, broken off by the model server, or left by the client (dropped before
 /// its end, which drops the model server's request with it).
+/// The rewriter of an event stream: completion chunks, or the Responses API's typed events.
+enum SseLabeler {
+    Completions(StreamLabeler),
+    Responses(ResponsesStreamLabeler),
+}
+
+impl SseLabeler {
+    fn push(&mut self, chunk: &[u8]) -> Result<Bytes, crate::text::TextError> {
+        match self {
+            SseLabeler::Completions(l) => l.push(chunk),
+            SseLabeler::Responses(l) => l.push(chunk),
+        }
+    }
+
+    fn abort(&mut self) -> Bytes {
+        match self {
+            SseLabeler::Completions(l) => l.abort(),
+            SseLabeler::Responses(l) => l.abort(),
+        }
+    }
+
+    fn finish(&mut self) -> Bytes {
+        match self {
+            SseLabeler::Completions(l) => l.finish(),
+            SseLabeler::Responses(l) => l.finish(),
+        }
+    }
+}
+
 struct SseBody {
     inner: Incoming,
-    labeler: StreamLabeler,
+    labeler: SseLabeler,
     state: SseState,
     trailers: Option<Frame<Bytes>>,
     report: Option<StreamReport>,
