@@ -29,7 +29,9 @@ use super::media::{self, Format};
 use super::metrics::{Metrics, Modality, ModalityLabels, Outcome, ReasonLabels};
 use super::record::{PartDigest, Sealer, new_produce_id};
 use super::safety::{Moderation, Prompt, Reason, RuleSet, UnreadablePrompt, Verdict, read_prompt};
-use super::text::{Notice, StreamLabeler, TextApi, label_json, label_responses_json};
+use super::text::{
+    Notice, ResponsesStreamLabeler, StreamLabeler, TextApi, label_json, label_responses_json,
+};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body type of every request and response the proxy sends.
@@ -109,7 +111,7 @@ pub struct Labeler {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Text(TextApi),
-    /// `/v1/responses`: whole answers are labeled; its streams (typed events) are not yet.
+    /// `/v1/responses`: whole answers and their streams (typed events) are labeled.
     Responses,
     Images,
     Speech,
@@ -195,6 +197,22 @@ fn error_response(status: StatusCode, kind: &str, code: &str, message: &str) -> 
     );
     response
 }
+
+/// An error that a retry of the same request would meet again: the model server answers in a
+/// form that cannot be labeled (an encoding, a body too large, a body that is not the API's
+/// format). `x-should-retry: false` tells the official OpenAI SDKs, which retry a 502 twice by
+/// default, not to repeat the request; transient failures (unreachable, timed out, broken off)
+/// do not carry it.
+fn final_error(status: StatusCode, kind: &str, code: &str, message: &str) -> Response<Body> {
+    let mut response = error_response(status, kind, code, message);
+    response
+        .headers_mut()
+        .insert(SHOULD_RETRY_HEADER, HeaderValue::from_static("false"));
+    response
+}
+
+/// Read by the official OpenAI SDKs before their own retry rules.
+const SHOULD_RETRY_HEADER: HeaderName = HeaderName::from_static("x-should-retry");
 
 /// A client's mistake, answered in the API's error format.
 fn invalid_request(status: StatusCode, code: &str, message: &str) -> (Response<Body>, Outcome) {
@@ -356,7 +374,7 @@ fn unlabelable_encoding(headers: &HeaderMap) -> Option<Response<Body>> {
         "the model server answered with a {} encoded body, which cannot be labeled",
         String::from_utf8_lossy(encoding.as_bytes())
     );
-    Some(error_response(
+    Some(final_error(
         StatusCode::BAD_GATEWAY,
         "upstream_error",
         "unlabelable_encoding",
@@ -565,7 +583,7 @@ impl Labeler {
         }
         match route {
             Route::Text(api) => self.label_text(api, response, clock, start).await,
-            Route::Responses => self.label_responses(response, clock).await,
+            Route::Responses => self.label_responses(response, clock, start).await,
             Route::Images => self.label_images(response, clock).await,
             Route::Speech => self.label_audio(response, clock).await,
             Route::CheckOnly | Route::Pass => unreachable!("only labeled routes reach here"),
@@ -686,7 +704,7 @@ impl Labeler {
                 let message = format!(
                     "the model server's response is larger than the {limit} bytes that can be labeled"
                 );
-                Err(error_response(
+                Err(final_error(
                     StatusCode::BAD_GATEWAY,
                     "upstream_error",
                     "response_too_large",
@@ -710,12 +728,39 @@ impl Labeler {
         &self,
         response: Response<Incoming>,
         clock: &mut UpstreamClock,
+        start: Instant,
     ) -> (Response<Body>, Outcome) {
         let kind = media_type(response.headers());
-        let (parts, body) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
+        if kind == "text/event-stream" {
+            // Typed events (response.output_text.delta, …): see `text::responses`.
+            let produce_id = new_produce_id();
+            let labeler = ResponsesStreamLabeler::new(
+                self.text_notice.clone(),
+                self.sealer.clone(),
+                produce_id.clone(),
+                MAX_EVENT,
+            );
+            parts.headers.remove(header::CONTENT_LENGTH);
+            mark(&mut parts.headers, &produce_id, None);
+            let body = SseBody {
+                inner: body,
+                labeler: SseLabeler::Responses(labeler),
+                state: SseState::Streaming,
+                trailers: None,
+                report: Some(StreamReport {
+                    metrics: self.metrics.clone(),
+                    modality: Modality::text,
+                    status: parts.status.as_u16(),
+                    start,
+                    first_byte: start.elapsed(),
+                }),
+            };
+            let mut response = Response::from_parts(parts, body.boxed());
+            response.extensions_mut().insert(CountedAtEnd);
+            return (response, Outcome::labeled);
+        }
         if kind != "application/json" {
-            // The Responses API streams typed events (response.output_text.delta, …), which the
-            // stream rewriter does not know: delivered, and said to be unlabeled.
             let format = format!("{kind} (responses)");
             return self.unlabelable(parts, streamed(body), &format);
         }
@@ -753,7 +798,7 @@ impl Labeler {
                 mark(&mut parts.headers, &produce_id, None);
                 let body = SseBody {
                     inner: body,
-                    labeler,
+                    labeler: SseLabeler::Completions(labeler),
                     state: SseState::Streaming,
                     trailers: None,
                     report: Some(StreamReport {
@@ -1058,7 +1103,7 @@ fn sniff_name(bytes: &[u8]) -> &'static str {
 
 /// Generated content that could not be labeled is not delivered: a clear error instead.
 fn unlabelable_response(message: &str) -> Response<Body> {
-    error_response(
+    final_error(
         StatusCode::BAD_GATEWAY,
         "upstream_error",
         "unlabelable_response",
@@ -1143,9 +1188,38 @@ enum SseState {
 /// A server-sent-event body rewritten as it passes. It counts and logs its request when the
 /// stream ends: labeled, broken off by the model server, or left by the client (dropped before
 /// its end, which drops the model server's request with it).
+/// The rewriter of an event stream: completion chunks, or the Responses API's typed events.
+enum SseLabeler {
+    Completions(StreamLabeler),
+    Responses(ResponsesStreamLabeler),
+}
+
+impl SseLabeler {
+    fn push(&mut self, chunk: &[u8]) -> Result<Bytes, crate::text::TextError> {
+        match self {
+            SseLabeler::Completions(l) => l.push(chunk),
+            SseLabeler::Responses(l) => l.push(chunk),
+        }
+    }
+
+    fn abort(&mut self) -> Bytes {
+        match self {
+            SseLabeler::Completions(l) => l.abort(),
+            SseLabeler::Responses(l) => l.abort(),
+        }
+    }
+
+    fn finish(&mut self) -> Bytes {
+        match self {
+            SseLabeler::Completions(l) => l.finish(),
+            SseLabeler::Responses(l) => l.finish(),
+        }
+    }
+}
+
 struct SseBody {
     inner: Incoming,
-    labeler: StreamLabeler,
+    labeler: SseLabeler,
     state: SseState,
     trailers: Option<Frame<Bytes>>,
     report: Option<StreamReport>,

@@ -26,6 +26,9 @@ use serde_json::{Map, Value};
 
 use super::record::{AigcRecord, PartDigest, PartHasher, Sealer, part_digest};
 
+mod responses;
+pub use responses::{ResponsesStreamLabeler, read_responses_stream};
+
 /// Where the visible notice goes in a text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Position {

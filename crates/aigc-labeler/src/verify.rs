@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::media::{self, Format};
 use super::record::{AigcRecord, PartDigest, Sealer};
-use super::text::{TextApi, json_parts, read_stream, responses_parts};
+use super::text::{TextApi, json_parts, read_responses_stream, read_stream, responses_parts};
 
 /// What was found in one piece of content.
 #[derive(Debug, Serialize)]
@@ -189,6 +189,15 @@ fn verify_media(
 
 fn verify_stream(body: &[u8], sealer: Option<&Sealer>) -> Finding {
     let text = String::from_utf8_lossy(body);
+    if text.contains("\"response.output_text.delta\"") || text.contains("\"response.completed\"") {
+        let (record, parts, events) = read_responses_stream(body);
+        return finding(
+            format!("responses API stream ({events} events)"),
+            sealer,
+            record,
+            &parts,
+        );
+    }
     let api = if text.contains("\"delta\"") {
         TextApi::Chat
     } else {

@@ -924,6 +924,8 @@ async fn an_unreachable_model_server_gives_502_and_a_slow_one_504() {
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
     let error = answer.json();
     assert_eq!(error["error"]["code"], "upstream_unavailable");
+    // Another try may reach it: the SDK's retry is not discouraged.
+    assert_eq!(answer.header("x-should-retry"), None);
     let message = error["error"]["message"].as_str().unwrap();
     assert!(message.contains(&dead.to_string()), "{message}");
     let (status, text) = get_text(proxy.admin, "/readyz").await;
@@ -1199,7 +1201,7 @@ async fn connection_headers_stay_on_their_hop() {
 }
 
 #[tokio::test]
-async fn responses_api_answers_are_labeled_and_its_streams_said_unlabeled() {
+async fn responses_api_answers_are_labeled() {
     let upstream = ModelServer::start().await;
     let proxy = Proxy::start(&upstream.url(), &[]).await;
     let answer = post(
@@ -1218,18 +1220,93 @@ async fn responses_api_answers_are_labeled_and_its_streams_said_unlabeled() {
     let finding = verify::verify(&answer.body, Some(&sealer())).unwrap();
     assert_eq!(finding.kind, "responses API answer");
     assert_eq!(finding.integrity, "intact");
+}
 
-    let streamed = post(
-        &proxy,
-        "/v1/responses",
-        json!({"input": "hi", "stream": true}),
-    )
-    .await;
-    assert_eq!(streamed.status, StatusCode::OK);
-    assert_eq!(
-        streamed.header("aigc-implicit-label"),
-        Some("unsupported; format=text/event-stream (responses)")
-    );
+/// A Responses API stream as the official API sends it: a message with one output text in two
+/// deltas, a function call whose arguments stream too, and `response.completed`.
+const RESPONSES_STREAM: &str = concat!(
+    "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n",
+    "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,\"item\":{\"type\":\"message\",\"id\":\"msg_1\",\"role\":\"assistant\",\"content\":[]}}\n\n",
+    "event: response.content_part.added\ndata: {\"type\":\"response.content_part.added\",\"sequence_number\":2,\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"output_text\",\"text\":\"\",\"annotations\":[]}}\n\n",
+    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":3,\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"Paris\"}\n\n",
+    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":4,\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\" it is.\"}\n\n",
+    "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\"sequence_number\":5,\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"text\":\"Paris it is.\"}\n\n",
+    "event: response.content_part.done\ndata: {\"type\":\"response.content_part.done\",\"sequence_number\":6,\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"output_text\",\"text\":\"Paris it is.\",\"annotations\":[]}}\n\n",
+    "event: response.output_item.done\ndata: {\"type\":\"response.output_item.done\",\"sequence_number\":7,\"output_index\":0,\"item\":{\"type\":\"message\",\"id\":\"msg_1\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"Paris it is.\",\"annotations\":[]}]}}\n\n",
+    "event: response.function_call_arguments.delta\ndata: {\"type\":\"response.function_call_arguments.delta\",\"sequence_number\":8,\"item_id\":\"fc_1\",\"output_index\":1,\"delta\":\"{\\\"city\\\":\\\"Paris\\\"}\"}\n\n",
+    "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":9,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":[{\"type\":\"message\",\"id\":\"msg_1\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"Paris it is.\",\"annotations\":[]}]},{\"type\":\"function_call\",\"id\":\"fc_1\",\"name\":\"weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}],\"usage\":{\"total_tokens\":5}}}\n\n",
+);
+
+/// The typed events of a stream: `type` and the JSON of each.
+fn typed_events(body: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(body)
+        .split("\n\n")
+        .filter_map(|event| event.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn responses_api_streams_are_labeled_in_the_deltas_and_on_response_completed() {
+    let upstream = fixed_model_server("text/event-stream", None, RESPONSES_STREAM.as_bytes()).await;
+    for (position, expected) in [
+        ("start", format!("{NOTICE}\n\nParis it is.")),
+        ("end", format!("Paris it is.\n\n{NOTICE}")),
+    ] {
+        let proxy = Proxy::start(
+            &format!("http://{upstream}"),
+            &["--notice-position", position],
+        )
+        .await;
+        let streamed = post(
+            &proxy,
+            "/v1/responses",
+            json!({"input": "hi", "stream": true}),
+        )
+        .await;
+        assert_eq!(streamed.status, StatusCode::OK);
+        assert_labeled_headers(&streamed);
+        let events = typed_events(&streamed.body);
+        // Every event arrives, in order, none added.
+        let sequence: Vec<u64> = events
+            .iter()
+            .map(|e| e["sequence_number"].as_u64().unwrap())
+            .collect();
+        assert_eq!(sequence, (0..10).collect::<Vec<_>>(), "{position}");
+        // What the SDK accumulates from the deltas is what every whole-text event repeats.
+        let accumulated: String = events
+            .iter()
+            .filter(|e| e["type"] == "response.output_text.delta")
+            .map(|e| e["delta"].as_str().unwrap())
+            .collect();
+        assert_eq!(accumulated, expected, "{position}");
+        assert_eq!(events[5]["text"], json!(expected));
+        assert_eq!(events[6]["part"]["text"], json!(expected));
+        assert_eq!(events[7]["item"]["content"][0]["text"], json!(expected));
+        let completed = &events[9]["response"];
+        assert_eq!(
+            completed["output"][0]["content"][0]["text"],
+            json!(expected)
+        );
+        // Tool-call arguments pass untouched.
+        assert_eq!(events[8]["delta"], json!("{\"city\":\"Paris\"}"));
+        assert_eq!(
+            completed["output"][1]["arguments"],
+            json!("{\"city\":\"Paris\"}")
+        );
+        assert_eq!(completed["aigc"]["Label"], "1");
+        assert_eq!(completed["usage"]["total_tokens"], 5);
+
+        let finding = verify::verify(&streamed.body, Some(&sealer())).unwrap();
+        assert_eq!(finding.kind, "responses API stream (10 events)");
+        assert_eq!(finding.integrity, "intact", "{:?}", finding.problems);
+        // A changed delta is tampering.
+        let forged = String::from_utf8(streamed.body.to_vec())
+            .unwrap()
+            .replacen("Paris", "Rome", 1);
+        let finding = verify::verify(forged.as_bytes(), Some(&sealer())).unwrap();
+        assert_eq!(finding.integrity, "tampered");
+    }
 }
 
 #[tokio::test]
@@ -1684,5 +1761,78 @@ async fn the_official_sdks_streaming_loop_and_final_usage_work_through_the_sidec
             let edited = String::from_utf8_lossy(&body).replace("Paris", "Lyon!");
             assert_eq!(integrity(edited.as_bytes()), "tampered", "{context}");
         }
+    }
+}
+
+/// A model server that answers every request with `content_type`, `encoding` (if any) and
+/// `body`.
+async fn fixed_model_server(
+    content_type: &'static str,
+    encoding: Option<&'static str>,
+    body: &'static [u8],
+) -> SocketAddr {
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let service =
+                    service_fn(move |request: Request<hyper::body::Incoming>| async move {
+                        let _ = request.into_body().collect().await;
+                        let mut answer =
+                            hyper::Response::builder().header("content-type", content_type);
+                        if let Some(encoding) = encoding {
+                            answer = answer.header("content-encoding", encoding);
+                        }
+                        Ok::<_, std::convert::Infallible>(
+                            answer.body(Full::new(Bytes::from_static(body))).unwrap(),
+                        )
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn answers_that_cannot_be_labeled_tell_the_sdk_not_to_retry() {
+    let cases: [(&str, Option<&str>, &[u8], &str); 3] = [
+        (
+            "application/json",
+            Some("gzip"),
+            b"\x1f\x8b",
+            "unlabelable_encoding",
+        ),
+        (
+            "application/json",
+            None,
+            br#"{"not": "a completion"}"#,
+            "unlabelable_response",
+        ),
+        (
+            "application/json",
+            None,
+            b"{truncated",
+            "unlabelable_response",
+        ),
+    ];
+    for (content_type, encoding, body, code) in cases {
+        let upstream = fixed_model_server(content_type, encoding, body).await;
+        let proxy = Proxy::start(&format!("http://{upstream}"), &[]).await;
+        let answer = post(
+            &proxy,
+            "/v1/chat/completions",
+            json!({"messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{code}");
+        assert_eq!(answer.json()["error"]["code"], code);
+        assert_eq!(answer.header("x-should-retry"), Some("false"), "{code}");
     }
 }

@@ -5,6 +5,15 @@
 //! Every writer replaces a record it wrote before and leaves the rest of the file alone, so the
 //! *essence* (the content without its metadata) is the same before and after; the anti-tamper
 //! value is computed over it.
+//!
+//! The files stay valid for independent readers: `exiftool -validate -warning FILE` reports
+//! `OK` for labeled PNG, JPEG, WAV and MP3 files (a test runs it when exiftool is installed,
+//! Debian's `libimage-exiftool-perl`), and `exiftool -XMP-TC260:all FILE` prints the record:
+//!
+//! ```text
+//! $ exiftool -XMP-TC260:all labeled.png
+//! Aigc                            : {"Label":"1","ContentProducer":"…","ProduceID":"…",…}
+//! ```
 
 pub mod jpeg;
 pub mod mp3;
@@ -187,10 +196,10 @@ pub fn records(format: Format, bytes: &[u8]) -> Result<Vec<Carried>, MediaError>
 }
 
 /// SHA-256 over the content of the file without its descriptive metadata; [`embed`] does not
-/// change it. What counts as content: PNG, every chunk but text, time and Exif (so palette,
-/// transparency, gamma and colour profile are in); JPEG, every segment but JFIF, Exif/XMP, IPTC
-/// and comments, plus the scan; WAV, the `fmt ` and `data` chunks; MP3, the frames after the
-/// ID3v2 tag (without an ID3v1 block).
+/// change it, and neither does re-compressing the content losslessly. What counts as content:
+/// PNG, the decoded pixels and the chunks that change how they look (see [`png`]); JPEG, every
+/// segment but JFIF, Exif/XMP, IPTC and comments, plus the scan; WAV, the sample format and
+/// the decoded samples (see [`wav`]); MP3, the audio payload of each MPEG frame (see [`mp3`]).
 pub fn essence(format: Format, bytes: &[u8]) -> Result<PartDigest, MediaError> {
     match format {
         Format::Png => png::essence(bytes),
@@ -542,5 +551,188 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+/// What independent readers make of labeled files: `exiftool -validate` where it is installed
+/// (Debian `libimage-exiftool-perl`), otherwise the same structural rules checked here.
+#[cfg(test)]
+mod readers {
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    use super::samples;
+    use super::*;
+    use crate::record::Sealer;
+
+    fn labeled_files() -> Vec<(Format, Vec<u8>)> {
+        let sealer = Sealer::new("示例模型服务", b"0123456789abcdef".to_vec());
+        [
+            (Format::Png, samples::png(17, 9, 4)),
+            (Format::Jpeg, samples::jpeg(16, 16, 4)),
+            (Format::Wav, samples::wav(33, 1, 5)),
+            (Format::Mp3, samples::MP3.to_vec()),
+        ]
+        .into_iter()
+        .map(|(format, original)| {
+            let digest = essence(format, &original).unwrap();
+            let record = sealer.seal("0f8fad5b-d9cb-469f-a165-70867728950e", &[digest]);
+            (format, embed(format, &original, &record).unwrap())
+        })
+        .collect()
+    }
+
+    fn exiftool() -> Option<PathBuf> {
+        let found = Command::new("exiftool").arg("-ver").output().ok()?;
+        found.status.success().then(|| PathBuf::from("exiftool"))
+    }
+
+    #[test]
+    fn exiftool_validates_every_labeled_format_and_reads_the_record() {
+        let Some(exiftool) = exiftool() else {
+            println!(
+                "exiftool was not found (apt-get install libimage-exiftool-perl); \
+                 the structural rules are checked in Rust instead"
+            );
+            for (format, bytes) in labeled_files() {
+                if let Err(problem) = structure::check(format, &bytes) {
+                    panic!("{format}: {problem}");
+                }
+            }
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("aigc-labeler-readers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (format, bytes) in labeled_files() {
+            let path = dir.join(format!("labeled.{}", format.name().to_ascii_lowercase()));
+            std::fs::write(&path, &bytes).unwrap();
+            let out = Command::new(&exiftool)
+                .args([
+                    "-validate",
+                    "-warning",
+                    "-error",
+                    "-a",
+                    "-G1",
+                    "-XMP-TC260:all",
+                    "-charset",
+                    "UTF8",
+                ])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let report = String::from_utf8_lossy(&out.stdout);
+            println!("{format}:\n{report}");
+            assert!(out.status.success(), "{format}: {report}");
+            assert!(
+                report
+                    .lines()
+                    .any(|l| l.contains("Validate") && l.trim_end().ends_with(": OK")),
+                "{format}: exiftool -validate does not say OK:\n{report}"
+            );
+            assert!(!report.contains("Warning"), "{format}:\n{report}");
+            let aigc = report
+                .lines()
+                .find(|l| l.contains("[XMP-TC260]"))
+                .unwrap_or_else(|| panic!("{format}: no XMP-TC260 tag:\n{report}"));
+            assert!(
+                aigc.contains("\"ContentProducer\":\"示例模型服务\""),
+                "{aigc}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_structural_rules_hold_and_would_catch_an_unpadded_tag() {
+        for (format, bytes) in labeled_files() {
+            if let Err(problem) = structure::check(format, &bytes) {
+                panic!("{format}: {problem}");
+            }
+        }
+        // The tag as written before: frames right up to the end of the tag.
+        let mut tag = id3::Tag::new();
+        id3::TagLike::add_frame(
+            &mut tag,
+            id3::frame::ExtendedText {
+                description: "AIGC".into(),
+                value: samples::record().to_json(),
+            },
+        );
+        let mut unpadded = Vec::new();
+        tag.write_to(&mut unpadded, id3::Version::Id3v24).unwrap();
+        unpadded.extend_from_slice(samples::MP3);
+        let problem = structure::check(Format::Mp3, &unpadded).unwrap_err();
+        assert!(problem.starts_with("Invalid ID3 frame size"), "{problem}");
+    }
+}
+
+/// The structural rules behind `exiftool -validate`'s verdict on the files the labeler writes,
+/// for test environments without exiftool.
+#[cfg(test)]
+mod structure {
+    use super::Format;
+
+    /// The file parses with every carrier agreeing, a WAV's RIFF size matches the file, and an
+    /// MP3's ID3 frames leave room as exiftool expects.
+    pub fn check(format: Format, bytes: &[u8]) -> Result<(), String> {
+        let carried = super::records(format, bytes).map_err(|e| e.to_string())?;
+        if carried.is_empty() || super::disagree(&carried) {
+            return Err(format!("carriers: {carried:?}"));
+        }
+        match format {
+            Format::Mp3 => id3_frames_leave_room(bytes),
+            Format::Wav => {
+                let size = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+                (size + 8 == bytes.len() && size.is_multiple_of(2))
+                    .then_some(())
+                    .ok_or_else(|| format!("RIFF size {size} for a file of {}", bytes.len()))
+            }
+            Format::Png | Format::Jpeg => Ok(()),
+        }
+    }
+
+    /// ID3v2.4 frame sizes are synchsafe; readers that also accept iTunes' plain sizes (exiftool
+    /// among them) take a size as synchsafe only if a further frame header (10 bytes) still fits
+    /// in the tag after the frame, and warn `Invalid ID3 frame size` otherwise. So the last
+    /// frame of more than 127 bytes must be followed by at least 10 bytes of padding.
+    fn id3_frames_leave_room(bytes: &[u8]) -> Result<(), String> {
+        if !bytes.starts_with(b"ID3") || bytes.len() < 10 {
+            return Err("no ID3v2 tag".into());
+        }
+        let version = bytes[3];
+        let size = bytes[6..10]
+            .iter()
+            .fold(0usize, |acc, &b| acc << 7 | usize::from(b));
+        let tag = bytes
+            .get(10..10 + size)
+            .ok_or("the tag is longer than the file")?;
+        let mut at = 0;
+        while at + 10 <= tag.len() && tag[at..at + 4] != [0; 4] {
+            let raw = u32::from_be_bytes(tag[at + 4..at + 8].try_into().unwrap());
+            let len = if version == 4 {
+                (0..4).fold(0usize, |acc, i| {
+                    acc << 7 | ((raw >> (24 - 8 * i)) & 0x7f) as usize
+                })
+            } else {
+                raw as usize
+            };
+            at += 10;
+            if version == 4 && raw > 0x7f && at + len + 10 > tag.len() {
+                return Err(format!(
+                    "Invalid ID3 frame size: the {} frame at byte {} leaves no room for another \
+                     frame header after it",
+                    String::from_utf8_lossy(&tag[at - 10..at - 6]),
+                    at
+                ));
+            }
+            at += len;
+        }
+        if at > tag.len() {
+            return Err("the last ID3 frame runs past the tag".into());
+        }
+        if tag[at.min(tag.len())..].iter().any(|&b| b != 0) {
+            return Err("the padding after the last ID3 frame is not zeros".into());
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,15 @@
 //! MP3: an ID3v2 tag in front of the audio, with the XMP packet in a `PRIV` frame owned by `XMP`
 //! and the JSON in a `TXXX` frame described `AIGC`. An existing tag is merged: its other frames
-//! and its version stay. The essence is the audio: the bytes after the ID3v2 tag, without a
-//! trailing ID3v1 tag.
+//! and its version stay.
+//!
+//! The essence is the audio payload of the MPEG frames after the ID3v2 tag: for each frame, its
+//! header without the bits that do not change the sound (protection, private, copyright,
+//! original) and the bytes after the header and its CRC. Bytes between frames or after the last
+//! whole frame (an ID3v1 or APE tag, junk a decoder skips) are not part of it, nor is the
+//! Xing/Info/VBRI frame in front, which holds an encoder's seek table and no audio. Stripping
+//! or rewriting tags and that frame, or flipping those header bits, is not tampering; changing a
+//! frame's audio is. Free-format streams (no bitrate in the header, so no frame lengths to walk)
+//! fall back to every byte after the ID3v2 tag, without an ID3v1 tag.
 
 use std::io::Cursor;
 
@@ -15,6 +23,12 @@ use crate::record::{AigcRecord, PROPERTY, PartDigest};
 /// The `PRIV` owner identifier of an XMP packet in ID3.
 const XMP_OWNER: &str = "XMP";
 const ID3V1_LEN: usize = 128;
+/// Zeros after the last frame of the tag. ID3v2.4 frame sizes are synchsafe integers, but
+/// iTunes wrote plain ones, so readers that accept both (exiftool among them) take a size as
+/// synchsafe only when another frame header (10 bytes) still fits in the tag after the frame,
+/// and warn `Invalid ID3 frame size` otherwise. Padding (ID3v2.4 section 3.3) makes room for
+/// that, and for a tag editor to grow the tag in place.
+const PADDING: usize = 256;
 
 /// Whether `bytes` starts with a valid MPEG audio frame header (no reserved field values).
 pub(super) fn is_frame_header(bytes: &[u8]) -> bool {
@@ -145,7 +159,10 @@ pub fn embed(bytes: &[u8], record: &AigcRecord) -> Result<Vec<u8>, MediaError> {
     });
 
     let mut out = Vec::with_capacity(audio.len() + 2048);
-    tag.write_to(&mut out, version)?;
+    id3::Encoder::new()
+        .version(version)
+        .padding(PADDING)
+        .encode(&tag, &mut out)?;
     out.extend_from_slice(audio);
     Ok(out)
 }
@@ -174,14 +191,120 @@ pub fn records(bytes: &[u8]) -> Result<Vec<Carried>, MediaError> {
     Ok(packets.chain(texts).collect())
 }
 
-/// See [`super::essence`].
+/// Bitrates in kbit/s by index: MPEG-1 layers I, II, III, then MPEG-2/2.5 layer I, II and III.
+const BITRATES: [[u16; 15]; 5] = [
+    [
+        0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+    ],
+    [
+        0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+    ],
+    [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ],
+    [
+        0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
+    ],
+    [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
+];
+
+/// An MPEG audio frame header at the start of `bytes`: the frame's length in bytes, or
+/// `Some(0)` for a free-format frame, whose length the header does not give.
+fn frame_length(bytes: &[u8]) -> Option<usize> {
+    if !is_frame_header(bytes) {
+        return None;
+    }
+    let (b, c) = (bytes[1], bytes[2]);
+    let (version, layer) = ((b >> 3) & 3, (b >> 1) & 3);
+    let mpeg1 = version == 3;
+    let table = match (mpeg1, layer) {
+        (true, 3) => 0,
+        (true, 2) => 1,
+        (true, _) => 2,
+        (false, 3) => 3,
+        (false, _) => 4,
+    };
+    let bitrate = u32::from(BITRATES[table][usize::from(c >> 4)]) * 1000;
+    if bitrate == 0 {
+        return Some(0);
+    }
+    let rate = [44100, 48000, 32000][usize::from((c >> 2) & 3)]
+        >> match version {
+            3 => 0,
+            2 => 1,
+            _ => 2,
+        };
+    let padding = u32::from((c >> 1) & 1);
+    let length = match layer {
+        3 => (12 * bitrate / rate + padding) * 4,
+        1 if !mpeg1 => 72 * bitrate / rate + padding,
+        _ => 144 * bitrate / rate + padding,
+    };
+    Some(length as usize)
+}
+
+/// Whether a frame holds an encoder's Xing/Info or VBRI header instead of audio.
+fn is_info_frame(frame: &[u8]) -> bool {
+    let mpeg1 = (frame[1] >> 3) & 3 == 3;
+    let mono = frame[3] >> 6 == 3;
+    let crc = if frame[1] & 1 == 0 { 2 } else { 0 };
+    let side_info = match (mpeg1, mono) {
+        (true, true) => 17,
+        (true, false) => 32,
+        (false, true) => 9,
+        (false, false) => 17,
+    };
+    let xing = frame
+        .get(4 + crc + side_info..)
+        .and_then(|rest| rest.get(..4));
+    matches!(xing, Some(b"Xing" | b"Info")) || frame.get(36..40) == Some(b"VBRI")
+}
+
+/// See [`super::essence`] and the module docs.
 pub fn essence(bytes: &[u8]) -> Result<PartDigest, MediaError> {
     let (_, audio) = parse(bytes)?;
+    let mut hasher = Sha256::new();
+    hasher.update(b"MP3 frames\0");
+    let mut at = 0;
+    let mut first = true;
+    while let Some(rest) = audio.get(at..).filter(|rest| rest.len() >= 4) {
+        let frame = match frame_length(rest) {
+            Some(0) => return Ok(whole_audio(audio)),
+            Some(length) if length >= 4 && length <= rest.len() => &rest[..length],
+            // Not a frame, or one cut short: skipped, as a decoder skips it.
+            _ => {
+                at += 1;
+                continue;
+            }
+        };
+        at += frame.len();
+        if std::mem::take(&mut first) && is_info_frame(frame) {
+            continue;
+        }
+        let header = [
+            frame[0],
+            frame[1] | 1,       // as if unprotected
+            frame[2] & !1,      // private bit
+            frame[3] & !0b1100, // copyright and original
+        ];
+        let payload = &frame[if frame[1] & 1 == 0 { 6 } else { 4 }..];
+        hasher.update(header);
+        hasher.update((payload.len() as u32).to_be_bytes());
+        hasher.update(payload);
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// The essence of a free-format stream: every byte after the ID3v2 tag, without an ID3v1 tag.
+fn whole_audio(audio: &[u8]) -> PartDigest {
     let audio = match audio.len().checked_sub(ID3V1_LEN) {
         Some(start) if audio[start..].starts_with(b"TAG") => &audio[..start],
         _ => audio,
     };
-    Ok(Sha256::digest(audio).into())
+    let mut hasher = Sha256::new();
+    hasher.update(b"MP3 bytes\0");
+    hasher.update(audio);
+    hasher.finalize().into()
 }
 
 /// [`super::extract`] for this format.
@@ -335,6 +458,87 @@ mod tests {
         let labeled = embed(&input, &samples::record()).unwrap();
         assert!(labeled.ends_with(&input));
         assert_eq!(essence(&labeled).unwrap(), essence(MP3).unwrap());
+    }
+
+    /// The frames of `audio`, split by their headers.
+    fn frames(audio: &[u8]) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < audio.len() {
+            let length = frame_length(&audio[at..]).unwrap();
+            out.push(&audio[at..at + length]);
+            at += length;
+        }
+        out
+    }
+
+    #[test]
+    fn frame_lengths_follow_the_header() {
+        let fixture = frames(MP3);
+        assert_eq!(Some(fixture.len()), samples::mpeg_frames(MP3));
+        // MPEG-1 layer III, 128 kbit/s, 44.1 kHz, padded: 418 bytes; layer I at 32 kHz: 48.
+        assert_eq!(frame_length(&[0xFF, 0xFB, 0x92, 0x00]), Some(418));
+        assert_eq!(frame_length(&[0xFF, 0xFF, 0x18, 0x00]), Some(48));
+        // MPEG-2 layer II, 64 kbit/s, 16 kHz: 576 bytes. Free format: unknown.
+        assert_eq!(frame_length(&[0xFF, 0xF5, 0x88, 0x00]), Some(576));
+        assert_eq!(frame_length(&[0xFF, 0xFB, 0x00, 0x00]), Some(0));
+        assert_eq!(frame_length(b"TAG\0"), None);
+    }
+
+    #[test]
+    fn stripping_tags_and_the_info_frame_is_not_tampering_but_changed_audio_is() {
+        use crate::record::{Sealer, new_produce_id};
+        let sealer = Sealer::new("provider-1", b"0123456789abcdef".to_vec());
+        let verdict = |bytes: &[u8]| {
+            let finding = crate::verify::verify(bytes, Some(&sealer)).unwrap();
+            (finding.integrity, finding.problems)
+        };
+        let frames = frames(MP3);
+        // An encoder's Info frame in front of the audio: same header, the tag after the side
+        // information (9 bytes for MPEG-2 mono, 17 for stereo).
+        let mut info = frames[0].to_vec();
+        let side_info = if info[3] >> 6 == 3 { 9 } else { 17 };
+        info[4..].fill(0);
+        info[4 + side_info..8 + side_info].copy_from_slice(b"Info");
+        let encoded = [info.as_slice(), MP3].concat();
+        let record = sealer.seal(&new_produce_id(), &[essence(&encoded).unwrap()]);
+        let labeled = embed(&encoded, &record).unwrap();
+        assert_eq!(verdict(&labeled), ("intact", vec![]));
+        let (tag, _) = parse(&labeled).unwrap();
+
+        // What a tag editor or a CDN that keeps the audio writes: the Info frame gone, the
+        // "original" bit set on every frame, junk between two frames, an APE and an ID3v1 tag
+        // after the last one.
+        let mut kept = tag.to_vec();
+        for (index, frame) in frames.iter().enumerate() {
+            let mut frame = frame.to_vec();
+            frame[3] |= 0b100;
+            kept.extend_from_slice(&frame);
+            if index == 2 {
+                kept.extend_from_slice(&[0; 7]);
+            }
+        }
+        kept.extend_from_slice(b"APETAGEX\xd0\x07\0\0");
+        kept.extend_from_slice(b"TAG");
+        kept.extend_from_slice(&[b' '; ID3V1_LEN - 3]);
+        assert_eq!(records(&kept).unwrap(), records(&labeled).unwrap());
+        assert_eq!(verdict(&kept), ("intact", vec![]));
+
+        // One byte of one frame's audio: tampered.
+        let mut changed = labeled.clone();
+        let at = tag.len() + info.len() + frames[0].len() + frames[1].len() + 20;
+        changed[at] ^= 0x10;
+        assert_eq!(
+            verdict(&changed),
+            ("tampered", vec!["the content was changed".to_string()])
+        );
+        // A frame dropped: tampered.
+        let mut shorter = tag.to_vec();
+        shorter.extend_from_slice(&info);
+        for frame in frames.iter().skip(1) {
+            shorter.extend_from_slice(frame);
+        }
+        assert_eq!(verdict(&shorter).0, "tampered");
     }
 
     #[test]

@@ -1,7 +1,18 @@
 //! PNG: the XMP packet in an uncompressed `iTXt` chunk with keyword `XML:com.adobe.xmp` (XMP
 //! specification part 3) and the JSON in a `tEXt` chunk with keyword `AIGC`, both right after
-//! `IHDR`. The essence is the data of the critical chunks other than `IEND` (`IHDR`, `PLTE`,
-//! `IDAT`), which is all a decoder needs to reproduce the pixels.
+//! `IHDR`.
+//!
+//! The essence is the image as it is seen, not as it happens to be compressed: the width, the
+//! height and every pixel decoded to 16-bit RGBA (palette and `tRNS` applied, grey replicated,
+//! 8-bit samples scaled by 257, opaque alpha where the file has none), followed by every
+//! ancillary chunk that changes how those pixels look or move (`gAMA`, `cHRM`, `sRGB`, `iCCP`,
+//! `cICP`, `sBIT`, `bKGD`, animation chunks, unknown chunks), each as type, length and data.
+//! Re-compressing `IDAT` at another zlib level, splitting it differently, changing the row
+//! filters or the interlacing, or an optimiser's lossless reduction of the colour type and bit
+//! depth (RGBA to RGB when every pixel is opaque, RGB to a palette, 16 to 8 bits when every
+//! sample is a multiple of 257) leave it unchanged; any change of a pixel changes it. Not
+//! covered by the pixels: the frames of an animated PNG after the default image, which enter as
+//! their compressed chunks, and `bKGD`/`sBIT`, whose bytes depend on the colour type.
 
 use sha2::{Digest, Sha256};
 
@@ -217,21 +228,98 @@ pub fn records(bytes: &[u8]) -> Result<Vec<Carried>, MediaError> {
         .collect())
 }
 
-/// See [`super::essence`].
+/// The most decoded pixel bytes [`essence`] accepts (in the decoder's output form, at most 8
+/// bytes a pixel): a small file may inflate to far more than it holds.
+const MAX_DECODED: usize = 256 << 20;
+
+/// Chunks whose content is in the decoded pixels ([`essence`]) or that describe the image
+/// without changing how it looks (text, time, Exif).
+fn in_pixels_or_descriptive(kind: &[u8; 4]) -> bool {
+    matches!(
+        kind,
+        b"IHDR"
+            | b"PLTE"
+            | b"tRNS"
+            | b"IDAT"
+            | b"IEND"
+            | b"tEXt"
+            | b"zTXt"
+            | b"iTXt"
+            | b"tIME"
+            | b"eXIf"
+    )
+}
+
+/// See [`super::essence`] and the module docs.
 pub fn essence(bytes: &[u8]) -> Result<PartDigest, MediaError> {
     let (chunks, _) = parse(bytes)?;
     let mut hasher = Sha256::new();
-    // Every chunk but the descriptive ones: text (where the record itself lives), time and
-    // Exif. Transparency, gamma, colour profiles and animation frames change what is seen.
-    for chunk in chunks
-        .iter()
-        .filter(|c| !matches!(&c.kind, b"tEXt" | b"zTXt" | b"iTXt" | b"tIME" | b"eXIf"))
-    {
+    hasher.update(b"PNG pixels RGBA16\0");
+    hash_pixels(bytes, &mut hasher)?;
+    for chunk in chunks.iter().filter(|c| !in_pixels_or_descriptive(&c.kind)) {
         hasher.update(chunk.kind);
         hasher.update((chunk.data.len() as u32).to_be_bytes());
         hasher.update(chunk.data);
     }
     Ok(hasher.finalize().into())
+}
+
+/// Feeds the width, the height and the default image's pixels as 16-bit RGBA, big-endian.
+fn hash_pixels(bytes: &[u8], hasher: &mut Sha256) -> Result<(), MediaError> {
+    let undecodable =
+        |e: png::DecodingError| malformed(0, format!("the image data cannot be decoded: {e}"));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
+    let mut reader = decoder.read_info().map_err(undecodable)?;
+    let (width, height) = reader.info().size();
+    let size = reader
+        .output_buffer_size()
+        .filter(|&size| size <= MAX_DECODED)
+        .ok_or(MediaError::TooLarge {
+            format: Format::Png,
+            what: "decoded image",
+            size: (width as usize)
+                .saturating_mul(height as usize)
+                .saturating_mul(8),
+            max: MAX_DECODED,
+        })?;
+    let (color, depth) = reader.output_color_type();
+    let channels = color.samples();
+    let wide = depth == png::BitDepth::Sixteen;
+    let mut pixels = vec![0; size];
+    let frame = reader.next_frame(&mut pixels).map_err(undecodable)?;
+    hasher.update(width.to_be_bytes());
+    hasher.update(height.to_be_bytes());
+    let sample_bytes = if wide { 2 } else { 1 };
+    let mut row_out = Vec::with_capacity(width as usize * 8);
+    for row in pixels[..frame.buffer_size()].chunks_exact(frame.line_size) {
+        row_out.clear();
+        for pixel in
+            row[..width as usize * channels * sample_bytes].chunks_exact(channels * sample_bytes)
+        {
+            let sample = |i: usize| -> [u8; 2] {
+                if wide {
+                    [pixel[2 * i], pixel[2 * i + 1]]
+                } else {
+                    [pixel[i], pixel[i]]
+                }
+            };
+            let (rgb, alpha) = match channels {
+                1 => ([sample(0); 3], None),
+                2 => ([sample(0); 3], Some(sample(1))),
+                3 => ([sample(0), sample(1), sample(2)], None),
+                _ => ([sample(0), sample(1), sample(2)], Some(sample(3))),
+            };
+            for value in rgb {
+                row_out.extend_from_slice(&value);
+            }
+            row_out.extend_from_slice(&alpha.unwrap_or([0xFF, 0xFF]));
+        }
+        hasher.update(&row_out);
+    }
+    Ok(())
 }
 
 /// [`super::extract`] for this format.
@@ -392,6 +480,185 @@ mod tests {
         // Gamma changes how the pixels look: part of the essence.
         let gamma = with_chunk_after_ihdr(&a, b"gAMA", &45455u32.to_be_bytes());
         assert_ne!(essence(&gamma).unwrap(), essence(&a).unwrap());
+    }
+
+    /// `bytes` with every `IDAT` chunk replaced by `zlib`, split into chunks of `split` bytes.
+    fn with_idat(bytes: &[u8], zlib: &[u8], split: usize) -> Vec<u8> {
+        let (chunks, trailer) = parse(bytes).unwrap();
+        let mut out = SIGNATURE.to_vec();
+        let mut written = false;
+        for chunk in &chunks {
+            if &chunk.kind != b"IDAT" {
+                out.extend_from_slice(chunk.raw);
+            } else if !written {
+                for piece in zlib.chunks(split) {
+                    write_chunk(&mut out, b"IDAT", piece).unwrap();
+                }
+                written = true;
+            }
+        }
+        out.extend_from_slice(trailer);
+        out
+    }
+
+    /// The zlib stream of the file's `IDAT` chunks, inflated: the filtered scanlines.
+    fn scanlines(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Read as _;
+        let (chunks, _) = parse(bytes).unwrap();
+        let zlib: Vec<u8> = chunks
+            .iter()
+            .filter(|c| &c.kind == b"IDAT")
+            .flat_map(|c| c.data.iter().copied())
+            .collect();
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(&zlib[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn zlib(data: &[u8], level: u32) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level));
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// A PNG encoded by the `png` crate with these settings.
+    fn encoded_idat(
+        (width, height): (u32, u32),
+        color: png::ColorType,
+        depth: png::BitDepth,
+        pixels: &[u8],
+    ) -> Vec<u8> {
+        let mut file = Vec::new();
+        let mut encoder = png::Encoder::new(&mut file, width, height);
+        encoder.set_color(color);
+        encoder.set_depth(depth);
+        encoder.set_compression(png::Compression::High);
+        encoder.set_filter(png::Filter::NoFilter);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(pixels).unwrap();
+        writer.finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn re_compressing_the_image_data_is_not_tampering_but_a_pixel_change_is() {
+        use crate::record::{Sealer, new_produce_id};
+        let sealer = Sealer::new("provider-1", b"0123456789abcdef".to_vec());
+        let original = samples::png(13, 7, 5);
+        let record = sealer.seal(&new_produce_id(), &[essence(&original).unwrap()]);
+        let labeled = embed(&original, &record).unwrap();
+        let verdict = |bytes: &[u8]| {
+            let finding = crate::verify::verify(bytes, Some(&sealer)).unwrap();
+            (finding.integrity, finding.problems)
+        };
+        assert_eq!(verdict(&labeled), ("intact", vec![]));
+
+        // The same filtered scanlines, deflated at another level and split into small chunks:
+        // what an optimiser or a CDN that keeps the content does. Same pixels, same metadata.
+        let lines = scanlines(&labeled);
+        let recompressed = with_idat(&labeled, &zlib(&lines, 9), 50);
+        assert_ne!(recompressed, labeled);
+        assert_eq!(scanlines(&recompressed), lines);
+        assert_eq!(
+            samples::decode_png(&recompressed).unwrap().1,
+            samples::decode_png(&original).unwrap().1
+        );
+        assert_eq!(records(&recompressed).unwrap(), records(&labeled).unwrap());
+        assert_eq!(verdict(&recompressed), ("intact", vec![]));
+        let stored = with_idat(&labeled, &zlib(&lines, 0), 1 << 16);
+        assert_eq!(verdict(&stored), ("intact", vec![]));
+
+        // Other row filters and another encoder, the same pixels: still intact.
+        let (info, pixels) = samples::decode_png(&original).unwrap();
+        let size = (info.width, info.height);
+        let rgb8 = (png::ColorType::Rgb, png::BitDepth::Eight);
+        let reencoded = encoded_idat(size, rgb8.0, rgb8.1, &pixels);
+        let refiltered = with_idat(&labeled, &scanlines_zlib(&reencoded), 1 << 16);
+        assert_ne!(scanlines(&refiltered), lines);
+        assert_eq!(verdict(&refiltered), ("intact", vec![]));
+
+        // One channel of one pixel, one step: tampered, and the content is named.
+        let mut changed = pixels.clone();
+        changed[3 * (13 * 4 + 6) + 1] ^= 1;
+        let reencoded = encoded_idat(size, rgb8.0, rgb8.1, &changed);
+        let tampered = with_idat(&labeled, &scanlines_zlib(&reencoded), 1 << 16);
+        assert_eq!(
+            verdict(&tampered),
+            ("tampered", vec!["the content was changed".to_string()])
+        );
+    }
+
+    /// The zlib stream of a whole PNG file's `IDAT` chunks, as they are.
+    fn scanlines_zlib(bytes: &[u8]) -> Vec<u8> {
+        let (chunks, _) = parse(bytes).unwrap();
+        chunks
+            .iter()
+            .filter(|c| &c.kind == b"IDAT")
+            .flat_map(|c| c.data.iter().copied())
+            .collect()
+    }
+
+    #[test]
+    fn lossless_colour_type_and_depth_reductions_keep_the_essence() {
+        let original = samples::png(6, 5, 9);
+        let (info, rgb) = samples::decode_png(&original).unwrap();
+        let size = (info.width, info.height);
+        let digest = essence(&original).unwrap();
+        // The same file written as RGBA with every pixel opaque, and as 16-bit RGB.
+        let rgba: Vec<u8> = rgb
+            .chunks(3)
+            .flat_map(|p| [p[0], p[1], p[2], 0xFF])
+            .collect();
+        let as_rgba = encoded_idat(size, png::ColorType::Rgba, png::BitDepth::Eight, &rgba);
+        let rgb16: Vec<u8> = rgb.iter().flat_map(|&v| [v, v]).collect();
+        let as_rgb16 = encoded_idat(size, png::ColorType::Rgb, png::BitDepth::Sixteen, &rgb16);
+        assert_eq!(essence(&as_rgba).unwrap(), digest);
+        assert_eq!(essence(&as_rgb16).unwrap(), digest);
+        // One pixel half transparent is another image.
+        let mut translucent = rgba.clone();
+        translucent[3] = 0x80;
+        let translucent = encoded_idat(
+            size,
+            png::ColorType::Rgba,
+            png::BitDepth::Eight,
+            &translucent,
+        );
+        assert_ne!(essence(&translucent).unwrap(), digest);
+        // A grey image and the RGB image with equal channels look the same.
+        let grey = vec![0x40u8; 30];
+        let grey_rgb = vec![0x40u8; 90];
+        assert_eq!(
+            essence(&encoded_idat(
+                size,
+                png::ColorType::Grayscale,
+                png::BitDepth::Eight,
+                &grey
+            ))
+            .unwrap(),
+            essence(&encoded_idat(
+                size,
+                png::ColorType::Rgb,
+                png::BitDepth::Eight,
+                &grey_rgb
+            ))
+            .unwrap()
+        );
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused() {
+        let mut header = samples::png(1, 1, 0);
+        // IHDR says 40000 x 40000: the pixels could not be decoded within the limit.
+        header[16..20].copy_from_slice(&40_000u32.to_be_bytes());
+        header[20..24].copy_from_slice(&40_000u32.to_be_bytes());
+        let crc = crc32fast::hash(&header[12..29]);
+        header[29..33].copy_from_slice(&crc.to_be_bytes());
+        let err = essence(&header).unwrap_err().to_string();
+        assert!(err.starts_with("the decoded image is too large"), "{err}");
     }
 
     #[test]

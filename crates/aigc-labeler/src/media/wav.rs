@@ -1,6 +1,16 @@
 //! WAV: the XMP packet in a `_PMX` chunk after the other chunks of the RIFF form (XMP
-//! specification part 3). The essence is the data of the `fmt ` chunk followed by the data of the
-//! `data` chunk: the format and the samples.
+//! specification part 3).
+//!
+//! The essence is the sample format and the samples. For PCM and IEEE float audio (format tag 1
+//! or 3, or `WAVE_FORMAT_EXTENSIBLE` with either sub-format) the format is reduced to what a
+//! decoder needs to play the samples: integer or float, channels, sample rate, bits per sample,
+//! valid bits and bytes per frame; the samples are the data chunk's whole frames, which for
+//! these formats are the decoded sample values themselves (little-endian). Rewriting the header
+//! as `WAVE_FORMAT_EXTENSIBLE` or back, adding or dropping `fact`, `LIST` or other chunks,
+//! moving chunks, or a stray byte after the last whole frame leave it unchanged; any changed
+//! sample changes it. The speaker layout (`dwChannelMask`) is not part of it. For other codecs
+//! (ADPCM, A-law, ...) the essence is the `fmt ` chunk's data and the `data` chunk's data as
+//! they are.
 
 use sha2::{Digest, Sha256};
 
@@ -146,13 +156,82 @@ pub fn records(bytes: &[u8]) -> Result<Vec<Carried>, MediaError> {
         .collect())
 }
 
-/// See [`super::essence`].
+/// The sub-format GUID of `WAVE_FORMAT_EXTENSIBLE` after its first two bytes (the format tag).
+const SUBFORMAT_TAIL: [u8; 14] = [
+    0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
+];
+
+/// What a decoder needs from a `fmt ` chunk of PCM or float samples.
+#[derive(Debug, PartialEq, Eq)]
+struct SampleFormat {
+    float: bool,
+    channels: u16,
+    rate: u32,
+    bits: u16,
+    valid_bits: u16,
+    frame_bytes: usize,
+}
+
+impl SampleFormat {
+    /// `None` unless the chunk describes PCM or IEEE float samples.
+    fn read(fmt: &[u8]) -> Option<SampleFormat> {
+        let u16_at = |at: usize| Some(u16::from_le_bytes(*fmt.get(at..)?.first_chunk::<2>()?));
+        let u32_at = |at: usize| Some(u32::from_le_bytes(*fmt.get(at..)?.first_chunk::<4>()?));
+        let (tag, channels, rate) = (u16_at(0)?, u16_at(2)?, u32_at(4)?);
+        let (block_align, bits) = (u16_at(12)?, u16_at(14)?);
+        let (tag, valid_bits) = match tag {
+            0xFFFE => {
+                let subformat = fmt.get(24..40)?;
+                if subformat[2..] != SUBFORMAT_TAIL {
+                    return None;
+                }
+                let valid = u16_at(18)?;
+                (u16_at(24)?, if valid == 0 { bits } else { valid })
+            }
+            tag => (tag, bits),
+        };
+        let float = match tag {
+            1 => false,
+            3 => true,
+            _ => return None,
+        };
+        let sample_bytes = usize::from(bits).div_ceil(8);
+        let frame_bytes = (usize::from(channels) * sample_bytes).max(usize::from(block_align));
+        (channels > 0 && bits > 0 && frame_bytes > 0).then_some(SampleFormat {
+            float,
+            channels,
+            rate,
+            bits,
+            valid_bits,
+            frame_bytes,
+        })
+    }
+}
+
+/// See [`super::essence`] and the module docs.
 pub fn essence(bytes: &[u8]) -> Result<PartDigest, MediaError> {
     let (chunks, _) = parse(bytes)?;
     let (format, samples) = content(&chunks)?;
     let mut hasher = Sha256::new();
-    hasher.update(format);
-    hasher.update(samples);
+    match SampleFormat::read(format) {
+        Some(f) => {
+            hasher.update(b"WAV samples\0");
+            hasher.update([u8::from(f.float)]);
+            hasher.update(f.channels.to_le_bytes());
+            hasher.update(f.rate.to_le_bytes());
+            hasher.update(f.bits.to_le_bytes());
+            hasher.update(f.valid_bits.to_le_bytes());
+            hasher.update((f.frame_bytes as u64).to_le_bytes());
+            let whole = samples.len() - samples.len() % f.frame_bytes;
+            hasher.update(&samples[..whole]);
+        }
+        None => {
+            hasher.update(b"WAV coded\0");
+            hasher.update((format.len() as u64).to_le_bytes());
+            hasher.update(format);
+            hasher.update(samples);
+        }
+    }
     Ok(hasher.finalize().into())
 }
 
@@ -242,6 +321,111 @@ mod tests {
             essence(&samples::wav(10, 1, 4)).unwrap(),
             essence(&original).unwrap()
         );
+    }
+
+    /// The form rebuilt with `fmt` as the format chunk, `extra` chunks before the data, and
+    /// `samples` as the data.
+    fn rebuilt(fmt: &[u8], extra: &[(&[u8; 4], &[u8])], samples: &[u8]) -> Vec<u8> {
+        let mut out = b"RIFF\0\0\0\0WAVE".to_vec();
+        Chunk {
+            id: *b"fmt ",
+            data: fmt,
+        }
+        .write(&mut out);
+        for (id, data) in extra {
+            Chunk { id: **id, data }.write(&mut out);
+        }
+        Chunk {
+            id: *b"data",
+            data: samples,
+        }
+        .write(&mut out);
+        let size = (out.len() - 8) as u32;
+        out[4..8].copy_from_slice(&size.to_le_bytes());
+        out
+    }
+
+    /// A 16-bit PCM `fmt ` chunk rewritten as `WAVE_FORMAT_EXTENSIBLE`.
+    fn extensible(pcm: &[u8]) -> Vec<u8> {
+        let mut fmt = pcm[..16].to_vec();
+        fmt[0..2].copy_from_slice(&0xFFFEu16.to_le_bytes());
+        fmt.extend_from_slice(&22u16.to_le_bytes()); // cbSize
+        fmt.extend_from_slice(&16u16.to_le_bytes()); // valid bits
+        fmt.extend_from_slice(&3u32.to_le_bytes()); // front left and right
+        fmt.extend_from_slice(&1u16.to_le_bytes()); // KSDATAFORMAT_SUBTYPE_PCM
+        fmt.extend_from_slice(&SUBFORMAT_TAIL);
+        fmt
+    }
+
+    #[test]
+    fn a_lossless_rewrite_of_the_form_is_not_tampering_but_a_sample_change_is() {
+        use crate::record::{Sealer, new_produce_id};
+        let sealer = Sealer::new("provider-1", b"0123456789abcdef".to_vec());
+        let original = samples::wav(40, 2, 11);
+        let record = sealer.seal(&new_produce_id(), &[essence(&original).unwrap()]);
+        let labeled = embed(&original, &record).unwrap();
+        let verdict = |bytes: &[u8]| {
+            let finding = crate::verify::verify(bytes, Some(&sealer)).unwrap();
+            (finding.integrity, finding.problems)
+        };
+        assert_eq!(verdict(&labeled), ("intact", vec![]));
+
+        let (chunks, _) = parse(&labeled).unwrap();
+        let (fmt, data) = content(&chunks).unwrap();
+        let packet = xmp::packet(&record);
+        let ours: (&[u8; 4], &[u8]) = (XMP_CHUNK, packet.as_bytes());
+        // What a converter that keeps the samples writes: the extensible header, a `fact`
+        // chunk, the record moved in front of the samples, a stray byte after the last frame.
+        let mut stray = data.to_vec();
+        stray.push(0x7F);
+        let rewritten = rebuilt(
+            &extensible(fmt),
+            &[(b"fact", &80u32.to_le_bytes()), ours],
+            &stray,
+        );
+        assert_ne!(rewritten, labeled);
+        // hound reads the same samples from the extensible header (without the stray byte,
+        // which it refuses, and the odd-sized record in front, whose pad byte it does not skip).
+        let plain = rebuilt(&extensible(fmt), &[], data);
+        assert_eq!(
+            samples::decode_wav(&plain).map(|(_, s)| s),
+            samples::decode_wav(&original).map(|(_, s)| s)
+        );
+        assert_eq!(verdict(&rewritten), ("intact", vec![]));
+
+        // One sample one step louder: tampered.
+        let mut louder = data.to_vec();
+        louder[2 * 17] = louder[2 * 17].wrapping_add(1);
+        let changed = rebuilt(fmt, &[ours], &louder);
+        assert_eq!(
+            verdict(&changed),
+            ("tampered", vec!["the content was changed".to_string()])
+        );
+        // So is another sample rate or channel count over the same bytes.
+        let mut faster = fmt.to_vec();
+        faster[4..8].copy_from_slice(&16000u32.to_le_bytes());
+        assert_eq!(verdict(&rebuilt(&faster, &[ours], data)).0, "tampered");
+        let mut mono = extensible(fmt);
+        mono[2..4].copy_from_slice(&1u16.to_le_bytes());
+        mono[12..14].copy_from_slice(&2u16.to_le_bytes());
+        assert_eq!(verdict(&rebuilt(&mono, &[ours], data)).0, "tampered");
+    }
+
+    #[test]
+    fn other_codecs_keep_their_coded_bytes_as_the_essence() {
+        let original = samples::wav(8, 1, 3);
+        let (chunks, _) = parse(&original).unwrap();
+        let (fmt, data) = content(&chunks).unwrap();
+        let mut alaw = fmt.to_vec();
+        alaw[0..2].copy_from_slice(&6u16.to_le_bytes());
+        let coded = rebuilt(&alaw, &[], data);
+        let mut padded = data.to_vec();
+        padded.push(0);
+        assert_ne!(
+            essence(&coded).unwrap(),
+            essence(&rebuilt(&alaw, &[], &padded)).unwrap()
+        );
+        assert_ne!(essence(&coded).unwrap(), essence(&original).unwrap());
     }
 
     #[test]

@@ -1,5 +1,13 @@
 //! The XMP packet that carries the record (XMP specification part 1): one `rdf:Description`
 //! with the property `TC260:AIGC`, whose value is the record's JSON.
+//!
+//! This is the form of GB 45438-2025 annex E (the format of the implicit label in file
+//! metadata, which clause 6 refers to): the namespace `http://www.tc260.org.cn/ns/AIGC/1.0/`
+//! bound to the prefix `TC260`, and a single simple property `AIGC` whose value is the JSON
+//! object of the seven fields (`Label`, `ContentProducer`, `ProduceID`, `ReservedCode1`,
+//! `ContentPropagator`, `PropagateID`, `ReservedCode2`), not one XMP property per field.
+//! Readers find it as the tag `XMP-TC260:AIGC`: `exiftool -XMP-TC260:all FILE` prints the
+//! record, `exiftool -validate -warning FILE` checks the file around it.
 
 use quick_xml::XmlVersion;
 use quick_xml::escape::{partial_escape, resolve_predefined_entity};
