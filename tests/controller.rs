@@ -450,3 +450,53 @@ async fn the_finalizer_is_added_without_a_conflict() {
     // And the status was written in the same reconcile: no wait for another event.
     assert!(writes.iter().any(|r| r.path == format!("{MDEP}/status")));
 }
+
+/// One Event per reconcile that changed something, naming every object it applied and what it
+/// found; a reconcile that changes nothing records none.
+#[tokio::test]
+async fn one_event_per_reconcile_names_everything_it_changed() {
+    let api = cluster();
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let events = api.events();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let note = events[0]["note"].as_str().unwrap();
+    for part in [
+        "applied NetworkPolicy train/mco-serve.chat-isolate-training",
+        "applied Role train/mco-serve.chat-training-data-reader",
+        "applied RoleBinding train/mco-serve.chat-training-data-reader",
+        "evaluated: ",
+    ] {
+        assert!(note.contains(part), "{part:?} in {note}");
+    }
+    assert_eq!(events[0]["reason"], "Applied");
+
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    assert!(
+        api.log().iter().all(|r| !r.is_event()),
+        "nothing changed, nothing to tell"
+    );
+
+    // A switch to Audit deletes the policy and flips the row: one Event says both.
+    let mut audit = policy();
+    audit["spec"]["controls"]["isolation"]["mode"] = json!("Audit");
+    api.insert(POLICY, audit);
+    api.clear_log();
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let posted: Vec<Logged> = api.log().into_iter().filter(|r| r.is_event()).collect();
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    let note = posted[0].body.as_ref().unwrap()["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        note.contains("deleted NetworkPolicy train/mco-serve.chat-isolate-training"),
+        "{note}"
+    );
+    assert!(
+        note.contains("M81a-TrainingInferenceIsolated is now False"),
+        "{note}"
+    );
+    assert_eq!(posted[0].body.as_ref().unwrap()["type"], "Warning");
+}

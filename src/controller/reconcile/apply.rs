@@ -19,6 +19,8 @@ pub struct Applied {
     snapshot: Snapshot,
     /// What was written, for Events.
     written: Vec<ObjectReference>,
+    /// What was released (deleted or withdrawn), for Events.
+    released: Vec<super::orphans::Released>,
 }
 
 impl Applied {
@@ -38,6 +40,37 @@ impl Applied {
     pub fn written(&self) -> &[ObjectReference] {
         &self.written
     }
+    pub fn released(&mut self, released: Vec<super::orphans::Released>) {
+        self.released.extend(released);
+    }
+    /// Everything this reconcile changed: the Event reason and the words (`applied Kind
+    /// ns/name`, `deleted …`), and the object.
+    pub fn changes(&self) -> Vec<(&'static str, String, ObjectReference)> {
+        let phrase = |verb: &str, o: &ObjectReference| {
+            format!(
+                "{verb} {} {}/{}",
+                o.kind.as_deref().unwrap_or(""),
+                o.namespace.as_deref().unwrap_or(""),
+                o.name.as_deref().unwrap_or("")
+            )
+        };
+        let reason = |verb: &str| {
+            if verb == "deleted" {
+                "Deleted"
+            } else {
+                "Withdrawn"
+            }
+        };
+        self.written
+            .iter()
+            .map(|o| ("Applied", phrase("applied", o), o.clone()))
+            .chain(
+                self.released
+                    .iter()
+                    .map(|(verb, o)| (reason(verb), phrase(verb, o), o.clone())),
+            )
+            .collect()
+    }
 }
 
 pub async fn apply(ctx: &Context, plan: Plan, snapshot: Snapshot) -> Result<Applied, kube::Error> {
@@ -52,6 +85,7 @@ pub async fn apply(ctx: &Context, plan: Plan, snapshot: Snapshot) -> Result<Appl
         suspend: plan.suspend,
         snapshot: step.snapshot,
         written: step.written,
+        released: Vec::new(),
     })
 }
 
@@ -67,6 +101,12 @@ impl KindStep for ApplyKind<'_> {
             let name = want.meta().name.clone().unwrap_or_default();
             let namespace = want.meta().namespace.clone().unwrap_or_default();
             if K::in_place(self.snapshot.ns(&namespace), want) {
+                self.ctx.caught_up(want);
+                continue;
+            }
+            if self.ctx.recently_applied(want) {
+                // Applied moments ago; the cache has not caught up: decide as if it had.
+                K::record(self.snapshot.ns_mut(&namespace), want.clone());
                 continue;
             }
             let api: Api<K> = Api::namespaced(self.ctx.client.clone(), &namespace);
@@ -82,6 +122,7 @@ impl KindStep for ApplyKind<'_> {
                 },
             };
             K::record(self.snapshot.ns_mut(&namespace), stored);
+            self.ctx.applied(want);
             self.written.push(reference(want));
         }
         Ok(())

@@ -187,9 +187,31 @@ async fn cleanup(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, 
     }
     let keep = desired::kept_on_deletion(policy.as_deref(), deployment, &backups);
     let mut scratch = Snapshot::default();
-    orphans::delete_owned_except(ctx, deployment, &keep, &mut scratch)
+    let released = orphans::delete_owned_except(ctx, deployment, &keep, &mut scratch)
         .await
         .map_err(Error::Cleanup)?;
+    if !released.is_empty() {
+        let what: Vec<String> = released
+            .iter()
+            .map(|(verb, o)| {
+                format!(
+                    "{verb} {} {}/{}",
+                    o.kind.as_deref().unwrap_or(""),
+                    o.namespace.as_deref().unwrap_or(""),
+                    o.name.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        ctx.event(
+            deployment,
+            EventType::Normal,
+            "CleanedUp",
+            "Cleanup",
+            format!("ModelDeployment deleted: {}", what.join("; ")),
+            None,
+        )
+        .await;
+    }
     Ok(Action::await_change())
 }
 

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{DeleteParams, Patch, PatchParams};
-use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
@@ -22,31 +21,38 @@ pub async fn delete_orphans(
     mut applied: Applied,
 ) -> Result<Applied, kube::Error> {
     let (desired, snapshot) = applied.desired_and_snapshot();
-    delete_owned_except(ctx, deployment, desired, snapshot).await?;
+    let released = delete_owned_except(ctx, deployment, desired, snapshot).await?;
+    applied.released(released);
     Ok(applied)
 }
 
-/// Deletes every object `deployment` owns that is not in `keep`, and drops it from `snapshot`.
+/// What was done with an object no longer needed, for the Event: `deleted` or `withdrew
+/// the sidecar's entries from`, and the object.
+pub type Released = (&'static str, ObjectReference);
+
+/// Releases every object `deployment` owns that is not in `keep`, drops it from `snapshot`,
+/// and says what it released.
 pub async fn delete_owned_except(
     ctx: &Context,
     deployment: &ModelDeployment,
     keep: &DesiredObjects,
     snapshot: &mut Snapshot,
-) -> Result<(), kube::Error> {
+) -> Result<Vec<Released>, kube::Error> {
     let mut step = DeleteOrphans {
         ctx,
-        deployment,
         uid: deployment.uid().unwrap_or_default(),
         snapshot,
+        released: Vec::new(),
     };
-    for_each_kind(keep, &mut step).await
+    for_each_kind(keep, &mut step).await?;
+    Ok(step.released)
 }
 
 struct DeleteOrphans<'a> {
     ctx: &'a Context,
-    deployment: &'a ModelDeployment,
     uid: String,
     snapshot: &'a mut Snapshot,
+    released: Vec<Released>,
 }
 
 impl KindStep for DeleteOrphans<'_> {
@@ -69,7 +75,9 @@ impl KindStep for DeleteOrphans<'_> {
             .filter(|(ns, name)| !keep.contains(&(ns.as_str(), name.as_str())))
             .collect();
         for (namespace, name) in &orphans {
-            release::<K>(self.ctx, self.deployment, namespace, name).await?;
+            if let Some(done) = release::<K>(self.ctx, namespace, name).await? {
+                self.released.push(done);
+            }
         }
         for (namespace, objects) in self.snapshot.namespaces.iter_mut() {
             K::forget(objects, &|meta| {
@@ -84,14 +92,12 @@ impl KindStep for DeleteOrphans<'_> {
 /// Releases one object no longer needed: deleted, or its fields withdrawn.
 async fn release<K: Cached>(
     ctx: &Context,
-    deployment: &ModelDeployment,
     namespace: &str,
     name: &str,
-) -> Result<(), kube::Error> {
+) -> Result<Option<Released>, kube::Error> {
     let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
-    let kind = K::kind(&());
-    let what = match K::RELEASE {
-        Release::Keep => return Ok(()),
+    let done = match K::RELEASE {
+        Release::Keep => return Ok(None),
         Release::Delete => {
             match api.delete(name, &DeleteParams::default()).await {
                 Ok(_) => {}
@@ -99,14 +105,14 @@ async fn release<K: Cached>(
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
                 Err(e) => return Err(e),
             }
-            format!("deleted {kind} {namespace}/{name}, no longer needed")
+            "deleted"
         }
         Release::Withdraw => {
             // Applying nothing under the kind's field manager removes what it owns, and only
             // that; the object itself is someone else's.
             let nothing = json!({
                 "apiVersion": K::api_version(&()),
-                "kind": kind,
+                "kind": K::kind(&()),
                 "metadata": {"name": name, "namespace": namespace},
             });
             let params = PatchParams::apply(K::FIELD_MANAGER).force();
@@ -115,30 +121,15 @@ async fn release<K: Cached>(
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
                 Err(e) => return Err(e),
             }
-            format!(
-                "withdrew the operator's entries from {kind} {namespace}/{name}, no longer needed"
-            )
+            "withdrew the operator's entries from"
         }
     };
     let reference = ObjectReference {
         api_version: Some(K::api_version(&()).into_owned()),
-        kind: Some(kind.clone().into_owned()),
+        kind: Some(K::kind(&()).into_owned()),
         name: Some(name.to_owned()),
         namespace: Some(namespace.to_owned()),
         ..Default::default()
     };
-    let (reason, action) = match K::RELEASE {
-        Release::Withdraw => ("Withdrawn", "Withdraw"),
-        _ => ("Deleted", "Delete"),
-    };
-    ctx.event(
-        deployment,
-        EventType::Normal,
-        reason,
-        action,
-        what,
-        Some(reference),
-    )
-    .await;
-    Ok(())
+    Ok(Some((done, reference)))
 }

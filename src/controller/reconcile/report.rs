@@ -61,19 +61,19 @@ pub fn report(
         now,
     });
     let mut changes: Vec<Note> = applied
-        .written()
-        .iter()
-        .map(|object| Note {
+        .changes()
+        .into_iter()
+        .map(|(reason, note, object)| Note {
             kind: EventType::Normal,
-            reason: "Applied".into(),
-            action: "Apply".into(),
-            note: format!(
-                "applied {} {}/{}",
-                object.kind.as_deref().unwrap_or(""),
-                object.namespace.as_deref().unwrap_or(""),
-                object.name.as_deref().unwrap_or("")
-            ),
-            secondary: Some(object.clone()),
+            reason: reason.into(),
+            action: match reason {
+                "Applied" => "Apply",
+                "Deleted" => "Delete",
+                _ => "Withdraw",
+            }
+            .into(),
+            note,
+            secondary: Some(object),
         })
         .collect();
     let suspend = applied.suspend();
@@ -235,6 +235,7 @@ fn transitions(
                 .conditions
                 .iter()
                 .find(|c| c.type_ == condition.type_)?;
+            // The message is in the condition; the Event says what flipped and why.
             (before.status != condition.status).then(|| Note {
                 kind: if condition.status == "False" {
                     EventType::Warning
@@ -244,8 +245,8 @@ fn transitions(
                 reason: condition.reason.clone(),
                 action: condition.type_.clone(),
                 note: format!(
-                    "{} is now {} ({}): {}",
-                    condition.type_, condition.status, condition.reason, condition.message
+                    "{} is now {} ({})",
+                    condition.type_, condition.status, condition.reason
                 ),
                 secondary: None,
             })
@@ -260,8 +261,9 @@ fn was_suspended(status: &ModelDeploymentStatus) -> bool {
         .any(|c| c.type_ == "Ready" && c.reason == "InferenceSuspended")
 }
 
-/// Records the Events of the changes, writes the status if it changed, then records the
-/// Events of its transitions.
+/// Writes the status if it changed, then records one Event for the whole reconcile: every
+/// object it changed and every condition that flipped (the transitions only once the status
+/// that carries them is written).
 pub async fn publish(
     ctx: &Context,
     deployment: &ModelDeployment,
@@ -272,12 +274,90 @@ pub async fn publish(
         status,
         transitions,
     } = report;
-    for note in changes {
+    let written = match status {
+        Some(status) => write_status(ctx, deployment, status).await,
+        None => Ok(false),
+    };
+    let transitions = if matches!(written, Ok(true)) {
+        transitions
+    } else {
+        Vec::new()
+    };
+    if let Some(note) = one_event(changes.into_iter().chain(transitions).collect()) {
         ctx.record(deployment, note).await;
     }
-    let Some(status) = status else {
-        return Ok(());
+    written.map(|_| ())
+}
+
+/// Many notes as one Event: their texts joined, a Warning if any is, the most telling reason
+/// (the kill switch, then applying, then a single transition's own), and an action that names
+/// what changed, so that the same change again counts in a series and a different one does not.
+pub fn one_event(notes: Vec<Note>) -> Option<Note> {
+    match notes.len() {
+        0 => return None,
+        1 => return notes.into_iter().next(),
+        _ => {}
+    }
+    let kind = if notes.iter().any(|n| n.kind == EventType::Warning) {
+        EventType::Warning
+    } else {
+        EventType::Normal
     };
+    let reason = [
+        "Suspended",
+        "Resumed",
+        "Applied",
+        "Deleted",
+        "Withdrawn",
+        "Evaluated",
+    ]
+    .into_iter()
+    .find(|r| notes.iter().any(|n| n.reason == *r))
+    .unwrap_or("ConditionsChanged")
+    .to_owned();
+    let mut actions: Vec<&str> = Vec::new();
+    for n in &notes {
+        if !actions.contains(&n.action.as_str()) {
+            actions.push(&n.action);
+        }
+    }
+    let note = notes
+        .iter()
+        .map(|n| n.note.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    // The recorder merges Events of the same action into one series: a digest of the text
+    // keeps different changes apart (the same change again still counts in its series).
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        note.hash(&mut h);
+        format!("{:08x}", h.finish() as u32)
+    };
+    let joined = actions.join(",");
+    let room = 128 - digest.len() - 1;
+    let action = format!("{}#{digest}", joined.chars().take(room).collect::<String>());
+    let objects: Vec<&ObjectReference> =
+        notes.iter().filter_map(|n| n.secondary.as_ref()).collect();
+    let secondary = match objects.as_slice() {
+        [only] => Some((*only).clone()),
+        _ => None,
+    };
+    Some(Note {
+        kind,
+        reason,
+        action,
+        note,
+        secondary,
+    })
+}
+
+/// Writes the status; true when it was written.
+async fn write_status(
+    ctx: &Context,
+    deployment: &ModelDeployment,
+    status: ModelDeploymentStatus,
+) -> Result<bool, kube::Error> {
     let namespace = deployment.namespace().unwrap_or_else(|| "default".into());
     let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), &namespace);
     let patch = json!({
@@ -292,10 +372,7 @@ pub async fn publish(
     )
     .await?;
     ctx.wrote_status(deployment, status);
-    for note in transitions {
-        ctx.record(deployment, note).await;
-    }
-    Ok(())
+    Ok(true)
 }
 
 impl Context {
