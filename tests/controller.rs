@@ -407,7 +407,20 @@ async fn a_lagging_cache_causes_no_second_status_write_or_event() {
             .unwrap();
     }
     assert_eq!(status_writes(&api), 1, "{:#?}", api.writes());
-    assert_eq!(api.events().len(), events, "no duplicate Evaluated event");
+    // (The stale cache does not show the objects applied either, so they are applied again;
+    // the status and its transitions are not.)
+    let evaluated = api
+        .events()
+        .iter()
+        .filter(|e| e["note"].as_str().unwrap_or("").contains("evaluated: "))
+        .count();
+    assert_eq!(
+        evaluated,
+        1,
+        "no duplicate Evaluated note: {:#?}",
+        api.events()
+    );
+    assert!(api.events().len() >= events);
 }
 
 /// The finalizer is added by server-side apply of that one entry: another controller's

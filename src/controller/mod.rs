@@ -73,9 +73,6 @@ pub struct Context {
     /// The status last written per ModelDeployment (by uid), and when: until the cache shows
     /// it, the next reconcile compares with it instead of the cache's older copy.
     written: Mutex<HashMap<String, (ModelDeploymentStatus, std::time::Instant)>>,
-    /// What was last applied per owned object (`kind/namespace/name` → a digest), and when:
-    /// until the cache shows it, the same object is not applied again.
-    applied: Mutex<HashMap<String, (u64, std::time::Instant)>>,
     synced: watch::Receiver<bool>,
     shutdown: CancellationToken,
     clock: fn() -> Timestamp,
@@ -96,7 +93,6 @@ impl Context {
             failures: Mutex::new(HashMap::new()),
             created: Mutex::default(),
             written: Mutex::default(),
-            applied: Mutex::default(),
             synced,
             shutdown: CancellationToken::new(),
             clock: Timestamp::now,
@@ -154,44 +150,6 @@ impl Context {
         std::borrow::Cow::Owned(current)
     }
 
-    /// Whether `object` is exactly what this process applied moments ago, so that a cache
-    /// that has not caught up does not make it apply it again.
-    pub fn recently_applied<K: kube::Resource<DynamicType = ()> + serde::Serialize>(
-        &self,
-        object: &K,
-    ) -> bool {
-        let key = applied_key(object);
-        let mut applied = self.applied.lock().expect("applied lock");
-        let Some((digest, at)) = applied.get(&key) else {
-            return false;
-        };
-        if at.elapsed() <= Self::WRITTEN_TRUSTED_FOR && *digest == digest_of(object) {
-            return true;
-        }
-        applied.remove(&key);
-        false
-    }
-
-    /// The cache shows `object` in place: what was remembered of applying it is no longer
-    /// needed (and a later deletion of it is healed at once).
-    pub fn caught_up<K: kube::Resource<DynamicType = ()>>(&self, object: &K) {
-        let mut applied = self.applied.lock().expect("applied lock");
-        if !applied.is_empty() {
-            applied.remove(&applied_key(object));
-        }
-    }
-
-    /// Remembers an object just applied.
-    pub fn applied<K: kube::Resource<DynamicType = ()> + serde::Serialize>(&self, object: &K) {
-        let mut applied = self.applied.lock().expect("applied lock");
-        // Old entries go, so that the map stays as small as the objects in flight.
-        applied.retain(|_, (_, at)| at.elapsed() <= Self::WRITTEN_TRUSTED_FOR);
-        applied.insert(
-            applied_key(object),
-            (digest_of(object), std::time::Instant::now()),
-        );
-    }
-
     /// Remembers the status just written for `deployment`.
     pub fn wrote_status(&self, deployment: &ModelDeployment, status: ModelDeploymentStatus) {
         let uid = deployment.uid().unwrap_or_default();
@@ -213,27 +171,6 @@ impl Context {
         *n = n.saturating_add(1);
         Duration::from_secs(1u64 << (*n - 1).min(8)).min(Duration::from_secs(300))
     }
-}
-
-/// `kind/namespace/name` of an object.
-fn applied_key<K: kube::Resource<DynamicType = ()>>(object: &K) -> String {
-    let meta = object.meta();
-    format!(
-        "{}/{}/{}",
-        K::kind(&()),
-        meta.namespace.as_deref().unwrap_or_default(),
-        meta.name.as_deref().unwrap_or_default()
-    )
-}
-
-/// A digest of all of an object as it serializes.
-fn digest_of(object: &impl serde::Serialize) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    serde_json::to_string(object)
-        .unwrap_or_default()
-        .hash(&mut h);
-    h.finish()
 }
 
 /// What happens after a failed reconcile: retry with backoff.

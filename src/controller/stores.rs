@@ -18,6 +18,7 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::wait::{Condition, conditions::is_crd_established};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::readiness::CacheSync;
@@ -55,8 +56,60 @@ pub struct Stores {
 }
 
 /// Drops what no decision reads, so that memory stays flat as clusters grow.
-pub trait Trim {
+pub trait Trim: Serialize {
     fn trim(&mut self);
+
+    /// A digest of what the decisions read of the (trimmed) object: an event that leaves it
+    /// unchanged (a heartbeat, a field the operator does not read) triggers no reconcile.
+    fn decision_digest(&self) -> u64 {
+        digest_without(self, &[])
+    }
+}
+
+/// A digest of an object as it serializes, without its `resourceVersion` and without the
+/// top-level fields named in `skip`.
+fn digest_without<T: Serialize + ?Sized>(object: &T, skip: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut value = serde_json::to_value(object).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        for field in skip {
+            map.remove(*field);
+        }
+        if let Some(meta) = map.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            meta.remove("resourceVersion");
+        }
+    }
+    let mut h = std::hash::DefaultHasher::new();
+    value.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// Keeps, of a stream of watch events, the objects whose decision digest changed, and every
+/// deletion; drops the rest. Its memory is one digest per object.
+fn changed_only<K>(
+    events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Resource + Trim + Send + 'static,
+{
+    let mut seen: std::collections::HashMap<(Option<String>, Option<String>), u64> =
+        std::collections::HashMap::new();
+    events.filter_map(move |event| {
+        let key = |o: &K| (o.meta().namespace.clone(), o.meta().name.clone());
+        let out = match event {
+            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                let digest = o.decision_digest();
+                (seen.insert(key(&o), digest) != Some(digest)).then_some(Ok(o))
+            }
+            Ok(watcher::Event::Delete(o)) => {
+                seen.remove(&key(&o));
+                Some(Ok(o))
+            }
+            Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+            Err(e) => Some(Err(e)),
+        };
+        futures::future::ready(out)
+    })
 }
 
 fn trim_meta<K: Resource>(o: &mut K) {
@@ -76,10 +129,19 @@ macro_rules! trim_meta_only {
     )*};
 }
 
+impl Trim for ModelDeployment {
+    fn trim(&mut self) {
+        trim_meta(self);
+    }
+    /// The status is the operator's own output: writing it is no reason to decide again.
+    fn decision_digest(&self) -> u64 {
+        digest_without(self, &["status"])
+    }
+}
+
 trim_meta_only!(
     VeleroSchedule,
     VeleroBackup,
-    ModelDeployment,
     CompliancePolicy,
     ComplianceEvidence,
     Namespace,
@@ -157,7 +219,7 @@ where
 {
     let (reader, writer) = reflector::store();
     let marker = sync.register(plural::<K>());
-    let stream = watcher(api, config)
+    let events = watcher(api, config)
         .default_backoff()
         .modify(|o: &mut K| o.trim())
         .reflect(writer)
@@ -166,9 +228,8 @@ where
             if let Ok(watcher::Event::InitDone) = event {
                 marker.synced();
             }
-        })
-        .touched_objects();
-    (reader, stream)
+        });
+    (reader, changed_only(events))
 }
 
 /// The CRD of the VolumeSnapshot API.
@@ -525,4 +586,51 @@ impl Stores {
 
 fn sort_by_name<K: Resource>(items: &mut [K]) {
     items.sort_by(|a, b| a.meta().name.cmp(&b.meta().name));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(version: &str, ready: bool, ip: &str) -> SlimPod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "chat-0", "namespace": "serve", "resourceVersion": version},
+            "spec": {"containers": [{"name": "aigc-labeler", "image": "l"}]},
+            "status": {"podIP": ip, "containerStatuses": [{"name": "aigc-labeler", "ready": ready}]}
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_changes_a_decision_can_read_trigger_and_deletions_always_do() {
+        let events = futures::stream::iter(vec![
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(pod("1", false, "10.0.0.1"))),
+            Ok(watcher::Event::InitDone),
+            // A new resourceVersion and a field the operator does not keep: nothing to decide.
+            Ok(watcher::Event::Apply(pod("2", false, "10.0.0.2"))),
+            // The sidecar becomes ready: decide again.
+            Ok(watcher::Event::Apply(pod("3", true, "10.0.0.2"))),
+            Ok(watcher::Event::Apply(pod("4", true, "10.0.0.2"))),
+            // Gone, unchanged: still a reason to decide again.
+            Ok(watcher::Event::Delete(pod("4", true, "10.0.0.2"))),
+        ]);
+        let passed: Vec<String> = changed_only(events)
+            .map(|o| o.unwrap().metadata.resource_version.unwrap())
+            .collect()
+            .await;
+        assert_eq!(passed, ["1", "3", "4"]);
+    }
+
+    #[test]
+    fn a_status_write_is_no_reason_to_reconcile() {
+        let mut d: ModelDeployment =
+            serde_json::from_value(api_stand_in::fixtures::chat_deployment()).unwrap();
+        let before = d.decision_digest();
+        d.status = Some(Default::default());
+        d.metadata.resource_version = Some("99".into());
+        assert_eq!(d.decision_digest(), before);
+        d.spec.suspend = true;
+        assert_ne!(d.decision_digest(), before);
+    }
 }

@@ -101,12 +101,6 @@ impl KindStep for ApplyKind<'_> {
             let name = want.meta().name.clone().unwrap_or_default();
             let namespace = want.meta().namespace.clone().unwrap_or_default();
             if K::in_place(self.snapshot.ns(&namespace), want) {
-                self.ctx.caught_up(want);
-                continue;
-            }
-            if self.ctx.recently_applied(want) {
-                // Applied moments ago; the cache has not caught up: decide as if it had.
-                K::record(self.snapshot.ns_mut(&namespace), want.clone());
                 continue;
             }
             let api: Api<K> = Api::namespaced(self.ctx.client.clone(), &namespace);
@@ -122,7 +116,6 @@ impl KindStep for ApplyKind<'_> {
                 },
             };
             K::record(self.snapshot.ns_mut(&namespace), stored);
-            self.ctx.applied(want);
             self.written.push(reference(want));
         }
         Ok(())
