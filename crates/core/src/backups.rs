@@ -278,74 +278,16 @@ pub fn drill_status(
             .and_then(|d| d.timeout_seconds)
             .unwrap_or(d::RESTORE_DRILL_TIMEOUT_SECONDS),
     );
-    let waited = now.duration_since(slot.0).as_secs();
-    let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
+    let drill = Drill {
+        deployment,
+        slot,
+        timeout,
+        waited: now.duration_since(slot.0).as_secs(),
+        now,
+    };
     let volumes: Vec<DrillVolume> = declared_volumes(&deployment.spec)
         .into_iter()
-        .map(|(namespace, claim)| {
-            let objects = snapshot.ns(namespace);
-            let volume = format!("{namespace}/{claim}");
-            let name = drill_claim_name(deployment, namespace, claim, slot);
-            let restored = objects
-                .pvcs
-                .iter()
-                .find(|p| p.metadata.name.as_deref() == Some(name.as_str()));
-            let source_name = match restored {
-                Some(r) => r
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.data_source.as_ref())
-                    .map(|d| d.name.clone()),
-                None => {
-                    drill_source(objects, uid, claim, slot).and_then(|s| s.metadata.name.clone())
-                }
-            };
-            let Some(source_name) = source_name else {
-                return DrillVolume {
-                    volume,
-                    snapshot: None,
-                    seconds_to_bind: None,
-                    outcome: DrillOutcome::Failed,
-                    message: Some(format!("no ready backup of {namespace}/{claim} to restore")),
-                };
-            };
-            let bound = restored
-                .and_then(|p| p.status.as_ref())
-                .and_then(|s| s.phase.as_deref())
-                == Some("Bound");
-            let source_name = Some(source_name);
-            if bound {
-                let created = restored
-                    .and_then(|p| p.metadata.creation_timestamp.as_ref())
-                    .map_or(slot.0, |t| t.0);
-                return DrillVolume {
-                    volume,
-                    snapshot: source_name,
-                    seconds_to_bind: Some(now.duration_since(created).as_secs().max(0)),
-                    outcome: DrillOutcome::Succeeded,
-                    message: None,
-                };
-            }
-            if waited > timeout {
-                return DrillVolume {
-                    volume,
-                    snapshot: source_name.clone(),
-                    seconds_to_bind: None,
-                    outcome: DrillOutcome::Failed,
-                    message: Some(format!(
-                        "claim {namespace}/{name} restored from {} did not bind within {timeout} s",
-                        source_name.as_deref().unwrap_or_default()
-                    )),
-                };
-            }
-            DrillVolume {
-                volume,
-                snapshot: source_name,
-                seconds_to_bind: None,
-                outcome: DrillOutcome::Running,
-                message: None,
-            }
-        })
+        .map(|(namespace, claim)| drill.volume(snapshot.ns(namespace), namespace, claim))
         .collect();
     if volumes.is_empty() {
         return previous;
@@ -398,4 +340,87 @@ pub fn next_wake(
         }
     }
     wake.into_iter().flatten().min()
+}
+
+/// One drill, as the restore of each volume is judged.
+struct Drill<'a> {
+    deployment: &'a ModelDeployment,
+    slot: Slot,
+    timeout: i64,
+    /// Seconds since the drill's slot.
+    waited: i64,
+    now: Timestamp,
+}
+
+impl Drill<'_> {
+    /// The restore of `claim`: bound (how fast), failed (why, naming the snapshot), or running.
+    fn volume(&self, objects: &NamespaceObjects, namespace: &str, claim: &str) -> DrillVolume {
+        let (deployment, slot, timeout, waited, now) = (
+            self.deployment,
+            self.slot,
+            self.timeout,
+            self.waited,
+            self.now,
+        );
+        let uid = deployment.metadata.uid.as_deref().unwrap_or_default();
+        let volume = format!("{namespace}/{claim}");
+        let name = drill_claim_name(deployment, namespace, claim, slot);
+        let restored = objects
+            .pvcs
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(name.as_str()));
+        let source_name = match restored {
+            Some(r) => r
+                .spec
+                .as_ref()
+                .and_then(|s| s.data_source.as_ref())
+                .map(|d| d.name.clone()),
+            None => drill_source(objects, uid, claim, slot).and_then(|s| s.metadata.name.clone()),
+        };
+        let Some(source_name) = source_name else {
+            return DrillVolume {
+                volume,
+                snapshot: None,
+                seconds_to_bind: None,
+                outcome: DrillOutcome::Failed,
+                message: Some(format!("no ready backup of {namespace}/{claim} to restore")),
+            };
+        };
+        let bound = restored
+            .and_then(|p| p.status.as_ref())
+            .and_then(|s| s.phase.as_deref())
+            == Some("Bound");
+        let source_name = Some(source_name);
+        if bound {
+            let created = restored
+                .and_then(|p| p.metadata.creation_timestamp.as_ref())
+                .map_or(slot.0, |t| t.0);
+            return DrillVolume {
+                volume,
+                snapshot: source_name,
+                seconds_to_bind: Some(now.duration_since(created).as_secs().max(0)),
+                outcome: DrillOutcome::Succeeded,
+                message: None,
+            };
+        }
+        if waited > timeout {
+            return DrillVolume {
+                volume,
+                snapshot: source_name.clone(),
+                seconds_to_bind: None,
+                outcome: DrillOutcome::Failed,
+                message: Some(format!(
+                    "claim {namespace}/{name} restored from {} did not bind within {timeout} s",
+                    source_name.as_deref().unwrap_or_default()
+                )),
+            };
+        }
+        DrillVolume {
+            volume,
+            snapshot: source_name,
+            seconds_to_bind: None,
+            outcome: DrillOutcome::Running,
+            message: None,
+        }
+    }
 }
