@@ -93,13 +93,17 @@ pub fn conditions(
         };
         (d.id.condition_type(), status, d.reason, d.message.clone())
     });
-    summary_conditions(evaluation, progress)
-        .into_iter()
-        .chain(rows)
-        .map(|(type_, status, reason, message)| {
+    // The generation is said once per status (`status.observedGeneration`) and on the summary
+    // conditions tools read; repeating it on every row would only make the status bigger.
+    let summary = summary_conditions(evaluation, progress).into_iter().map(
+        |(type_, status, reason, message)| {
             condition(type_, status, reason, &message, generation, previous, now)
-        })
-        .collect()
+        },
+    );
+    let rows = rows.map(|(type_, status, reason, message)| {
+        condition(type_, status, reason, &message, None, previous, now)
+    });
+    summary.chain(rows).collect()
 }
 
 /// `Ready`, `Compliant`, `Reconciling` and `Stalled`: type, status, reason and message.
@@ -189,7 +193,6 @@ pub fn status(
                 id: d.id.condition_type(),
                 severity: d.severity,
                 reason: d.reason.to_owned(),
-                message: bounded(&d.message),
             })
             .collect(),
         backup: None,
@@ -334,10 +337,9 @@ mod tests {
         assert_eq!(status, ["True", "False", "Unknown", "True", "False"]);
         assert_eq!(c[1].status, "False");
         assert_eq!(c[1].reason, "RiskUnacceptable");
-        assert!(
-            c.iter()
-                .all(|c| c.observed_generation == Some(3) && valid_reason(&c.reason))
-        );
+        assert!(c.iter().all(|c| valid_reason(&c.reason)));
+        assert!(c[..4].iter().all(|c| c.observed_generation == Some(3)));
+        assert!(c[4..].iter().all(|c| c.observed_generation.is_none()));
     }
 
     #[test]

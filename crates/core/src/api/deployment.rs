@@ -517,7 +517,8 @@ pub struct ModelDeploymentStatus {
     /// Whether the risk is within the policy's acceptance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptable: Option<bool>,
-    /// Open findings, most severe first, then by row.
+    /// Open findings, most severe first, then by row; each names its condition, whose
+    /// message says what is missing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<StatusFinding>,
     /// What the backup control last did (8.1e).
@@ -602,8 +603,6 @@ pub struct StatusFinding {
     pub id: String,
     /// Severity.
     pub severity: Severity,
-    /// Why.
+    /// Why, in a word; the condition of the same type says what is missing.
     pub reason: String,
-    /// What is missing.
-    pub message: String,
 }

@@ -111,3 +111,30 @@ fn a_single_long_finding_still_names_what_is_missing() {
         eval.row(19).message
     );
 }
+
+/// The status of a deployment with many open findings stays small: the bytes a write and every
+/// watcher of ModelDeployments pay for.
+#[test]
+fn status_bytes_stay_bounded() {
+    use crate::conditions::{Progress, status};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let mut f = Fixture::baseline();
+    f.ns(INFERENCE_NS).pods.clear();
+    f.training().datasets.clear();
+    let e = f.evaluate();
+    let s = status(
+        &e,
+        &Progress::Applied { suspended: false },
+        Some(7),
+        &[],
+        &Time(f.now),
+    );
+    let bytes = serde_json::to_vec(&s).unwrap().len();
+    let open = s.findings.len();
+    println!(
+        "status of {} conditions and {open} findings: {bytes} bytes",
+        s.conditions.len()
+    );
+    assert!(open >= 10, "a status with many findings: {open}");
+    assert!(bytes <= 14_000, "{bytes} bytes");
+}
