@@ -16,6 +16,20 @@
 //! covers the text delivered up to and including its chunk. Only a stream that ends without
 //! either (cut short, or text after them) gets a closing chunk, and that one has a choice
 //! entry (an empty delta) like every other chunk.
+//!
+//! Chat completions may carry two more kinds of generated output besides `content`:
+//!
+//! - Reasoning text (`reasoning_content` of a choice's `message`, or of its streamed `delta`)
+//!   is generated text that clients show to users, so the record covers it: after the content
+//!   parts (one per choice, by index) come the reasoning parts, one per choice whose reasoning
+//!   is not empty, by index. A response without reasoning has exactly the parts it always had.
+//!   The visible notice stays in `content`, and reasoning passes unchanged.
+//! - Tool-call arguments (`tool_calls[].function.arguments`) are machine-readable input for the
+//!   client's own code, not text shown to users: they pass unchanged and the record does not
+//!   cover them, as it does not cover any other field of a choice.
+//!
+//! Neither is checked by the input-safety rules: those read what the client sends, not what the
+//! model generates.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -129,18 +143,15 @@ pub fn label_json(
         .get_mut("choices")
         .and_then(Value::as_array_mut)
         .ok_or(TextError::NoChoices)?;
-    let mut parts: BTreeMap<u64, PartDigest> = BTreeMap::new();
-    for (position, choice) in choices.iter_mut().enumerate() {
-        let index = choice_index(choice, position);
+    for choice in choices.iter_mut() {
         if let (Some(notice), Some(slot)) = (notice, text_slot(api, choice, false))
             && let Value::String(content) = &*slot
         {
             *slot = Value::String(notice.wrap(content));
         }
-        let text = whole_text(api, choice).unwrap_or_default();
-        parts.insert(index, part_digest(text.as_bytes()));
     }
-    seal_into(response, sealer, produce_id, parts.into_values().collect())
+    let parts = json_parts(api, &response).ok_or(TextError::NoChoices)?;
+    seal_into(response, sealer, produce_id, parts)
 }
 
 /// Adds the record over `parts` to a whole response as its `aigc` object; returns the new body.
@@ -167,6 +178,23 @@ fn whole_text(api: TextApi, choice: &Value) -> Option<&str> {
     .as_str()
 }
 
+/// A choice's reasoning text in a whole chat completion, if it has any.
+fn whole_reasoning(api: TextApi, choice: &Value) -> Option<&str> {
+    match api {
+        TextApi::Completion => None,
+        TextApi::Chat => choice.pointer("/message/reasoning_content")?.as_str(),
+    }
+    .filter(|r| !r.is_empty())
+}
+
+/// The record's parts: each choice's text by index, then each non-empty reasoning by index.
+fn ordered_parts(
+    texts: BTreeMap<u64, PartDigest>,
+    reasoning: BTreeMap<u64, PartDigest>,
+) -> Vec<PartDigest> {
+    texts.into_values().chain(reasoning.into_values()).collect()
+}
+
 fn record_value(record: &AigcRecord) -> Value {
     serde_json::to_value(record).expect("a record of strings always converts")
 }
@@ -175,11 +203,16 @@ fn record_value(record: &AigcRecord) -> Value {
 pub fn json_parts(api: TextApi, response: &Value) -> Option<Vec<PartDigest>> {
     let choices = response.get("choices")?.as_array()?;
     let mut parts = BTreeMap::new();
+    let mut reasoning = BTreeMap::new();
     for (position, choice) in choices.iter().enumerate() {
+        let index = choice_index(choice, position);
         let text = whole_text(api, choice).unwrap_or_default();
-        parts.insert(choice_index(choice, position), part_digest(text.as_bytes()));
+        parts.insert(index, part_digest(text.as_bytes()));
+        if let Some(thought) = whole_reasoning(api, choice) {
+            reasoning.insert(index, part_digest(thought.as_bytes()));
+        }
     }
-    Some(parts.into_values().collect())
+    Some(ordered_parts(parts, reasoning))
 }
 
 /// The `output_text` parts of a Responses API response (`/v1/responses`), in order.
@@ -270,6 +303,22 @@ struct ChoiceView<'a> {
 struct DeltaView<'a> {
     #[serde(default, borrow)]
     content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+}
+
+impl ChoiceView<'_> {
+    /// The reasoning text this chunk adds to the choice (chat completions only).
+    fn reasoning(&self, api: TextApi) -> &str {
+        match api {
+            TextApi::Chat => self
+                .delta
+                .as_ref()
+                .and_then(|d| d.reasoning_content.as_deref())
+                .unwrap_or_default(),
+            TextApi::Completion => "",
+        }
+    }
 }
 
 /// What one choice of a chunk becomes.
@@ -279,6 +328,8 @@ struct Plan<'a> {
     /// The text as the model server sent it; borrowed, so a chunk left as it is costs no copy.
     original: &'a str,
     delivered: Cow<'a, str>,
+    /// Reasoning text, passed on unchanged.
+    reasoning: &'a str,
     opens: bool,
     finishes: bool,
     start_notice: bool,
@@ -289,6 +340,8 @@ struct Plan<'a> {
 #[derive(Default)]
 struct ChoiceState {
     hasher: PartHasher,
+    /// The reasoning text, once some that is not empty came.
+    reasoning: Option<PartHasher>,
     /// The start notice was placed, or is not wanted.
     started: bool,
     /// The end notice was placed (or the choice finished).
@@ -441,6 +494,7 @@ impl StreamLabeler {
                 index,
                 delivered: Cow::Borrowed(original),
                 original,
+                reasoning: choice.reasoning(self.api),
                 opens,
                 finishes,
                 start_notice: false,
@@ -513,6 +567,13 @@ impl StreamLabeler {
                 self.dirty = true;
             }
             state.hasher.update(plan.delivered.as_bytes());
+            if !plan.reasoning.is_empty() {
+                state
+                    .reasoning
+                    .get_or_insert_default()
+                    .update(plan.reasoning.as_bytes());
+                self.dirty = true;
+            }
         }
         // The record rides on the chunk that finishes the last open choice, and on the usage
         // chunk; the same record again unless text came in between.
@@ -543,11 +604,12 @@ impl StreamLabeler {
 
     /// A record over the texts delivered so far.
     fn seal(&self) -> AigcRecord {
-        let parts: Vec<PartDigest> = self
+        let texts = self.choices.values().map(|s| s.hasher.clone().finish());
+        let reasoning = self
             .choices
             .values()
-            .map(|s| s.hasher.clone().finish())
-            .collect();
+            .filter_map(|s| Some(s.reasoning.clone()?.finish()));
+        let parts: Vec<PartDigest> = texts.chain(reasoning).collect();
         self.sealer.seal(&self.produce_id, &parts)
     }
 
@@ -704,14 +766,18 @@ pub struct StreamTranscript {
     /// Every record, with the parts of the text delivered up to and including its chunk.
     pub records: Vec<(AigcRecord, Vec<PartDigest>)>,
     pub texts: BTreeMap<u64, String>,
+    /// The choices' reasoning texts, for those that have any.
+    pub reasoning: BTreeMap<u64, String>,
     pub events: usize,
     pub done: bool,
 }
 
 impl StreamTranscript {
     pub fn parts(&self) -> Vec<PartDigest> {
-        self.texts
-            .values()
+        let texts = self.texts.values();
+        let reasoning = self.reasoning.values().filter(|r| !r.is_empty());
+        texts
+            .chain(reasoning)
             .map(|t| part_digest(t.as_bytes()))
             .collect()
     }
@@ -740,6 +806,14 @@ pub fn read_stream(api: TextApi, body: &[u8]) -> StreamTranscript {
                     };
                     let entry = transcript.texts.entry(index).or_default();
                     entry.push_str(text.unwrap_or_default());
+                    let reasoning = choice.reasoning(api);
+                    if !reasoning.is_empty() {
+                        transcript
+                            .reasoning
+                            .entry(index)
+                            .or_default()
+                            .push_str(reasoning);
+                    }
                 }
                 // A record covers its own chunk's text.
                 if let Some(record) = view.aigc {

@@ -1836,3 +1836,138 @@ async fn answers_that_cannot_be_labeled_tell_the_sdk_not_to_retry() {
         assert_eq!(answer.header("x-should-retry"), Some("false"), "{code}");
     }
 }
+
+/// The concatenated `field` of every streamed delta of choice 0 (`arguments` read from the
+/// delta's tool calls), and every data event checked to be JSON.
+fn streamed(body: &[u8], field: &str) -> String {
+    let mut out = String::new();
+    for event in data_events(body) {
+        let data = event.strip_prefix("data: ").unwrap();
+        if data == "[DONE]" {
+            continue;
+        }
+        let chunk: Value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {data}"));
+        let Some(delta) = chunk.pointer("/choices/0/delta") else {
+            continue;
+        };
+        let piece = match field {
+            "arguments" => delta.pointer("/tool_calls/0/function/arguments"),
+            _ => delta.get(field),
+        };
+        out.push_str(piece.and_then(Value::as_str).unwrap_or_default());
+    }
+    out
+}
+
+#[tokio::test]
+async fn streamed_reasoning_is_covered_by_the_record_and_tool_calls_pass_untouched() {
+    let sent = vec![
+        chat_chunk(
+            json!({"role": "assistant", "content": null, "reasoning_content": "Let me think"}),
+            None,
+        ),
+        chat_chunk(json!({"reasoning_content": " about it."}), None),
+        chat_chunk(json!({"content": "Calling the tool."}), None),
+        chat_chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":"}}]}),
+            None,
+        ),
+        chat_chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": " \"Paris\"}"}}]}),
+            None,
+        ),
+        chat_chunk(json!({}), Some("tool_calls")),
+        "data: [DONE]\n\n".to_string(),
+    ];
+    let (upstream, _) = raw_model_server(sent.clone(), StreamEnd::Complete).await;
+    for position in ["start", "end"] {
+        let proxy = Proxy::start(
+            &format!("http://{upstream}"),
+            &["--notice-position", position],
+        )
+        .await;
+        let (body, broke) = read_to_end(proxy.url("/v1/chat/completions")).await;
+        let text = String::from_utf8_lossy(&body).into_owned();
+        assert!(!broke, "{text}");
+        assert_eq!(data_events(&body).len(), sent.len(), "{text}");
+        assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+        // Reasoning and tool-call arguments as the model server sent them; the notice once,
+        // in the content.
+        assert_eq!(
+            streamed(&body, "reasoning_content"),
+            "Let me think about it."
+        );
+        let arguments = streamed(&body, "arguments");
+        assert_eq!(arguments, "{\"city\": \"Paris\"}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&arguments).unwrap()["city"],
+            "Paris"
+        );
+        let content = streamed(&body, "content");
+        let expected = match position {
+            "start" => format!("{NOTICE}\n\nCalling the tool."),
+            _ => format!("Calling the tool.\n\n{NOTICE}"),
+        };
+        assert_eq!(content, expected, "{text}");
+        assert_eq!(text.matches(NOTICE).count(), 1, "{text}");
+        assert!(text.contains("\"aigc\""), "{text}");
+
+        let finding = verify::verify(&body, Some(&sealer())).unwrap();
+        assert_eq!(
+            finding.integrity, "intact",
+            "{position}: {:?}",
+            finding.problems
+        );
+        // The record covers the reasoning...
+        let edited = text.replace("think", "guess");
+        assert_eq!(integrity(edited.as_bytes()), "tampered", "{position}");
+        // ...and the content...
+        let edited = text.replace("the tool", "a tool");
+        assert_eq!(integrity(edited.as_bytes()), "tampered", "{position}");
+        // ...but not the tool-call arguments, which are machine-readable.
+        let edited = text.replace("Paris", "Lyon!");
+        assert_eq!(integrity(edited.as_bytes()), "intact", "{position}");
+    }
+}
+
+#[tokio::test]
+async fn chat_json_reasoning_is_covered_by_the_record_and_tool_calls_pass_untouched() {
+    let upstream = fixed_model_server(
+        "application/json",
+        None,
+        br#"{"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": "Calling the tool.",
+                "reasoning_content": "Let me think about it.",
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                    "name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]}}]}"#,
+    )
+    .await;
+    let proxy = Proxy::start(&format!("http://{upstream}"), &[]).await;
+    let answer = post(
+        &proxy,
+        "/v1/chat/completions",
+        json!({"messages": [{"role": "user", "content": "weather?"}]}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let body = answer.json();
+    let message = &body["choices"][0]["message"];
+    assert_eq!(message["content"], format!("{NOTICE}\n\nCalling the tool."));
+    assert_eq!(message["reasoning_content"], "Let me think about it.");
+    assert_eq!(
+        message["tool_calls"][0]["function"]["arguments"],
+        "{\"city\": \"Paris\"}"
+    );
+    assert_eq!(integrity(&answer.body), "intact");
+    let text = String::from_utf8_lossy(&answer.body);
+    assert_eq!(
+        integrity(text.replace("think", "guess").as_bytes()),
+        "tampered"
+    );
+    assert_eq!(
+        integrity(text.replace("Paris", "Lyon!").as_bytes()),
+        "intact"
+    );
+}

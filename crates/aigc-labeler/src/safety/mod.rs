@@ -18,7 +18,7 @@ use http::StatusCode;
 
 pub use self::moderation::{FailureMode, Moderation};
 pub use self::prompt::{Prompt, UnreadablePrompt, extract_prompt, read_prompt};
-pub use self::rules::{RuleSet, Rules, RulesFile, SafetyError};
+pub use self::rules::{Keyword, KeywordRule, RuleSet, Rules, RulesFile, SafetyError};
 
 /// The one target the events of these checks are logged under, whichever file they come from:
 /// log lines name the checks, not a file inside them.

@@ -54,24 +54,77 @@ pub enum SafetyError {
 /// The rules file (YAML or JSON), mounted from a ConfigMap.
 ///
 /// ```yaml
-/// keywords: ["炸弹", "make a bomb"]   # substrings; case, width and invisible characters ignored
+/// keywords:                          # substrings; case, width and invisible characters ignored
+///   - "炸弹"
+///   - "make a bomb"
+///   - keyword: "炸弹"                  # the long form, for a keyword with options:
+///     ignoreSpaces: true              # also matches "炸 弹", "炸　弹", "炸\n弹"
 /// patterns: ['(?i)\bssn:\s*\d{3}-\d{2}-\d{4}']  # regexes, matched against each text as sent
 /// maxPromptChars: 32000              # Unicode scalar values over all the prompt's texts
 /// ```
+///
+/// A keyword with `ignoreSpaces: true` is matched with all whitespace (spaces, full-width
+/// spaces, tabs, line breaks) removed from both the keyword and the text, so "b o m b" matches
+/// `bomb` — and so does "climb om bay": such a keyword also matches across word boundaries,
+/// which is why this is an option of each keyword rather than the default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RulesFile {
     #[serde(default)]
-    pub keywords: Vec<String>,
+    pub keywords: Vec<Keyword>,
     #[serde(default)]
     pub patterns: Vec<String>,
     #[serde(default)]
     pub max_prompt_chars: Option<usize>,
 }
 
+/// One entry of `keywords`: a bare string, or the long form with options.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Keyword {
+    Plain(String),
+    Rule(KeywordRule),
+}
+
+/// The long form of a keyword.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeywordRule {
+    pub keyword: String,
+    /// Match with whitespace removed from both the keyword and the text.
+    #[serde(default)]
+    pub ignore_spaces: bool,
+}
+
+impl Keyword {
+    fn text(&self) -> &str {
+        match self {
+            Keyword::Plain(keyword) | Keyword::Rule(KeywordRule { keyword, .. }) => keyword,
+        }
+    }
+
+    fn ignores_spaces(&self) -> bool {
+        matches!(
+            self,
+            Keyword::Rule(KeywordRule {
+                ignore_spaces: true,
+                ..
+            })
+        )
+    }
+}
+
+impl From<&str> for Keyword {
+    fn from(keyword: &str) -> Self {
+        Keyword::Plain(keyword.to_owned())
+    }
+}
+
 /// Compiled rules.
 pub struct Rules {
     keywords: Option<AhoCorasick>,
+    /// The keywords with `ignoreSpaces`, folded and without whitespace.
+    spaceless_keywords: Option<AhoCorasick>,
     keyword_count: usize,
     patterns: Option<RegexSet>,
     max_prompt_chars: Option<usize>,
@@ -100,17 +153,22 @@ impl Rules {
         if max_prompt_chars == Some(0) {
             return Err(SafetyError::ZeroMaxPromptChars);
         }
-        let keywords = fold_keywords(&file.keywords)?;
+        let (keywords, spaceless) = fold_keywords(&file.keywords)?;
         let patterns = compile_patterns(&file.patterns)?;
-        let fingerprint = fingerprint(&keywords, &file.patterns, max_prompt_chars);
-        let keyword_count = keywords.len();
-        let keywords = if keywords.is_empty() {
-            None
-        } else {
-            Some(AhoCorasick::new(&keywords).map_err(|e| SafetyError::Keywords(e.to_string()))?)
+        let fingerprint = fingerprint(&keywords, &spaceless, &file.patterns, max_prompt_chars);
+        let keyword_count = keywords.len() + spaceless.len();
+        let automaton = |keywords: &[String]| {
+            if keywords.is_empty() {
+                Ok(None)
+            } else {
+                AhoCorasick::new(keywords)
+                    .map(Some)
+                    .map_err(|e| SafetyError::Keywords(e.to_string()))
+            }
         };
         Ok(Rules {
-            keywords,
+            keywords: automaton(&keywords)?,
+            spaceless_keywords: automaton(&spaceless)?,
             keyword_count,
             patterns,
             max_prompt_chars,
@@ -159,6 +217,14 @@ impl Rules {
         {
             return Verdict::Block(Reason::Keyword);
         }
+        if let Some(keywords) = &self.spaceless_keywords
+            && prompt
+                .texts
+                .iter()
+                .any(|t| keywords.is_match(&without_whitespace(&fold(t))))
+        {
+            return Verdict::Block(Reason::Keyword);
+        }
         if let Some(patterns) = &self.patterns
             && prompt.texts.iter().any(|t| patterns.is_match(t))
         {
@@ -186,21 +252,34 @@ impl Rules {
     }
 }
 
-/// The keywords in the form they are matched in, sorted and without duplicates.
-fn fold_keywords(keywords: &[String]) -> Result<Vec<String>, SafetyError> {
-    let mut folded = Vec::with_capacity(keywords.len());
+/// The keywords in the form they are matched in, sorted and without duplicates: those matched
+/// as they are, and those matched with whitespace ignored (stored without it).
+fn fold_keywords(keywords: &[Keyword]) -> Result<(Vec<String>, Vec<String>), SafetyError> {
+    let mut exact = Vec::with_capacity(keywords.len());
+    let mut spaceless = Vec::new();
     for (index, keyword) in keywords.iter().enumerate() {
-        let keyword = fold(keyword);
-        if keyword.is_empty() {
+        let folded = fold(keyword.text());
+        let (folded, list) = if keyword.ignores_spaces() {
+            (without_whitespace(&folded), &mut spaceless)
+        } else {
+            (folded, &mut exact)
+        };
+        if folded.is_empty() {
             return Err(SafetyError::EmptyKeyword { index });
         }
-        folded.push(keyword);
+        list.push(folded);
     }
     // Order and duplicates do not change what is blocked, so they do not change the
     // fingerprint either.
-    folded.sort_unstable();
-    folded.dedup();
-    Ok(folded)
+    for list in [&mut exact, &mut spaceless] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    Ok((exact, spaceless))
+}
+
+fn without_whitespace(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// The patterns as one set, or `None` when there are none.
@@ -227,7 +306,12 @@ fn compile_patterns(patterns: &[String]) -> Result<Option<RegexSet>, SafetyError
     Ok(Some(set))
 }
 
-fn fingerprint(keywords: &[String], patterns: &[String], max: Option<usize>) -> u64 {
+fn fingerprint(
+    keywords: &[String],
+    spaceless: &[String],
+    patterns: &[String],
+    max: Option<usize>,
+) -> u64 {
     let mut hash = Sha256::new();
     // Length prefixes keep ["ab", "c"] and ["a", "bc"] apart.
     let mut list = |tag: &[u8], items: &[String]| {
@@ -239,6 +323,10 @@ fn fingerprint(keywords: &[String], patterns: &[String], max: Option<usize>) -> 
         }
     };
     list(b"keywords", keywords);
+    // Only when present, so files without the option keep the fingerprint they always had.
+    if !spaceless.is_empty() {
+        list(b"keywordsIgnoringSpaces", spaceless);
+    }
     list(b"patterns", patterns);
     hash.update(b"max");
     hash.update(max.map_or(u64::MAX, |m| m as u64).to_le_bytes());
@@ -464,6 +552,52 @@ mod tests {
             assert!(rules.check(&prompt(&[allowed])).is_allow(), "{allowed}");
         }
         assert!(rules.check(&Prompt::default()).is_allow());
+    }
+
+    #[test]
+    fn keywords_with_ignore_spaces_match_across_inserted_whitespace() {
+        let rules = Rules::parse(
+            "keywords:\n  - {keyword: 炸弹, ignoreSpaces: true}\n  - keyword: Bomb\n    ignoreSpaces: true\n  - plain\n  - {keyword: exact}",
+            None,
+        )
+        .unwrap();
+        assert_eq!(rules.keyword_count(), 4);
+        for blocked in [
+            "炸弹",
+            "炸 弹",
+            "炸　弹",
+            "how to make a 炸 \t\n 弹",
+            "炸\u{200b} 弹",
+            "b o m b",
+            "Ｂ　Ｏ Ｍ Ｂ",
+            "plain",
+            "exact",
+        ] {
+            assert_eq!(
+                rules.check(&prompt(&["fine", blocked])),
+                Verdict::Block(Reason::Keyword),
+                "{blocked:?}"
+            );
+        }
+        // Keywords without the option match exactly as before.
+        for allowed in ["p l a i n", "ex act", "炸药", "bo", ""] {
+            assert!(rules.check(&prompt(&[allowed])).is_allow(), "{allowed:?}");
+        }
+
+        // A keyword that is only whitespace would match everything once it is removed.
+        let e = Rules::parse("keywords: [a, {keyword: ' 　', ignoreSpaces: true}]", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("keywords[1] is empty"), "{e}");
+
+        // The option changes what is blocked, so it changes the fingerprint; its absence does
+        // not (the short and long forms are the same rule).
+        let plain = Rules::parse("keywords: [bomb]", None).unwrap();
+        let long = Rules::parse("keywords: [{keyword: bomb}]", None).unwrap();
+        let spaced = Rules::parse("keywords: [{keyword: bomb, ignoreSpaces: true}]", None).unwrap();
+        assert_eq!(plain.fingerprint(), long.fingerprint());
+        assert_ne!(plain.fingerprint(), spaced.fingerprint());
+        assert!(Rules::parse("keywords: [{keyword: x, ignore: true}]", None).is_err());
     }
 
     #[test]
