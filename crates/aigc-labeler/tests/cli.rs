@@ -52,7 +52,9 @@ fn start(dir: &Path, upstream: &str, extra_env: &[(&str, &str)]) -> Sidecar {
     let child = command.spawn().unwrap();
     let sidecar = Sidecar { child, port, log };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", admin)).is_err() {
+    // Both listeners: the proxy's and the admin one are bound one after the other.
+    let listening = |p: u16| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok();
+    while !(listening(admin) && listening(port)) {
         assert!(
             Instant::now() < deadline,
             "sidecar did not start: {}",
