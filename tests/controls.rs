@@ -35,6 +35,26 @@ fn sidecar_cluster() -> FakeApi {
     api
 }
 
+/// An optional API's flag saying it is not installed.
+fn missing() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false))
+}
+
+/// One reconcile over caches given by the test.
+async fn reconcile_with(
+    api: &FakeApi,
+    stores: model_compliance_operator::controller::stores::Stores,
+) {
+    let (_, synced) = tokio::sync::watch::channel(true);
+    let ctx = std::sync::Arc::new(
+        model_compliance_operator::controller::Context::new(api.client(), stores, synced)
+            .with_clock(clock),
+    );
+    model_compliance_operator::controller::reconcile::reconcile(current(api), ctx)
+        .await
+        .unwrap();
+}
+
 fn non_event_writes(api: &FakeApi) -> Vec<Logged> {
     api.writes().into_iter().filter(|r| !r.is_event()).collect()
 }
@@ -639,19 +659,9 @@ async fn deletion_and_audit_keep_every_backup_unless_the_policy_says_otherwise()
 async fn without_the_snapshot_api_the_row_says_so_and_nothing_is_written() {
     let api = backup_cluster(json!({"schedule": "0 2 * * *"}));
     set_now("2026-12-01T00:00:00Z");
-    let stores = {
-        let mut s = stores(&api);
-        s.volume_snapshot_api = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        s
-    };
-    let (_, synced) = tokio::sync::watch::channel(true);
-    let ctx = std::sync::Arc::new(
-        model_compliance_operator::controller::Context::new(api.client(), stores, synced)
-            .with_clock(clock),
-    );
-    model_compliance_operator::controller::reconcile::reconcile(current(&api), ctx)
-        .await
-        .unwrap();
+    let mut s = stores(&api);
+    s.volume_snapshot_api = missing();
+    reconcile_with(&api, s).await;
     assert_eq!(snapshot_writes(&api), []);
     let row = condition(&api, "M81e-BackupsCurrent");
     assert_eq!(row["status"], "False");
@@ -959,15 +969,8 @@ async fn the_velero_engine_owns_one_schedule_and_judges_its_newest_backup() {
 async fn without_velero_the_row_says_so() {
     let api = backup_cluster(json!({"engine": "Velero"}));
     let mut s = stores(&api);
-    s.velero_backup_api = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (_, synced) = tokio::sync::watch::channel(true);
-    let ctx = std::sync::Arc::new(
-        model_compliance_operator::controller::Context::new(api.client(), s, synced)
-            .with_clock(clock),
-    );
-    model_compliance_operator::controller::reconcile::reconcile(current(&api), ctx)
-        .await
-        .unwrap();
+    s.velero_backup_api = missing();
+    reconcile_with(&api, s).await;
     assert!(api.writes().iter().all(|r| !r.path.contains("velero.io")));
     let row = condition(&api, "M81e-BackupsCurrent");
     assert_eq!(row["reason"], "VeleroMissing");

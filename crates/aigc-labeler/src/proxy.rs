@@ -724,6 +724,35 @@ impl Labeler {
         }
     }
 
+    /// A labeled event stream: its length unknown, marked, counted when it ends.
+    fn stream(
+        &self,
+        mut parts: http::response::Parts,
+        body: Incoming,
+        labeler: SseLabeler,
+        produce_id: &str,
+        start: Instant,
+    ) -> (Response<Body>, Outcome) {
+        parts.headers.remove(header::CONTENT_LENGTH);
+        mark(&mut parts.headers, produce_id, None);
+        let body = SseBody {
+            inner: body,
+            labeler,
+            state: SseState::Streaming,
+            trailers: None,
+            report: Some(StreamReport {
+                metrics: self.metrics.clone(),
+                modality: Modality::text,
+                status: parts.status.as_u16(),
+                start,
+                first_byte: start.elapsed(),
+            }),
+        };
+        let mut response = Response::from_parts(parts, body.boxed());
+        response.extensions_mut().insert(CountedAtEnd);
+        (response, Outcome::labeled)
+    }
+
     async fn label_responses(
         &self,
         response: Response<Incoming>,
@@ -731,7 +760,7 @@ impl Labeler {
         start: Instant,
     ) -> (Response<Body>, Outcome) {
         let kind = media_type(response.headers());
-        let (mut parts, body) = response.into_parts();
+        let (parts, body) = response.into_parts();
         if kind == "text/event-stream" {
             // Typed events (response.output_text.delta, …): see `text::responses`.
             let produce_id = new_produce_id();
@@ -741,24 +770,13 @@ impl Labeler {
                 produce_id.clone(),
                 MAX_EVENT,
             );
-            parts.headers.remove(header::CONTENT_LENGTH);
-            mark(&mut parts.headers, &produce_id, None);
-            let body = SseBody {
-                inner: body,
-                labeler: SseLabeler::Responses(labeler),
-                state: SseState::Streaming,
-                trailers: None,
-                report: Some(StreamReport {
-                    metrics: self.metrics.clone(),
-                    modality: Modality::text,
-                    status: parts.status.as_u16(),
-                    start,
-                    first_byte: start.elapsed(),
-                }),
-            };
-            let mut response = Response::from_parts(parts, body.boxed());
-            response.extensions_mut().insert(CountedAtEnd);
-            return (response, Outcome::labeled);
+            return self.stream(
+                parts,
+                body,
+                SseLabeler::Responses(labeler),
+                &produce_id,
+                start,
+            );
         }
         if kind != "application/json" {
             let format = format!("{kind} (responses)");
@@ -784,7 +802,7 @@ impl Labeler {
     ) -> (Response<Body>, Outcome) {
         let produce_id = new_produce_id();
         let kind = media_type(response.headers());
-        let (mut parts, body) = response.into_parts();
+        let (parts, body) = response.into_parts();
         match kind.as_str() {
             "text/event-stream" => {
                 let labeler = StreamLabeler::new(
@@ -794,24 +812,13 @@ impl Labeler {
                     produce_id.clone(),
                     MAX_EVENT,
                 );
-                parts.headers.remove(header::CONTENT_LENGTH);
-                mark(&mut parts.headers, &produce_id, None);
-                let body = SseBody {
-                    inner: body,
-                    labeler: SseLabeler::Completions(labeler),
-                    state: SseState::Streaming,
-                    trailers: None,
-                    report: Some(StreamReport {
-                        metrics: self.metrics.clone(),
-                        modality: Modality::text,
-                        status: parts.status.as_u16(),
-                        start,
-                        first_byte: start.elapsed(),
-                    }),
-                };
-                let mut response = Response::from_parts(parts, body.boxed());
-                response.extensions_mut().insert(CountedAtEnd);
-                (response, Outcome::labeled)
+                self.stream(
+                    parts,
+                    body,
+                    SseLabeler::Completions(labeler),
+                    &produce_id,
+                    start,
+                )
             }
             // JSON, and JSON a server mislabels (no type, text/plain): read whole and labeled.
             kind => {
