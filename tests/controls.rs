@@ -946,7 +946,8 @@ async fn the_velero_engine_owns_one_schedule_and_judges_its_newest_backup() {
     reconcile_once(&api, &mut ctx).await.unwrap();
     let row = condition(&api, "M81e-BackupsCurrent");
     assert_eq!(row["status"], "True", "{row}");
-    assert!(row["message"].as_str().unwrap().contains("velero/b1"));
+    assert_eq!(row["reason"], "BackupsCurrent", "{row}");
+    assert_eq!(row["message"], "", "a met row's reason says it: {row}");
 
     // A day and a half later without a new one: too old.
     set_now("2026-12-02T09:00:00Z");

@@ -4,9 +4,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::api::{
-    DrillOutcome, ModelDeploymentStatus, RestoreDrillStatus, StatusFinding, StatusSummary,
-};
+use crate::api::{DrillOutcome, ModelDeploymentStatus, RestoreDrillStatus, StatusSummary};
 use crate::evaluate::{Evaluation, State};
 
 /// Longest message kept in a condition; the API allows 32 KiB, status stays small with 1 KiB.
@@ -91,7 +89,15 @@ pub fn conditions(
             State::NonCompliant | State::Excepted => "False",
             State::Unknown => "Unknown",
         };
-        (d.id.condition_type(), status, d.reason, d.message.clone())
+        // A met row's reason says why it is met; the evaluation (the `check` output and the
+        // reports) keeps the full explanation. Leaving its message empty keeps the status
+        // small, and stable: it changes only when a decision does.
+        let message = if d.state == State::Compliant {
+            String::new()
+        } else {
+            d.message.clone()
+        };
+        (d.id.condition_type(), status, d.reason, message)
     });
     // The generation is said once per status (`status.observedGeneration`) and on the summary
     // conditions tools read; repeating it on every row would only make the status bigger.
@@ -126,7 +132,7 @@ fn summary_conditions<'a>(
             ("False", reason.as_str(), message.clone())
         }
     };
-    let summary = format!(
+    let mut summary = format!(
         "risk {} with {} rows met; {} not met, {} unknown, {} excepted",
         evaluation.risk.as_str(),
         evaluation.summary.ratio(),
@@ -134,6 +140,7 @@ fn summary_conditions<'a>(
         evaluation.summary.unknown,
         evaluation.summary.excepted
     );
+    summary.push_str(&most_severe(evaluation));
     let (compliant, compliant_reason) = if evaluation.decisions.is_empty() {
         ("Unknown", "NotEvaluated")
     } else if evaluation.acceptable {
@@ -162,6 +169,41 @@ fn summary_conditions<'a>(
     ]
 }
 
+/// How many open findings the `Compliant` message names; the rest are counted.
+const NAMED_FINDINGS: usize = 3;
+
+/// `; most severe open: A4, A6, M81a and 9 more` (the ids of their conditions' types), or
+/// nothing when no finding is open.
+fn most_severe(evaluation: &Evaluation) -> String {
+    let Some(top) = evaluation
+        .findings
+        .first()
+        .and_then(|id| evaluation.decision(*id))
+        .map(|d| d.severity)
+    else {
+        return String::new();
+    };
+    let at_top: Vec<String> = evaluation
+        .findings
+        .iter()
+        .filter_map(|id| evaluation.decision(*id))
+        .filter(|d| d.severity == top)
+        .map(|d| {
+            let type_ = d.id.condition_type();
+            type_
+                .split_once('-')
+                .map_or(type_.clone(), |(id, _)| id.to_owned())
+        })
+        .collect();
+    let named = at_top[..at_top.len().min(NAMED_FINDINGS)].join(", ");
+    let rest = evaluation.findings.len() - at_top.len().min(NAMED_FINDINGS);
+    if rest == 0 {
+        format!("; most severe open: {named}")
+    } else {
+        format!("; most severe open: {named} and {rest} more")
+    }
+}
+
 /// The whole status of a ModelDeployment.
 pub fn status(
     evaluation: &Evaluation,
@@ -185,16 +227,6 @@ pub fn status(
         }),
         risk: Some(evaluation.risk),
         acceptable: Some(evaluation.acceptable),
-        findings: evaluation
-            .findings
-            .iter()
-            .filter_map(|id| evaluation.decision(*id))
-            .map(|d| StatusFinding {
-                id: d.id.condition_type(),
-                severity: d.severity,
-                reason: d.reason.to_owned(),
-            })
-            .collect(),
         backup: None,
     }
 }
@@ -428,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn status_summary_and_findings() {
+    fn status_summary_names_the_most_severe_findings() {
         let e = evaluation(&[
             (1, State::Compliant, "EvidenceValid"),
             (2, State::NonCompliant, "LicenseMissing"),
@@ -442,7 +474,22 @@ mod tests {
         );
         assert_eq!(s.summary.as_ref().unwrap().compliant, "1/2");
         assert_eq!(s.risk, Some(RiskLevel::High));
-        assert_eq!(s.findings.len(), 1);
-        assert_eq!(s.findings[0].id, "A2-PlatformRiskDetection");
+        let compliant = s
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Compliant")
+            .unwrap();
+        assert!(
+            compliant.message.ends_with("; most severe open: A2"),
+            "{}",
+            compliant.message
+        );
+        let met = s.conditions.iter().find(|c| c.type_ == "A1-SecurePlatform");
+        assert_eq!(met.unwrap().message, "", "a met row's reason says it");
+        let open = s
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "A2-PlatformRiskDetection");
+        assert!(!open.unwrap().message.is_empty());
     }
 }

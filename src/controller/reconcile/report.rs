@@ -175,7 +175,6 @@ fn next_status(
         status.summary = previous.summary.clone();
         status.risk = previous.risk;
         status.acceptable = previous.acceptable;
-        status.findings = previous.findings.clone();
         let summary_types = ["Ready", "Compliant", "Reconciling", "Stalled"];
         status
             .conditions
@@ -197,7 +196,6 @@ fn same_status(a: &ModelDeploymentStatus, b: &ModelDeploymentStatus) -> bool {
         && a.summary == b.summary
         && a.risk == b.risk
         && a.acceptable == b.acceptable
-        && a.findings == b.findings
         && a.observed_generation == b.observed_generation
         && a.backup == b.backup
 }

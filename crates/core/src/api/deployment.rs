@@ -5,7 +5,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{RiskLevel, Severity, WorkloadRef};
+use super::common::{RiskLevel, WorkloadRef};
 
 /// A model service under compliance management. The status carries one condition per row of
 /// Annex A and per measure of clause 8.1.
@@ -517,10 +517,6 @@ pub struct ModelDeploymentStatus {
     /// Whether the risk is within the policy's acceptance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptable: Option<bool>,
-    /// Open findings, most severe first, then by row; each names its condition, whose
-    /// message says what is missing.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<StatusFinding>,
     /// What the backup control last did (8.1e).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupStatus>,
@@ -593,16 +589,4 @@ pub struct StatusSummary {
     pub excepted: i32,
     /// Rows that cannot be decided yet.
     pub unknown: i32,
-}
-
-/// An open finding.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusFinding {
-    /// Row (`A37`) or measure (`M81e`).
-    pub id: String,
-    /// Severity.
-    pub severity: Severity,
-    /// Why, in a word; the condition of the same type says what is missing.
-    pub reason: String,
 }

@@ -283,10 +283,7 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
         .map(|t| t.datasets.as_slice())
         .filter(|d| !d.is_empty())
     else {
-        return Outcome::unmet(
-            "NoDatasetsDeclared",
-            "spec.training.datasets is empty: declare the training datasets",
-        );
+        return Outcome::unmet("NoDatasetsDeclared", "declare spec.training.datasets");
     };
     if row == 13 {
         return sources_diverse(ctx, datasets);

@@ -259,7 +259,8 @@ impl Findings {
         !self.problems.is_empty()
     }
 
-    /// Problems win over open questions; the first one's reason is the outcome's reason.
+    /// Problems win over open questions; the first one's reason is the outcome's reason. An
+    /// unmet or unknown outcome says only what is missing or open, not what passed.
     pub fn outcome(self, met_reason: &'static str) -> Outcome {
         if let Some((reason, _)) = self.problems.first() {
             let reason = *reason;
@@ -267,9 +268,7 @@ impl Findings {
         }
         if let Some((reason, _)) = self.open.first() {
             let reason = *reason;
-            let mut parts: Vec<String> = self.open.into_iter().map(|(_, m)| m).collect();
-            parts.extend(self.passed);
-            return Outcome::unknown(reason, join(parts.into_iter()));
+            return Outcome::unknown(reason, join(self.open.into_iter().map(|(_, m)| m)));
         }
         Outcome::met(met_reason, join(self.passed.into_iter()))
     }

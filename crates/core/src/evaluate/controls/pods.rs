@@ -103,7 +103,7 @@ pub(super) fn origins(pods: &[&PodView]) -> String {
 
 pub(super) fn no_pods(role: &str, namespace: &str, live: bool) -> String {
     format!(
-        "no {role} pods match the selector in namespace {namespace}{}",
+        "no pod in {namespace} matches spec.{role}.podSelector{}",
         offline_hint(live)
     )
 }

@@ -16,7 +16,7 @@ fn rows_4_to_15_are_unmet_without_datasets() {
             eval.row(n),
             State::NonCompliant,
             "NoDatasetsDeclared",
-            &["spec.training.datasets is empty"],
+            &["declare spec.training.datasets"],
         );
     }
 }
