@@ -57,6 +57,14 @@ enum Command {
         /// How long reconciles in flight may take to finish after SIGTERM.
         #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
         shutdown_timeout: std::time::Duration,
+        /// Serve only the ModelDeployments (and read only the ComplianceEvidence) of this
+        /// namespace. Several operators can split a cluster this way.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Serve only the ModelDeployments matching this label selector (e.g.
+        /// `shard=a` or `tier in (gold,silver)`).
+        #[arg(long)]
+        selector: Option<String>,
     },
     /// Write the CustomResourceDefinitions generated from the types.
     Crd {
@@ -136,6 +144,8 @@ impl Cli {
                 json_logs,
                 cache_sync_timeout,
                 shutdown_timeout,
+                namespace,
+                selector,
             } => {
                 let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -150,6 +160,10 @@ impl Cli {
                     cache_sync_timeout: (!cache_sync_timeout.is_zero())
                         .then_some(cache_sync_timeout),
                     shutdown_timeout,
+                    scope: controller::stores::Scope {
+                        namespace,
+                        selector,
+                    },
                     ..controller::Options::new(http_addr)
                 };
                 let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");

@@ -516,3 +516,73 @@ async fn a_snapshot_api_installed_later_is_used_without_a_restart() {
     .await;
     operator.stop(PATIENCE).await.unwrap();
 }
+
+/// Two operators split one cluster: each serves only the ModelDeployments of its namespace
+/// and label selector, lists and watches only those, and writes only their status.
+#[tokio::test]
+async fn an_operator_serves_only_its_share_of_the_deployments() {
+    let api = populated_cluster();
+    let with = |namespace: &str, name: &str, shard: &str| {
+        let mut d = chat_deployment();
+        d["metadata"]["namespace"] = namespace.into();
+        d["metadata"]["name"] = name.into();
+        d["metadata"]["uid"] = format!("{namespace}-{name}").into();
+        d["metadata"]["labels"] = json!({"shard": shard});
+        api.insert(
+            &format!(
+                "/apis/modelcompliance.io/v1alpha1/namespaces/{namespace}/modeldeployments/{name}"
+            ),
+            d,
+        );
+    };
+    with("serve", "chat", "a");
+    with("serve", "chat-b", "b");
+    with("elsewhere", "chat", "a");
+    let operator = start(
+        &api,
+        Options {
+            scope: controller::stores::Scope {
+                namespace: Some("serve".into()),
+                selector: Some("shard=a".into()),
+            },
+            ..options()
+        },
+    );
+    until(&api, "the status of serve/chat", status_written).await;
+    // Give the others every chance to be (wrongly) reconciled.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    operator.stop(Duration::from_secs(2)).await.unwrap();
+    let log = api.log();
+    let status_writes: Vec<&str> = log
+        .iter()
+        .filter(|r| r.method == Method::PATCH && r.path.ends_with("/status"))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert!(
+        status_writes.iter().all(|p| *p == format!("{MDEP}/status")),
+        "only serve/chat is this operator's: {status_writes:#?}"
+    );
+    let deployment_lists: Vec<String> = log
+        .iter()
+        .filter(|r| resource_of(r) == "modeldeployments" && r.method == Method::GET)
+        .map(|r| format!("{}?{}", r.path, r.query))
+        .collect();
+    assert!(
+        deployment_lists
+            .iter()
+            .all(|r| r.contains("/namespaces/serve/modeldeployments")
+                && r.contains("labelSelector=shard")),
+        "ModelDeployments are listed and watched in the share only: {deployment_lists:#?}"
+    );
+    let evidence_reads: Vec<String> = log
+        .iter()
+        .filter(|r| resource_of(r) == "complianceevidences")
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        evidence_reads
+            .iter()
+            .all(|p| p.contains("/namespaces/serve/")),
+        "{evidence_reads:#?}"
+    );
+}

@@ -2,6 +2,7 @@
 //! reconciles each with the same evaluation core as `check`.
 
 pub mod access;
+pub mod cache;
 pub mod owned;
 pub mod readiness;
 pub mod reconcile;
@@ -219,6 +220,8 @@ pub struct Options {
     pub sync_progress_interval: Duration,
     /// How long reconciles in flight may take to finish after a shutdown is asked for.
     pub shutdown_timeout: Duration,
+    /// Which ModelDeployments this operator serves.
+    pub scope: stores::Scope,
 }
 
 impl Options {
@@ -230,6 +233,7 @@ impl Options {
             cache_sync_timeout: Some(Duration::from_secs(300)),
             sync_progress_interval: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
+            scope: stores::Scope::default(),
         }
     }
 }
@@ -262,7 +266,7 @@ pub async fn run(
         }
     };
     let sync = readiness::CacheSync::default();
-    let (stores, streams) = stores::all(&client, &sync);
+    let (stores, streams) = stores::all(&client, &sync, &options.scope);
     let (synced_tx, synced_rx) = watch::channel(false);
     let ctx = Arc::new(
         Context::new(client, stores.clone(), synced_rx.clone()).with_shutdown(shutdown.clone()),
@@ -348,17 +352,22 @@ fn controller(
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let by_policy = stores.clone();
     let by_evidence = stores.clone();
-    let by_namespace = stores.clone();
+    let dependents = Arc::new(Dependents::new(stores.clone()));
+    let (on_deployment, on_policy) = (dependents.clone(), dependents.clone());
+    let model_deployments = streams
+        .model_deployments
+        .inspect(move |_| on_deployment.invalidate());
+    let policies = streams.policies.inspect(move |_| on_policy.invalidate());
     // Its runner waits for the ModelDeployment store with `wait_until_ready`: nothing else may
     // wait on that store (see `readiness`).
     let mut controller =
-        Controller::for_stream(streams.model_deployments, stores.model_deployments.clone())
+        Controller::for_stream(model_deployments, stores.model_deployments.clone())
             .with_config(
                 controller::Config::default()
                     .concurrency(options.concurrency)
                     .debounce(Duration::from_millis(200)),
             )
-            .watches_stream(streams.policies, move |policy: CompliancePolicy| {
+            .watches_stream(policies, move |policy: CompliancePolicy| {
                 let name = policy.name_any();
                 by_policy
                     .model_deployments
@@ -367,27 +376,35 @@ fn controller(
                     .map(|d| ObjectRef::from_obj(&*d))
                     .collect::<Vec<_>>()
             })
-            .watches_stream(streams.evidence, move |evidence: ComplianceEvidence| {
-                let ns = evidence.namespace().unwrap_or_default();
-                evidence
-                    .spec
-                    .targets
-                    .iter()
-                    .map(|t| ObjectRef::<ModelDeployment>::new(t).within(&ns))
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .filter(|r| by_evidence.model_deployments.get(r).is_some())
-                    .collect::<Vec<_>>()
-            });
+            .reconcile_on(
+                streams
+                    .evidence
+                    .filter_map(|change| async move {
+                        change
+                            .map_err(|e| tracing::warn!(error = %e, "watch failed; retrying"))
+                            .ok()
+                    })
+                    .flat_map(move |evidence| {
+                        let ns = evidence.namespace().unwrap_or_default();
+                        let targets: Vec<_> = evidence
+                            .spec
+                            .targets
+                            .iter()
+                            .map(|t| ObjectRef::<ModelDeployment>::new(t).within(&ns))
+                            .filter(|r| by_evidence.model_deployments.get(r).is_some())
+                            .collect();
+                        futures::stream::iter(targets)
+                    }),
+            );
     for stream in streams.namespaced {
-        let stores = by_namespace.clone();
+        let dependents = dependents.clone();
         let triggers = stream
             .filter_map(|change| async move {
                 change
                     .map_err(|e| tracing::warn!(error = %e, "watch failed; retrying"))
                     .ok()
             })
-            .flat_map(move |ns| futures::stream::iter(dependents(&stores, &ns)));
+            .flat_map(move |ns| futures::stream::iter(dependents.of(&ns)));
         controller = controller.reconcile_on(triggers);
     }
     controller
@@ -400,26 +417,66 @@ fn controller(
         })
 }
 
-/// Deployments whose rows depend on objects of `namespace` (all of them for
-/// [`stores::EVERY_NAMESPACE`]).
-fn dependents(stores: &Stores, namespace: &str) -> Vec<ObjectRef<ModelDeployment>> {
-    let every = namespace == stores::EVERY_NAMESPACE;
-    stores
-        .model_deployments
-        .state()
-        .into_iter()
-        .filter(|d| {
-            if every {
-                return true;
+/// Which deployments depend on the objects of each namespace, computed from the caches of
+/// ModelDeployments and policies when a trigger needs it after either changed: a change of
+/// a pod then costs a lookup, not a pass over every deployment.
+struct Dependents {
+    stores: Stores,
+    by_namespace: Mutex<Option<Arc<DependentIndex>>>,
+}
+
+type DependentIndex = HashMap<String, Vec<ObjectRef<ModelDeployment>>>;
+
+impl Dependents {
+    fn new(stores: Stores) -> Self {
+        Dependents {
+            stores,
+            by_namespace: Mutex::new(None),
+        }
+    }
+
+    /// A ModelDeployment or a policy changed: the index is built again when next needed.
+    fn invalidate(&self) {
+        *self.by_namespace.lock().expect("dependents lock") = None;
+    }
+
+    /// Deployments whose rows depend on objects of `namespace` (all of them for
+    /// [`stores::EVERY_NAMESPACE`]).
+    fn of(&self, namespace: &str) -> Vec<ObjectRef<ModelDeployment>> {
+        if namespace == stores::EVERY_NAMESPACE {
+            return self
+                .stores
+                .model_deployments
+                .state()
+                .iter()
+                .map(|d| ObjectRef::from_obj(&**d))
+                .collect();
+        }
+        let index = {
+            let mut current = self.by_namespace.lock().expect("dependents lock");
+            current
+                .get_or_insert_with(|| Arc::new(self.build()))
+                .clone()
+        };
+        index.get(namespace).cloned().unwrap_or_default()
+    }
+
+    fn build(&self) -> DependentIndex {
+        let mut index = DependentIndex::new();
+        for d in self.stores.model_deployments.state() {
+            let Some(policy) = self
+                .stores
+                .policies
+                .get(&ObjectRef::new(&d.spec.policy_ref))
+            else {
+                continue;
+            };
+            for ns in stores::namespaces_of(&policy, &d) {
+                index.entry(ns).or_default().push(ObjectRef::from_obj(&*d));
             }
-            let policy = stores.policies.get(&ObjectRef::new(&d.spec.policy_ref));
-            match policy {
-                Some(p) => stores::namespaces_of(&p, d).contains(namespace),
-                None => false,
-            }
-        })
-        .map(|d| ObjectRef::from_obj(&*d))
-        .collect()
+        }
+        index
+    }
 }
 
 #[cfg(test)]
@@ -431,6 +488,59 @@ mod tests {
         let client = api_stand_in::FakeApi::new().client();
         let stores = stores::Stores::empty();
         Context::new(client, stores, synced)
+    }
+
+    #[test]
+    fn dependents_are_looked_up_by_namespace_and_rebuilt_after_a_change() {
+        let api = api_stand_in::FakeApi::new();
+        let mut deployment = api_stand_in::fixtures::chat_deployment();
+        api.insert(
+            "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/chat",
+            deployment.clone(),
+        );
+        deployment["metadata"]["name"] = "other".into();
+        deployment["metadata"]["uid"] = "other-uid".into();
+        deployment["spec"]["training"]["namespace"] = "train-2".into();
+        api.insert(
+            "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/other",
+            deployment,
+        );
+        api.insert(
+            "/apis/modelcompliance.io/v1alpha1/compliancepolicies/p",
+            serde_json::json!({"apiVersion": "modelcompliance.io/v1alpha1",
+                "kind": "CompliancePolicy", "metadata": {"name": "p"}, "spec": {}}),
+        );
+        let mut stores = stores::Stores::empty();
+        stores.model_deployments = api.store("/modeldeployments/");
+        stores.policies = api.store("/compliancepolicies/");
+        let dependents = Dependents::new(stores.clone());
+        let names = |refs: Vec<ObjectRef<ModelDeployment>>| {
+            let mut names: Vec<String> = refs.into_iter().map(|r| r.name).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(dependents.of("train")), ["chat"]);
+        assert_eq!(names(dependents.of("train-2")), ["other"]);
+        assert_eq!(names(dependents.of("serve")), ["chat", "other"]);
+        assert!(dependents.of("unrelated").is_empty());
+        assert_eq!(
+            names(dependents.of(stores::EVERY_NAMESPACE)),
+            ["chat", "other"]
+        );
+
+        // The index is kept until invalidated; after that it follows the caches.
+        let mut stores_after = stores;
+        stores_after.policies = api.store("/__none__/");
+        let dependents = Dependents {
+            stores: stores_after,
+            by_namespace: dependents.by_namespace,
+        };
+        assert_eq!(names(dependents.of("train")), ["chat"], "still the index");
+        dependents.invalidate();
+        assert!(
+            dependents.of("train").is_empty(),
+            "without their policy, no namespace is theirs"
+        );
     }
 
     #[tokio::test]

@@ -25,11 +25,9 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::Resource;
-use kube::runtime::reflector::Store;
 
 use super::stores::Stores;
-use crate::desired::{DesiredObjects, Injected, OwnedKind, owned_by};
+use crate::desired::{DesiredObjects, Injected, OwnedKind};
 use crate::snapshot::{VeleroSchedule, VolumeSnapshot};
 
 /// An owned kind whose objects written for a deployment can be found in the caches, so that
@@ -40,38 +38,21 @@ pub trait Cached: OwnedKind {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)>;
 }
 
-/// The objects of `store` labeled with `uid`.
-fn labeled<K: Resource<DynamicType = ()> + Clone>(
-    store: &Store<K>,
-    uid: &str,
-) -> Vec<(String, String)> {
-    store
-        .state_filter(|o| owned_by(o.meta(), uid))
-        .iter()
-        .map(|o| {
-            (
-                o.meta().namespace.clone().unwrap_or_default(),
-                o.meta().name.clone().unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
 impl Cached for NetworkPolicy {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
-        labeled(&stores.network_policies, uid)
+        stores.network_policies.owned_by(uid)
     }
 }
 
 impl Cached for Role {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
-        labeled(&stores.roles, uid)
+        stores.roles.owned_by(uid)
     }
 }
 
 impl Cached for RoleBinding {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
-        labeled(&stores.role_bindings, uid)
+        stores.role_bindings.owned_by(uid)
     }
 }
 
@@ -84,31 +65,31 @@ impl Cached for Secret {
 
 impl Cached for Injected<Deployment> {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
-        labeled(&stores.apps_deployments, uid)
+        stores.apps_deployments.owned_by(uid)
     }
 }
 
 impl Cached for Injected<StatefulSet> {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
-        labeled(&stores.stateful_sets, uid)
+        stores.stateful_sets.owned_by(uid)
     }
 }
 
 impl Cached for VolumeSnapshot {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
-        labeled(&stores.volume_snapshots, uid)
+        stores.volume_snapshots.owned_by(uid)
     }
 }
 
 impl Cached for VeleroSchedule {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
-        labeled(&stores.velero_schedules, uid)
+        stores.velero_schedules.owned_by(uid)
     }
 }
 
 impl Cached for PersistentVolumeClaim {
     fn owned(stores: &Stores, uid: &str) -> Vec<(String, String)> {
-        labeled(&stores.pvcs, uid)
+        stores.pvcs.owned_by(uid)
     }
 }
 

@@ -17,40 +17,43 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::wait::{Condition, conditions::is_crd_established};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::cache::Cache;
 use super::readiness::CacheSync;
 use super::slim::SlimPod;
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
 use crate::snapshot::{FactSource, Snapshot, VeleroBackup, VeleroSchedule, VolumeSnapshot};
 
-/// Read handles of every cache.
+/// Read handles of every cache. ModelDeployments and policies are in kube-runtime stores
+/// (the controller's own queue reads the former); what the rows are decided from is in
+/// [`Cache`]s indexed by namespace and owner.
 #[derive(Clone)]
 pub struct Stores {
     pub model_deployments: Store<ModelDeployment>,
     pub policies: Store<CompliancePolicy>,
-    pub evidence: Store<ComplianceEvidence>,
-    pub namespaces: Store<Namespace>,
+    pub evidence: Cache<ComplianceEvidence>,
+    pub namespaces: Cache<Namespace>,
     /// apps/v1 Deployments.
-    pub apps_deployments: Store<Deployment>,
-    pub stateful_sets: Store<StatefulSet>,
-    pub pods: Store<SlimPod>,
-    pub services: Store<Service>,
-    pub network_policies: Store<NetworkPolicy>,
-    pub roles: Store<Role>,
-    pub role_bindings: Store<RoleBinding>,
-    pub pvcs: Store<PersistentVolumeClaim>,
-    pub cron_jobs: Store<CronJob>,
+    pub apps_deployments: Cache<Deployment>,
+    pub stateful_sets: Cache<StatefulSet>,
+    pub pods: Cache<SlimPod>,
+    pub services: Cache<Service>,
+    pub network_policies: Cache<NetworkPolicy>,
+    pub roles: Cache<Role>,
+    pub role_bindings: Cache<RoleBinding>,
+    pub pvcs: Cache<PersistentVolumeClaim>,
+    pub cron_jobs: Cache<CronJob>,
     /// Empty until the VolumeSnapshot CRD is installed (see `volume_snapshot_api`).
-    pub volume_snapshots: Store<VolumeSnapshot>,
+    pub volume_snapshots: Cache<VolumeSnapshot>,
     /// Whether the VolumeSnapshot API is installed and its cache filled. It may be installed
     /// after the operator started: its cache starts then, without a restart.
     pub volume_snapshot_api: Arc<AtomicBool>,
     /// Velero's Schedules and Backups, empty until Velero is installed; likewise.
-    pub velero_schedules: Store<VeleroSchedule>,
-    pub velero_backups: Store<VeleroBackup>,
+    pub velero_schedules: Cache<VeleroSchedule>,
+    pub velero_backups: Cache<VeleroBackup>,
     pub velero_schedule_api: Arc<AtomicBool>,
     pub velero_backup_api: Arc<AtomicBool>,
 }
@@ -232,6 +235,109 @@ where
     (reader, changed_only(events))
 }
 
+/// A watch of `K` over the whole cluster into a [`Cache`], and the stream of the objects
+/// whose decision digest changed, and of every deletion (it must be polled, e.g. as a
+/// controller trigger). The cache is registered in `sync` under the kind's plural name and
+/// marked when its first list is stored.
+pub fn reflect_cached<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    sync: &CacheSync,
+) -> (
+    Cache<K>,
+    impl Stream<Item = Result<Arc<K>, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource + Trim + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    let cache = Cache::default();
+    let marker = sync.register(plural::<K>());
+    let events = watcher(api, config)
+        .default_backoff()
+        .modify(|o: &mut K| o.trim());
+    let changes = into_cache(events, cache.clone()).filter_map(move |change| {
+        let out = match change {
+            Ok(Change::Listed) => {
+                marker.synced();
+                None
+            }
+            other => other.map(Change::object).transpose(),
+        };
+        futures::future::ready(out)
+    });
+    (cache, changes)
+}
+
+/// What a watch into a [`Cache`] tells its trigger stream.
+pub enum Change<K> {
+    /// An object whose decision digest changed, or that was removed.
+    Object(Arc<K>),
+    /// A (re-)list was stored.
+    Listed,
+}
+
+impl<K> Change<K> {
+    fn object(self) -> Option<Arc<K>> {
+        match self {
+            Change::Object(o) => Some(o),
+            Change::Listed => None,
+        }
+    }
+}
+
+/// Applies a watch's events to `cache`; yields the objects whose decision digest changed,
+/// every object removed (deleted, or gone while the watch was down), and the end of each
+/// list, after the objects it removed.
+fn into_cache<K>(
+    events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    cache: Cache<K>,
+) -> impl Stream<Item = Result<Change<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource + Trim + Send + Sync + 'static,
+{
+    let mut seen: std::collections::HashMap<(String, String), u64> =
+        std::collections::HashMap::new();
+    let key = |o: &K| {
+        let meta = o.meta();
+        (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        )
+    };
+    events.flat_map(move |event| {
+        let out: Vec<Result<Change<K>, watcher::Error>> = match event {
+            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                let digest = o.decision_digest();
+                let (ns, name) = key(&o);
+                let changed = seen.insert((ns.clone(), name.clone()), digest) != Some(digest);
+                let _ = cache.apply(watcher::Event::Apply(o));
+                changed
+                    .then(|| cache.get(&ns, &name))
+                    .flatten()
+                    .map(|o| Ok(Change::Object(o)))
+                    .into_iter()
+                    .collect()
+            }
+            Ok(event @ (watcher::Event::Delete(_) | watcher::Event::InitDone)) => {
+                let done = matches!(event, watcher::Event::InitDone);
+                let removed = cache.apply(event);
+                for o in &removed {
+                    seen.remove(&key(o));
+                }
+                let removed = removed.into_iter().map(|o| Ok(Change::Object(o)));
+                removed.chain(done.then_some(Ok(Change::Listed))).collect()
+            }
+            Ok(watcher::Event::Init) => {
+                let _ = cache.apply(watcher::Event::Init);
+                vec![]
+            }
+            Err(e) => vec![Err(e)],
+        };
+        futures::stream::iter(out)
+    })
+}
+
 /// The CRD of the VolumeSnapshot API.
 pub const VOLUME_SNAPSHOT_CRD: &str = "volumesnapshots.snapshot.storage.k8s.io";
 /// The CRDs of Velero's Schedules and Backups.
@@ -252,7 +358,7 @@ pub fn reflect_once_installed<K>(
     api: Api<K>,
     installed: Arc<AtomicBool>,
 ) -> (
-    Store<K>,
+    Cache<K>,
     impl Stream<Item = Result<String, watcher::Error>> + Send + 'static,
 )
 where
@@ -265,7 +371,7 @@ where
         + Sync
         + 'static,
 {
-    let (reader, writer) = reflector::store();
+    let cache = Cache::default();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let established = watcher(
         crds,
@@ -284,37 +390,27 @@ where
         }
     })
     .take(1);
-    let mut writer = Some(writer);
+    let filling = cache.clone();
     let objects = established
-        .filter_map(move |()| {
+        .map(move |()| {
             // `take(1)` above: this runs once.
-            let writer = writer.take();
-            async move { writer }
-        })
-        .map(move |writer| {
             tracing::info!(crd, "optional API installed; filling its cache");
             let installed = installed.clone();
-            watcher(api.clone(), watcher::Config::default())
+            let events = watcher(api.clone(), watcher::Config::default())
                 .default_backoff()
-                .modify(|o: &mut K| o.trim())
-                .reflect(writer)
-                .filter_map(move |event| {
-                    let changed = match event {
-                        Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => {
-                            Some(Ok(namespace_of(&o)))
-                        }
-                        Ok(watcher::Event::InitDone) => {
-                            installed.store(true, Ordering::Release);
-                            Some(Ok(EVERY_NAMESPACE.to_owned()))
-                        }
-                        Ok(_) => None,
-                        Err(e) => Some(Err(e)),
-                    };
-                    async move { changed }
+                .modify(|o: &mut K| o.trim());
+            into_cache(events, filling.clone()).map(move |change| {
+                change.map(|change| match change {
+                    Change::Object(o) => namespace_of(&*o),
+                    Change::Listed => {
+                        installed.store(true, Ordering::Release);
+                        EVERY_NAMESPACE.to_owned()
+                    }
                 })
+            })
         })
         .flatten();
-    (reader, objects)
+    (cache, objects)
 }
 
 /// The name a cache is known by in logs: the kind's plural resource name.
@@ -325,34 +421,64 @@ where
     K::plural(&K::DynamicType::default()).into_owned()
 }
 
+/// Which ModelDeployments this operator serves: several operators can split one cluster by
+/// namespace or by label, each reconciling only its share.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Only the ModelDeployments (and ComplianceEvidence) of this namespace.
+    pub namespace: Option<String>,
+    /// Only the ModelDeployments matching this label selector.
+    pub selector: Option<String>,
+}
+
+impl Scope {
+    fn api<K>(&self, client: &Client) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        match &self.namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+}
+
 /// Creates all reflectors, each registered in `sync`; returns the stores and the streams to
-/// poll.
-pub fn all(client: &Client, sync: &CacheSync) -> (Stores, Streams) {
+/// poll. The objects rows are decided from are watched in every namespace whatever the
+/// scope: a deployment's training and inference namespaces are not its own.
+pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams) {
     let cfg = watcher::Config::default;
+    let mut deployments_cfg = cfg();
+    if let Some(selector) = &scope.selector {
+        deployments_cfg = deployments_cfg.labels(selector);
+    }
     let (deployments, deployments_stream) =
-        reflect(Api::<ModelDeployment>::all(client.clone()), cfg(), sync);
+        reflect(scope.api::<ModelDeployment>(client), deployments_cfg, sync);
     let (policies, policies_stream) =
         reflect(Api::<CompliancePolicy>::all(client.clone()), cfg(), sync);
     let (evidence, evidence_stream) =
-        reflect(Api::<ComplianceEvidence>::all(client.clone()), cfg(), sync);
+        reflect_cached(scope.api::<ComplianceEvidence>(client), cfg(), sync);
     let (namespaces, namespaces_stream) =
-        reflect(Api::<Namespace>::all(client.clone()), cfg(), sync);
+        reflect_cached(Api::<Namespace>::all(client.clone()), cfg(), sync);
     let (apps_deployments, apps_deployments_stream) =
-        reflect(Api::<Deployment>::all(client.clone()), cfg(), sync);
+        reflect_cached(Api::<Deployment>::all(client.clone()), cfg(), sync);
     let (stateful_sets, stateful_sets_stream) =
-        reflect(Api::<StatefulSet>::all(client.clone()), cfg(), sync);
-    let (pods, pods_stream) = reflect(Api::<SlimPod>::all(client.clone()), cfg(), sync);
-    let (services, services_stream) = reflect(Api::<Service>::all(client.clone()), cfg(), sync);
+        reflect_cached(Api::<StatefulSet>::all(client.clone()), cfg(), sync);
+    let (pods, pods_stream) = reflect_cached(Api::<SlimPod>::all(client.clone()), cfg(), sync);
+    let (services, services_stream) =
+        reflect_cached(Api::<Service>::all(client.clone()), cfg(), sync);
     let (network_policies, np_stream) =
-        reflect(Api::<NetworkPolicy>::all(client.clone()), cfg(), sync);
-    let (roles, roles_stream) = reflect(Api::<Role>::all(client.clone()), cfg(), sync);
-    let (role_bindings, rb_stream) = reflect(Api::<RoleBinding>::all(client.clone()), cfg(), sync);
-    let (pvcs, pvcs_stream) = reflect(
+        reflect_cached(Api::<NetworkPolicy>::all(client.clone()), cfg(), sync);
+    let (roles, roles_stream) = reflect_cached(Api::<Role>::all(client.clone()), cfg(), sync);
+    let (role_bindings, rb_stream) =
+        reflect_cached(Api::<RoleBinding>::all(client.clone()), cfg(), sync);
+    let (pvcs, pvcs_stream) = reflect_cached(
         Api::<PersistentVolumeClaim>::all(client.clone()),
         cfg(),
         sync,
     );
-    let (cron_jobs, cron_stream) = reflect(Api::<CronJob>::all(client.clone()), cfg(), sync);
+    let (cron_jobs, cron_stream) = reflect_cached(Api::<CronJob>::all(client.clone()), cfg(), sync);
     let volume_snapshot_api = Arc::new(AtomicBool::new(false));
     let (volume_snapshots, vs_stream) = reflect_once_installed(
         client,
@@ -395,27 +521,26 @@ pub fn all(client: &Client, sync: &CacheSync) -> (Stores, Streams) {
         velero_schedule_api,
         velero_backup_api,
     };
+    fn by_namespace<K: Resource + Send + Sync + 'static>(
+        stream: impl Stream<Item = Result<Arc<K>, watcher::Error>> + Send + 'static,
+    ) -> futures::stream::BoxStream<'static, Result<String, watcher::Error>> {
+        stream.map(|r| r.map(|o| namespace_of(&*o))).boxed()
+    }
     let streams = Streams {
         model_deployments: deployments_stream.boxed(),
         policies: policies_stream.boxed(),
         evidence: evidence_stream.boxed(),
         namespaced: vec![
-            namespaces_stream
-                .map(|r| r.map(|o| namespace_of(&o)))
-                .boxed(),
-            apps_deployments_stream
-                .map(|r| r.map(|o| namespace_of(&o)))
-                .boxed(),
-            stateful_sets_stream
-                .map(|r| r.map(|o| namespace_of(&o)))
-                .boxed(),
-            pods_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
-            services_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
-            np_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
-            roles_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
-            rb_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
-            pvcs_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
-            cron_stream.map(|r| r.map(|o| namespace_of(&o))).boxed(),
+            by_namespace(namespaces_stream),
+            by_namespace(apps_deployments_stream),
+            by_namespace(stateful_sets_stream),
+            by_namespace(pods_stream),
+            by_namespace(services_stream),
+            by_namespace(np_stream),
+            by_namespace(roles_stream),
+            by_namespace(rb_stream),
+            by_namespace(pvcs_stream),
+            by_namespace(cron_stream),
             vs_stream.boxed(),
             schedules_stream.boxed(),
             backups_stream.boxed(),
@@ -438,7 +563,8 @@ pub struct Streams {
     pub model_deployments:
         futures::stream::BoxStream<'static, Result<ModelDeployment, watcher::Error>>,
     pub policies: futures::stream::BoxStream<'static, Result<CompliancePolicy, watcher::Error>>,
-    pub evidence: futures::stream::BoxStream<'static, Result<ComplianceEvidence, watcher::Error>>,
+    pub evidence:
+        futures::stream::BoxStream<'static, Result<Arc<ComplianceEvidence>, watcher::Error>>,
     /// Observed objects, as the namespace they changed in.
     pub namespaced: Vec<futures::stream::BoxStream<'static, Result<String, watcher::Error>>>,
 }
@@ -473,18 +599,6 @@ pub fn namespaces_of(policy: &CompliancePolicy, deployment: &ModelDeployment) ->
     out
 }
 
-fn in_namespaces<K: Resource<DynamicType = ()> + Clone>(
-    store: &Store<K>,
-    namespaces: &BTreeSet<String>,
-) -> Vec<Arc<K>> {
-    store.state_filter(|o| {
-        o.meta()
-            .namespace
-            .as_ref()
-            .is_some_and(|ns| namespaces.contains(ns))
-    })
-}
-
 impl Stores {
     /// Stores that nothing fills.
     #[cfg(test)]
@@ -492,21 +606,21 @@ impl Stores {
         Stores {
             model_deployments: reflector::store().0,
             policies: reflector::store().0,
-            evidence: reflector::store().0,
-            namespaces: reflector::store().0,
-            apps_deployments: reflector::store().0,
-            stateful_sets: reflector::store().0,
-            pods: reflector::store().0,
-            services: reflector::store().0,
-            network_policies: reflector::store().0,
-            roles: reflector::store().0,
-            role_bindings: reflector::store().0,
-            pvcs: reflector::store().0,
-            cron_jobs: reflector::store().0,
-            volume_snapshots: reflector::store().0,
+            evidence: Cache::default(),
+            namespaces: Cache::default(),
+            apps_deployments: Cache::default(),
+            stateful_sets: Cache::default(),
+            pods: Cache::default(),
+            services: Cache::default(),
+            network_policies: Cache::default(),
+            roles: Cache::default(),
+            role_bindings: Cache::default(),
+            pvcs: Cache::default(),
+            cron_jobs: Cache::default(),
+            volume_snapshots: Cache::default(),
             volume_snapshot_api: Arc::new(AtomicBool::new(true)),
-            velero_schedules: reflector::store().0,
-            velero_backups: reflector::store().0,
+            velero_schedules: Cache::default(),
+            velero_backups: Cache::default(),
             velero_schedule_api: Arc::new(AtomicBool::new(true)),
             velero_backup_api: Arc::new(AtomicBool::new(true)),
         }
@@ -517,75 +631,38 @@ impl Stores {
         let namespaces = namespaces_of(policy, deployment);
         let mut snapshot = Snapshot::new(FactSource::Cluster);
         for ns in &namespaces {
-            snapshot.ns_mut(ns);
+            let objects = snapshot.ns_mut(ns);
+            objects.namespace = self.namespaces.get("", ns).map(|o| (*o).clone());
+            objects.apps_deployments = self.apps_deployments.cloned_in(ns);
+            objects.stateful_sets = self.stateful_sets.cloned_in(ns);
+            objects.pods = self
+                .pods
+                .in_namespace(ns)
+                .iter()
+                .map(|p| p.to_pod())
+                .collect();
+            objects.services = self.services.cloned_in(ns);
+            objects.network_policies = self.network_policies.cloned_in(ns);
+            objects.roles = self.roles.cloned_in(ns);
+            objects.role_bindings = self.role_bindings.cloned_in(ns);
+            objects.pvcs = self.pvcs.cloned_in(ns);
+            objects.cron_jobs = self.cron_jobs.cloned_in(ns);
+            objects.volume_snapshots = self.volume_snapshots.cloned_in(ns);
+            objects.velero_schedules = self.velero_schedules.cloned_in(ns);
+            objects.velero_backups = self.velero_backups.cloned_in(ns);
         }
-        for o in self.namespaces.state_filter(|n| {
-            n.meta()
-                .name
-                .as_ref()
-                .is_some_and(|n| namespaces.contains(n))
-        }) {
-            snapshot.ns_mut(&o.name_any()).namespace = Some((*o).clone());
-        }
-        macro_rules! fill {
-            ($store:expr, $field:ident) => {
-                for o in in_namespaces(&$store, &namespaces) {
-                    let ns = o.meta().namespace.clone().unwrap_or_default();
-                    snapshot.ns_mut(&ns).$field.push((*o).clone());
-                }
-            };
-        }
-        fill!(self.apps_deployments, apps_deployments);
-        fill!(self.stateful_sets, stateful_sets);
-        for o in in_namespaces(&self.pods, &namespaces) {
-            let ns = o.meta().namespace.clone().unwrap_or_default();
-            snapshot.ns_mut(&ns).pods.push(o.to_pod());
-        }
-        fill!(self.services, services);
-        fill!(self.network_policies, network_policies);
-        fill!(self.roles, roles);
-        fill!(self.role_bindings, role_bindings);
-        fill!(self.pvcs, pvcs);
-        fill!(self.cron_jobs, cron_jobs);
-        fill!(self.volume_snapshots, volume_snapshots);
+        // The caches list each namespace's objects by name: decisions and messages do not
+        // depend on the order objects arrived in.
         snapshot.volume_snapshot_api_missing = !self.volume_snapshot_api.load(Ordering::Acquire);
-        fill!(self.velero_schedules, velero_schedules);
-        fill!(self.velero_backups, velero_backups);
         snapshot.velero_api_missing = !(self.velero_schedule_api.load(Ordering::Acquire)
             && self.velero_backup_api.load(Ordering::Acquire));
-        // Stores are unordered; decisions and messages must not depend on cache order.
-        for objects in snapshot.namespaces.values_mut() {
-            sort_by_name(&mut objects.apps_deployments);
-            sort_by_name(&mut objects.stateful_sets);
-            sort_by_name(&mut objects.pods);
-            sort_by_name(&mut objects.services);
-            sort_by_name(&mut objects.network_policies);
-            sort_by_name(&mut objects.roles);
-            sort_by_name(&mut objects.role_bindings);
-            sort_by_name(&mut objects.pvcs);
-            sort_by_name(&mut objects.cron_jobs);
-            sort_by_name(&mut objects.volume_snapshots);
-            sort_by_name(&mut objects.velero_schedules);
-            sort_by_name(&mut objects.velero_backups);
-        }
         snapshot
     }
 
-    /// ComplianceEvidence of a namespace.
+    /// ComplianceEvidence of a namespace, by name.
     pub fn evidence_in(&self, namespace: &str) -> Vec<ComplianceEvidence> {
-        let mut out: Vec<ComplianceEvidence> = self
-            .evidence
-            .state_filter(|e| e.meta().namespace.as_deref() == Some(namespace))
-            .into_iter()
-            .map(|e| (*e).clone())
-            .collect();
-        sort_by_name(&mut out);
-        out
+        self.evidence.cloned_in(namespace)
     }
-}
-
-fn sort_by_name<K: Resource>(items: &mut [K]) {
-    items.sort_by(|a, b| a.meta().name.cmp(&b.meta().name));
 }
 
 #[cfg(test)]
@@ -620,6 +697,28 @@ mod tests {
             .collect()
             .await;
         assert_eq!(passed, ["1", "3", "4"]);
+    }
+
+    #[tokio::test]
+    async fn a_relist_triggers_for_objects_deleted_while_the_watch_was_down() {
+        let cache = Cache::default();
+        let events = futures::stream::iter(vec![
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(pod("1", true, "10.0.0.1"))),
+            Ok(watcher::Event::InitDone),
+            // The watch broke; chat-0 was deleted meanwhile: the re-list does not show it.
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitDone),
+        ]);
+        let seen: Vec<String> = into_cache(events, cache.clone())
+            .map(|c| match c.unwrap() {
+                Change::Object(o) => o.metadata.resource_version.clone().unwrap(),
+                Change::Listed => "listed".to_owned(),
+            })
+            .collect()
+            .await;
+        assert_eq!(seen, ["1", "listed", "1", "listed"]);
+        assert!(cache.is_empty());
     }
 
     #[test]

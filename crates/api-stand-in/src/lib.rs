@@ -521,11 +521,25 @@ impl FakeApi {
 }
 
 /// The objects of a collection path (all namespaces, or one), with a `metadata.name` field
-/// selector if given, as one page.
+/// selector and an equality label selector (`a=b,c=d`) if given, as one page.
 fn list(objects: &BTreeMap<String, Value>, path: &str, query: &str, version: &str) -> Value {
     let want = api_path(path).unwrap();
     let name = query_param(query, "fieldSelector")
         .and_then(|s| s.strip_prefix("metadata.name=").map(str::to_owned));
+    let labels: Vec<(String, String)> = query_param(query, "labelSelector")
+        .map(|s| {
+            s.replace("%2C", ",")
+                .split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let labeled = |o: &Value| {
+        labels
+            .iter()
+            .all(|(k, v)| o["metadata"]["labels"][k].as_str() == Some(v))
+    };
     let items: Vec<Value> = objects
         .iter()
         .filter(|(p, _)| {
@@ -537,6 +551,7 @@ fn list(objects: &BTreeMap<String, Value>, path: &str, query: &str, version: &st
                     && name.as_deref().is_none_or(|n| have.name == Some(n))
             })
         })
+        .filter(|(_, o)| labeled(o))
         .map(|(_, o)| o.clone())
         .collect();
     json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": version}, "items": items})

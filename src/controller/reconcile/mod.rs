@@ -177,13 +177,10 @@ async fn cleanup(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, 
         .get(&ObjectRef::new(&deployment.spec.policy_ref));
     let uid = deployment.uid().unwrap_or_default();
     let mut backups = Snapshot::default();
-    for s in ctx
-        .stores
-        .volume_snapshots
-        .state_filter(|s| desired::owned_by(&s.metadata, &uid))
-    {
-        let ns = s.namespace().unwrap_or_default();
-        backups.ns_mut(&ns).volume_snapshots.push((*s).clone());
+    for (ns, name) in ctx.stores.volume_snapshots.owned_by(&uid) {
+        if let Some(s) = ctx.stores.volume_snapshots.get(&ns, &name) {
+            backups.ns_mut(&ns).volume_snapshots.push((*s).clone());
+        }
     }
     let keep = desired::kept_on_deletion(policy.as_deref(), deployment, &backups);
     let mut scratch = Snapshot::default();

@@ -1,0 +1,269 @@
+//! A cache of observed objects indexed the way the reconcile reads them: by namespace (a
+//! snapshot reads only the namespaces a deployment depends on), and by the deployment uid
+//! label of the objects the operator writes (its orphans are found without a scan). A
+//! reconcile's cost then follows the size of its own namespaces, not of the cluster.
+//!
+//! It is filled from a watch's events. A re-list updates the objects in place and drops, at
+//! its end, those it did not see: it never holds two copies of the cluster at once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use kube::Resource;
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+
+use crate::labels::DEPLOYMENT_UID;
+
+/// `(namespace, name)`; cluster-scoped objects have the namespace `""`.
+type Key = (String, String);
+
+/// Read and write handle of one cache; clones share it.
+pub struct Cache<K> {
+    inner: Arc<RwLock<Inner<K>>>,
+}
+
+impl<K> Clone for Cache<K> {
+    fn clone(&self) -> Self {
+        Cache {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<K> {
+    by_namespace: HashMap<String, BTreeMap<String, Arc<K>>>,
+    /// Objects carrying the deployment uid label, by that uid.
+    by_owner: HashMap<String, BTreeSet<Key>>,
+    /// During a re-list: the objects seen so far.
+    relisting: Option<HashSet<Key>>,
+}
+
+impl<K> Default for Cache<K> {
+    fn default() -> Self {
+        Cache {
+            inner: Arc::new(RwLock::new(Inner {
+                by_namespace: HashMap::new(),
+                by_owner: HashMap::new(),
+                relisting: None,
+            })),
+        }
+    }
+}
+
+fn key_of<K: Resource>(o: &K) -> Key {
+    let meta = o.meta();
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+fn owner_of<K: Resource>(o: &K) -> Option<&String> {
+    o.meta().labels.as_ref()?.get(DEPLOYMENT_UID)
+}
+
+impl<K: Resource> Inner<K> {
+    fn insert(&mut self, object: K) {
+        let key = key_of(&object);
+        if let Some(seen) = self.relisting.as_mut() {
+            seen.insert(key.clone());
+        }
+        let owner = owner_of(&object).cloned();
+        let previous = self
+            .by_namespace
+            .entry(key.0.clone())
+            .or_default()
+            .insert(key.1.clone(), Arc::new(object));
+        let previous_owner = previous.as_deref().and_then(owner_of);
+        if previous_owner != owner.as_ref() {
+            if let Some(uid) = previous_owner.cloned() {
+                self.forget_owner(&uid, &key);
+            }
+            if let Some(uid) = owner {
+                self.by_owner.entry(uid).or_default().insert(key);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Arc<K>> {
+        let names = self.by_namespace.get_mut(&key.0)?;
+        let removed = names.remove(&key.1);
+        if names.is_empty() {
+            self.by_namespace.remove(&key.0);
+        }
+        if let Some(uid) = removed.as_deref().and_then(owner_of).cloned() {
+            self.forget_owner(&uid, key);
+        }
+        removed
+    }
+
+    fn forget_owner(&mut self, uid: &str, key: &Key) {
+        if let Some(keys) = self.by_owner.get_mut(uid) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_owner.remove(uid);
+            }
+        }
+    }
+}
+
+impl<K: Resource> Cache<K> {
+    /// Applies one event of a watch; returns the objects it removed: the deleted one, or at
+    /// the end of a re-list those the list did not show (deleted while the watch was down).
+    pub fn apply(&self, event: watcher::Event<K>) -> Vec<Arc<K>> {
+        let mut inner = self.inner.write().expect("cache lock");
+        match event {
+            watcher::Event::Init => {
+                inner.relisting = Some(HashSet::new());
+                vec![]
+            }
+            watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
+                inner.insert(o);
+                vec![]
+            }
+            watcher::Event::Delete(o) => inner.remove(&key_of(&o)).into_iter().collect(),
+            watcher::Event::InitDone => {
+                let Some(seen) = inner.relisting.take() else {
+                    return vec![];
+                };
+                let gone: Vec<Key> = inner
+                    .by_namespace
+                    .iter()
+                    .flat_map(|(ns, names)| names.keys().map(move |n| (ns.clone(), n.clone())))
+                    .filter(|k| !seen.contains(k))
+                    .collect();
+                gone.iter().filter_map(|key| inner.remove(key)).collect()
+            }
+        }
+    }
+
+    /// The objects of `namespace`, by name.
+    pub fn in_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
+        let inner = self.inner.read().expect("cache lock");
+        inner
+            .by_namespace
+            .get(namespace)
+            .map(|names| names.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Copies of the objects of `namespace`, by name.
+    pub fn cloned_in(&self, namespace: &str) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let inner = self.inner.read().expect("cache lock");
+        inner
+            .by_namespace
+            .get(namespace)
+            .map(|names| names.values().map(|o| (**o).clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// One object; cluster-scoped objects are in the namespace `""`.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        let inner = self.inner.read().expect("cache lock");
+        inner.by_namespace.get(namespace)?.get(name).cloned()
+    }
+
+    /// `(namespace, name)` of the objects labeled as written for the deployment `uid`.
+    pub fn owned_by(&self, uid: &str) -> Vec<(String, String)> {
+        let inner = self.inner.read().expect("cache lock");
+        inner
+            .by_owner
+            .get(uid)
+            .map(|keys| keys.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many objects it holds.
+    pub fn len(&self) -> usize {
+        let inner = self.inner.read().expect("cache lock");
+        inner.by_namespace.values().map(BTreeMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A cache holding what a kube-runtime store holds (tests and benchmarks fill stores).
+impl<K: Resource + Clone> From<Store<K>> for Cache<K>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    fn from(store: Store<K>) -> Self {
+        let cache = Cache::default();
+        for o in store.state() {
+            let _ = cache.apply(watcher::Event::Apply((*o).clone()));
+        }
+        cache
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+    fn np(ns: &str, name: &str, owner: Option<&str>) -> NetworkPolicy {
+        let mut o = NetworkPolicy::default();
+        o.metadata.namespace = Some(ns.into());
+        o.metadata.name = Some(name.into());
+        if let Some(uid) = owner {
+            o.metadata.labels = Some([(DEPLOYMENT_UID.to_owned(), uid.to_owned())].into());
+        }
+        o
+    }
+
+    fn names(objects: Vec<Arc<NetworkPolicy>>) -> Vec<String> {
+        objects
+            .iter()
+            .map(|o| o.metadata.name.clone().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn reads_by_namespace_and_by_owner() {
+        let cache = Cache::default();
+        cache.apply(watcher::Event::Apply(np("train", "b", Some("u1"))));
+        cache.apply(watcher::Event::Apply(np("train", "a", None)));
+        cache.apply(watcher::Event::Apply(np("serve", "c", Some("u1"))));
+        cache.apply(watcher::Event::Apply(np("serve", "d", Some("u2"))));
+        assert_eq!(names(cache.in_namespace("train")), ["a", "b"]);
+        assert_eq!(names(cache.in_namespace("other")), Vec::<String>::new());
+        assert_eq!(
+            cache.owned_by("u1"),
+            [("serve".into(), "c".into()), ("train".into(), "b".into())]
+        );
+        // The label moves to another deployment, then the object goes.
+        cache.apply(watcher::Event::Apply(np("serve", "c", Some("u2"))));
+        assert_eq!(cache.owned_by("u1"), [("train".into(), "b".into())]);
+        assert_eq!(cache.owned_by("u2").len(), 2);
+        let removed = cache.apply(watcher::Event::Delete(np("serve", "c", Some("u2"))));
+        assert_eq!(names(removed), ["c"]);
+        assert_eq!(cache.owned_by("u2"), [("serve".into(), "d".into())]);
+        assert!(cache.get("serve", "c").is_none());
+        assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn a_relist_drops_what_it_did_not_see_only_at_its_end() {
+        let cache = Cache::default();
+        cache.apply(watcher::Event::Apply(np("train", "kept", Some("u1"))));
+        cache.apply(watcher::Event::Apply(np("train", "gone", Some("u1"))));
+        cache.apply(watcher::Event::Init);
+        cache.apply(watcher::Event::InitApply(np("train", "kept", Some("u1"))));
+        cache.apply(watcher::Event::InitApply(np("serve", "new", None)));
+        // Until the list ends, what it has not listed yet is still there.
+        assert!(cache.get("train", "gone").is_some());
+        let removed = cache.apply(watcher::Event::InitDone);
+        assert_eq!(names(removed), ["gone"]);
+        assert!(cache.get("train", "gone").is_none());
+        assert!(cache.get("train", "kept").is_some());
+        assert!(cache.get("serve", "new").is_some());
+        assert_eq!(cache.owned_by("u1"), [("train".into(), "kept".into())]);
+        assert_eq!(cache.len(), 2);
+    }
+}
