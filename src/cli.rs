@@ -65,6 +65,20 @@ enum Command {
         /// `shard=a` or `tier in (gold,silver)`).
         #[arg(long)]
         selector: Option<String>,
+        /// Reconcile only while holding a Lease, so that of several replicas exactly one
+        /// reconciles; the others stand by and take over when it stops or loses the lease.
+        #[arg(long)]
+        leader_elect: bool,
+        /// Name of the Lease. Operators that split a cluster need one each.
+        #[arg(long, default_value = "model-compliance-operator")]
+        lease_name: String,
+        /// Namespace of the Lease (default: `POD_NAMESPACE`, the operator's own).
+        #[arg(long, env = "POD_NAMESPACE")]
+        lease_namespace: Option<String>,
+        /// How long the lease lasts without renewal: the longest a standby waits after a
+        /// leader vanished without releasing it.
+        #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+        lease_duration: std::time::Duration,
     },
     /// Write the CustomResourceDefinitions generated from the types.
     Crd {
@@ -146,6 +160,10 @@ impl Cli {
                 shutdown_timeout,
                 namespace,
                 selector,
+                leader_elect,
+                lease_name,
+                lease_namespace,
+                lease_duration,
             } => {
                 let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -155,7 +173,23 @@ impl Cli {
                 } else {
                     logs.init();
                 }
+                let leader_election = match (leader_elect, lease_namespace) {
+                    (false, _) => None,
+                    (true, Some(namespace)) => Some(controller::leader::LeaderElection {
+                        lease_name,
+                        namespace,
+                        identity: controller::leader::LeaderElection::default_identity(),
+                        lease_duration,
+                    }),
+                    (true, None) => {
+                        eprintln!(
+                            "error: --leader-elect needs the Lease's namespace: --lease-namespace or POD_NAMESPACE"
+                        );
+                        return ExitCode::from(check::exit::INPUT);
+                    }
+                };
                 let options = controller::Options {
+                    leader_election,
                     concurrency,
                     cache_sync_timeout: (!cache_sync_timeout.is_zero())
                         .then_some(cache_sync_timeout),

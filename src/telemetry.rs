@@ -9,7 +9,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use prometheus_client::encoding::{EncodeLabelSet, text::encode};
-use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
+use prometheus_client::metrics::{
+    counter::Counter, family::Family, gauge::Gauge, histogram::Histogram,
+};
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
@@ -24,6 +26,9 @@ pub struct Metrics {
     pub reconciles: Counter,
     pub failures: Family<ErrorLabels, Counter>,
     pub duration: Histogram,
+    /// 1 while this replica holds the lease (or runs without leader election), 0 while it
+    /// stands by.
+    pub leader: Gauge,
     registry: Mutex<Registry>,
 }
 
@@ -44,10 +49,18 @@ impl Default for Metrics {
             "Time a reconcile takes",
             duration.clone(),
         );
+        let leader = Gauge::default();
+        leader.set(1);
+        registry.register(
+            "leader",
+            "Whether this replica reconciles (1) or stands by for the lease (0)",
+            leader.clone(),
+        );
         Metrics {
             reconciles,
             failures,
             duration,
+            leader,
             registry: Mutex::new(registry),
         }
     }
@@ -103,7 +116,9 @@ pub fn router(metrics: Arc<Metrics>, synced: watch::Receiver<bool>) -> Router {
         .route(
             "/readyz",
             get(|State(s): State<Shared>| async move {
-                if *s.synced.borrow() {
+                if *s.synced.borrow() && s.metrics.leader.get() == 0 {
+                    (StatusCode::OK, "ready: standing by for the lease")
+                } else if *s.synced.borrow() {
                     (StatusCode::OK, "ready")
                 } else {
                     (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet")

@@ -586,3 +586,98 @@ async fn an_operator_serves_only_its_share_of_the_deployments() {
         "{evidence_reads:#?}"
     );
 }
+
+const LEASE: &str =
+    "/apis/coordination.k8s.io/v1/namespaces/mco-system/leases/model-compliance-operator";
+
+fn elected_options(identity: &str) -> Options {
+    Options {
+        leader_election: Some(controller::leader::LeaderElection {
+            lease_name: "model-compliance-operator".into(),
+            namespace: "mco-system".into(),
+            identity: identity.into(),
+            lease_duration: Duration::from_secs(2),
+        }),
+        ..options()
+    }
+}
+
+fn lease_held_by(holder: &str) -> serde_json::Value {
+    let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ");
+    json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+           "metadata": {"name": "model-compliance-operator", "namespace": "mco-system"},
+           "spec": {"holderIdentity": holder, "leaseDurationSeconds": 2,
+                    "acquireTime": now.to_string(), "renewTime": now.to_string()}})
+}
+
+fn holder(api: &FakeApi) -> Option<String> {
+    api.object(LEASE)?["spec"]["holderIdentity"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// While another replica holds the lease, this one stands by: ready, but it fills no cache and
+/// writes nothing. When the holder stops renewing, it takes the lease over within the lease's
+/// duration and reconciles; on shutdown it gives the lease up for the next one.
+#[tokio::test]
+async fn a_standby_reconciles_nothing_until_the_holders_lease_expires() {
+    let api = populated_cluster();
+    api.insert(LEASE, lease_held_by("replica-a"));
+    let operator = start(&api, elected_options("replica-b"));
+    let standing = tokio::time::Instant::now();
+    until(&api, "the lease read", |log| {
+        log.iter().any(|r| r.path == LEASE)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        operator.readyz().await,
+        200,
+        "a standby is ready to take over"
+    );
+    assert!(
+        !api.log()
+            .iter()
+            .any(|r| resource_of(r) == "modeldeployments"),
+        "a standby lists nothing: {:#?}",
+        api.log().iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert_eq!(holder(&api).as_deref(), Some("replica-a"));
+
+    until(
+        &api,
+        "the status written after the takeover",
+        status_written,
+    )
+    .await;
+    let took = standing.elapsed();
+    assert_eq!(holder(&api).as_deref(), Some("replica-b"));
+    assert!(
+        took < Duration::from_secs(6),
+        "took over {took:?} after standing; the lease lasts 2 s"
+    );
+    println!("took over {took:?} after standing for a lease that lasts 2 s");
+
+    operator.stop(Duration::from_secs(3)).await.unwrap();
+    assert_eq!(holder(&api), None, "the lease is given up on shutdown");
+}
+
+/// A leader whose lease another replica holds now stops reconciling: `run` returns an error,
+/// so that the process exits and starts again as a standby.
+#[tokio::test]
+async fn a_leader_that_loses_its_lease_stops() {
+    let api = populated_cluster();
+    let operator = start(&api, elected_options("replica-a"));
+    until(&api, "the first status write", status_written).await;
+    assert_eq!(holder(&api).as_deref(), Some("replica-a"));
+    api.insert(LEASE, lease_held_by("replica-b"));
+    let ended = tokio::time::timeout(Duration::from_secs(5), operator.task)
+        .await
+        .expect("the deposed leader stops within the lease's duration and a margin")
+        .unwrap();
+    assert!(
+        matches!(ended, Err(RunError::Deposed)),
+        "{:?}",
+        ended.err().map(|e| e.to_string())
+    );
+}

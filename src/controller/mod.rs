@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod cache;
+pub mod leader;
 pub mod owned;
 pub mod readiness;
 pub mod reconcile;
@@ -222,6 +223,8 @@ pub struct Options {
     pub shutdown_timeout: Duration,
     /// Which ModelDeployments this operator serves.
     pub scope: stores::Scope,
+    /// Stand for a Lease and reconcile only while holding it (`None`: always reconcile).
+    pub leader_election: Option<leader::LeaderElection>,
 }
 
 impl Options {
@@ -234,6 +237,7 @@ impl Options {
             sync_progress_interval: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
             scope: stores::Scope::default(),
+            leader_election: None,
         }
     }
 }
@@ -243,6 +247,10 @@ impl Options {
 pub enum RunError {
     #[error("cannot wait for the operator's CRDs: {0}")]
     Crds(#[from] kube::runtime::wait::Error),
+    #[error("cannot stand for the lease: {0}")]
+    LeaderElection(#[from] kube_lease_manager::LeaseManagerError),
+    #[error("lost the lease: another replica reconciles now")]
+    Deposed,
     #[error("caches not synced within {timeout:?}; still waiting for: {}", pending.join(", "))]
     CachesNotSynced {
         timeout: Duration,
@@ -265,17 +273,53 @@ pub async fn run(
             return Ok(());
         }
     };
+    let metrics = Arc::new(crate::telemetry::Metrics::default());
+    let (ready_tx, ready_rx) = watch::channel(false);
+    {
+        let (addr, metrics) = (options.http_addr, metrics.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::telemetry::serve(addr, metrics, ready_rx).await {
+                tracing::error!(error = %e, %addr, "cannot serve health and metrics");
+            }
+        });
+    }
+    let mut campaign = None;
+    if let Some(election) = &options.leader_election {
+        let mut standing = leader::campaign(client.clone(), election).await?;
+        // A standby is ready: ready to take over. It fills no cache until it does.
+        metrics.leader.set(0);
+        let _ = ready_tx.send(true);
+        tokio::select! {
+            elected = standing.elected() => if !elected {
+                return Err(RunError::Deposed);
+            },
+            () = shutdown.cancelled() => {
+                standing.resign(options.shutdown_timeout).await;
+                return Ok(());
+            }
+        }
+        metrics.leader.set(1);
+        let _ = ready_tx.send(false);
+        campaign = Some(standing);
+    }
+    let deposed = async {
+        match campaign.as_mut() {
+            Some(c) => c.deposed().await,
+            None => std::future::pending().await,
+        }
+    };
+
     let sync = readiness::CacheSync::default();
     let (stores, streams) = stores::all(&client, &sync, &options.scope);
     let (synced_tx, synced_rx) = watch::channel(false);
-    let ctx = Arc::new(
-        Context::new(client, stores.clone(), synced_rx.clone()).with_shutdown(shutdown.clone()),
-    );
+    let mut context = Context::new(client, stores.clone(), synced_rx.clone());
+    context.metrics = metrics;
+    let ctx = Arc::new(context.with_shutdown(shutdown.clone()));
     {
-        let (addr, metrics) = (options.http_addr, ctx.metrics.clone());
+        let mut synced = synced_rx;
         tokio::spawn(async move {
-            if let Err(e) = crate::telemetry::serve(addr, metrics, synced_rx).await {
-                tracing::error!(error = %e, %addr, "cannot serve health and metrics");
+            if synced.wait_for(|s| *s).await.is_ok() {
+                let _ = ready_tx.send(true);
             }
         });
     }
@@ -285,18 +329,25 @@ pub async fn run(
         shutdown.cancelled().await;
         tokio::time::sleep(options.shutdown_timeout).await;
     };
-    tokio::select! {
-        () = controller => {}
+    let outcome = tokio::select! {
+        () = controller => Ok(()),
         Err(e) = supervise_sync(&sync, &options, &synced_tx) => {
             tracing::error!(error = %e, "giving up");
-            return Err(e);
+            Err(e)
         }
         () = in_flight_deadline => {
             tracing::warn!(timeout = ?options.shutdown_timeout, "reconciles in flight did not finish in time; stopping them");
+            Ok(())
         }
+        () = deposed => Err(RunError::Deposed),
+    };
+    if let Some(c) = campaign {
+        c.resign(options.shutdown_timeout).await;
     }
-    tracing::info!("stopped");
-    Ok(())
+    if outcome.is_ok() {
+        tracing::info!("stopped");
+    }
+    outcome
 }
 
 /// Says which caches a start still waits for, every `sync_progress_interval`, and gives up
