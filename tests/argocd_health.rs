@@ -1,4 +1,4 @@
-//! The Argo CD health check of `examples/gitops/argocd-health.lua`, run by a Lua 5.1
+//! The Argo CD health check of `deploy/gitops/argocd-health.lua`, run by a Lua 5.1
 //! interpreter (the language of Argo CD's gopher-lua) on statuses the operator's own code
 //! writes (`conditions::status`, with each kind of progress) and on the cases around them.
 
@@ -10,7 +10,7 @@ use model_compliance_operator::conditions::{self, Progress};
 use model_compliance_operator::evaluate::{Decision, Evaluation, Obligation, State, Summary};
 use serde_json::{Value, json};
 
-const SCRIPT: &str = "examples/gitops/argocd-health.lua";
+const SCRIPT: &str = "deploy/gitops/argocd-health.lua";
 
 fn script() -> String {
     std::fs::read_to_string(SCRIPT).expect("the health check exists")
@@ -247,7 +247,7 @@ fn policies_and_evidence_are_healthy_unless_their_status_says_otherwise() {
 
 #[test]
 fn the_argocd_configmap_carries_the_same_script_for_each_kind() {
-    let text = std::fs::read_to_string("examples/gitops/argocd-cm.yaml").unwrap();
+    let text = std::fs::read_to_string("deploy/gitops/argocd-cm.yaml").unwrap();
     let cm: Value = serde_yaml_ng::from_str(&text).unwrap();
     let data = cm["data"].as_object().unwrap();
     let keys: Vec<&str> = data.keys().map(String::as_str).collect();
