@@ -1096,3 +1096,63 @@ mod e2e {
         );
     }
 }
+
+/// What the images must be, read from the Dockerfiles: the tag their build comment gives is
+/// the chart's default, and the stage that runs is distroless, as user 65532, with the binary
+/// as an exec-form entrypoint and no shell step.
+#[test]
+fn dockerfiles_build_the_images_the_chart_runs() {
+    let chart: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(format!("{CHART}/Chart.yaml")).unwrap())
+            .unwrap();
+    let values: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(format!("{CHART}/values.yaml")).unwrap())
+            .unwrap();
+    let operator_image = format!(
+        "{}:{}",
+        values["image"]["repository"].as_str().unwrap(),
+        chart["appVersion"].as_str().unwrap()
+    );
+    let sidecar_image = values["sidecar"]["image"].as_str().unwrap().to_owned();
+    for (file, image, binary) in [
+        ("Dockerfile", operator_image, "model-compliance-operator"),
+        (
+            "images/aigc-labeler.Dockerfile",
+            sidecar_image,
+            "aigc-labeler",
+        ),
+    ] {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            text.contains(&format!("-t {image}")),
+            "{file} does not build {image}, the chart's default"
+        );
+        let last_stage = text.rsplit("\nFROM ").next().unwrap();
+        let lines: Vec<&str> = last_stage.lines().map(str::trim).collect();
+        assert!(
+            lines[0].starts_with("gcr.io/distroless/"),
+            "{file}: the image runs from {}",
+            lines[0]
+        );
+        assert!(
+            lines.contains(&"USER 65532:65532"),
+            "{file}: not user 65532"
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.starts_with("RUN ") && !l.starts_with("SHELL ")),
+            "{file}: the final stage runs a shell"
+        );
+        assert!(
+            lines.contains(&format!("ENTRYPOINT [\"/usr/local/bin/{binary}\"]").as_str()),
+            "{file}: the entrypoint is not the binary in exec form"
+        );
+        assert!(
+            lines.contains(
+                &format!("COPY --from=build /out/{binary} /usr/local/bin/{binary}").as_str()
+            ),
+            "{file}: the binary is not copied from the build stage"
+        );
+    }
+}
