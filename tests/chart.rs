@@ -773,6 +773,22 @@ async fn installs_on_a_real_cluster() {
         assert!(out.contains("kubectl -n"), "NOTES.txt is shown:\n{out}");
         e2e::check_installed(&client, &namespace, &release).await;
         e2e::check_personas(&client, &namespace, &release).await;
+        // An upgrade changes the operator and leaves the aggregated roles as they were.
+        run(
+            &helm,
+            &[
+                "upgrade",
+                &release,
+                CHART,
+                "--namespace",
+                &namespace,
+                "--reuse-values",
+                "--set",
+                "operator.concurrency=4",
+            ],
+        )
+        .unwrap_or_else(|e| panic!("helm upgrade failed:\n{e}"));
+        e2e::check_upgraded(&client, &namespace, &release).await;
     }))
     .await;
     let uninstalled = run(&helm, &["uninstall", &release, "--namespace", &namespace]);
@@ -1050,6 +1066,26 @@ mod e2e {
         assert!(!allowed(client, &operator, "create", "complianceevidences", ns).await);
         assert!(allowed(client, &operator, "update", "leases", ns).await);
         assert!(!allowed(client, &operator, "update", "leases", Some("default")).await);
+    }
+
+    pub async fn check_upgraded(client: &Client, namespace: &str, release: &str) {
+        let name = fullname(release);
+        let deployment = Api::<Deployment>::namespaced(client.clone(), namespace)
+            .get(&name)
+            .await
+            .unwrap();
+        let args = deployment.spec.unwrap().template.spec.unwrap().containers[0]
+            .args
+            .clone()
+            .unwrap();
+        let at = args.iter().position(|a| a == "--concurrency").unwrap();
+        assert_eq!(args[at + 1], "4");
+        let officer = format!("officer-{namespace}");
+        let engineer = format!("engineer-{namespace}");
+        let ns = Some(namespace);
+        assert!(allowed(client, &officer, "create", "complianceevidences", ns).await);
+        assert!(allowed(client, &engineer, "create", "modeldeployments", ns).await);
+        assert!(!allowed(client, &engineer, "create", "complianceevidences", ns).await);
     }
 
     pub async fn check_uninstalled(client: &Client, namespace: &str, release: &str) {
