@@ -80,12 +80,13 @@ enum Command {
         #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
         lease_duration: std::time::Duration,
     },
-    /// Write the CustomResourceDefinitions generated from the types.
+    /// Write the CustomResourceDefinitions generated from the types, by default both to
+    /// `crds/` and to the Helm chart's `crds/`.
     Crd {
-        /// Folder to write them to.
-        #[arg(long, default_value = "crds")]
-        dir: PathBuf,
-        /// Do not write; fail if the files in the folder differ from the generated ones.
+        /// Folder to write them to; repeat for several.
+        #[arg(long = "dir", default_values = crdgen::FOLDERS)]
+        dirs: Vec<PathBuf>,
+        /// Do not write; fail if the files in any folder differ from the generated ones.
         #[arg(long)]
         check: bool,
     },
@@ -218,9 +219,9 @@ impl Cli {
                     }
                 }
             }
-            Command::Crd { dir, check } => {
+            Command::Crd { dirs, check } => {
                 if check {
-                    let stale = crdgen::stale(&dir);
+                    let stale: Vec<PathBuf> = dirs.iter().flat_map(|d| crdgen::stale(d)).collect();
                     for file in &stale {
                         eprintln!(
                             "error: {} is not what `model-compliance-operator crd` generates; run it and commit",
@@ -233,18 +234,20 @@ impl Cli {
                         ExitCode::FAILURE
                     };
                 }
-                match crdgen::write_all(&dir) {
-                    Ok(written) => {
-                        for path in written {
-                            println!("wrote {}", path.display());
+                for dir in &dirs {
+                    match crdgen::write_all(dir) {
+                        Ok(written) => {
+                            for path in written {
+                                println!("wrote {}", path.display());
+                            }
                         }
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("error: cannot write CRDs to {}: {e}", dir.display());
-                        ExitCode::FAILURE
+                        Err(e) => {
+                            eprintln!("error: cannot write CRDs to {}: {e}", dir.display());
+                            return ExitCode::FAILURE;
+                        }
                     }
                 }
+                ExitCode::SUCCESS
             }
         }
     }

@@ -7,6 +7,11 @@ use kube::CustomResourceExt;
 
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
 
+/// Where `model-compliance-operator crd` writes the CRDs: the folder applied by hand or by a
+/// GitOps tool, and the Helm chart's, which Helm installs before the chart's templates. Both
+/// hold the same files, and CI fails when either is stale.
+pub const FOLDERS: [&str; 2] = ["crds", "charts/model-compliance-operator/crds"];
+
 /// The operator's CRDs with the file name each is written to.
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
