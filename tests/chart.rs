@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use model_compliance_operator::catalog::defaults::SIDECAR_IMAGE;
 use model_compliance_operator::cli::Cli;
 use model_compliance_operator::crdgen;
