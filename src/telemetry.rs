@@ -15,6 +15,32 @@ use prometheus_client::metrics::{
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
+/// Labels of the per-deployment series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeploymentLabels {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Labels of the rows-by-state series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RowStateLabels {
+    pub namespace: String,
+    pub name: String,
+    pub state: &'static str,
+}
+
+/// What a reconcile decided of one deployment, as the metrics show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentFigures {
+    /// Rows (of the 42) per state.
+    pub rows: [(&'static str, u32); 5],
+    /// 0 None, 1 Low, 2 Medium, 3 High, 4 Critical.
+    pub risk: i64,
+    /// When the earliest ComplianceEvidence covering it lapses, in Unix seconds.
+    pub earliest_evidence_expiry: Option<i64>,
+}
+
 /// Labels of the failure counter: the error kind.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
@@ -29,6 +55,11 @@ pub struct Metrics {
     /// 1 while this replica holds the lease (or runs without leader election), 0 while it
     /// stands by.
     pub leader: Gauge,
+    /// Per ModelDeployment: five series of rows by state, one of risk and one of the earliest
+    /// evidence expiry. No series per row and deployment, so the count stays bounded.
+    rows: Family<RowStateLabels, Gauge>,
+    risk: Family<DeploymentLabels, Gauge>,
+    evidence_expiry: Family<DeploymentLabels, Gauge>,
     registry: Mutex<Registry>,
 }
 
@@ -56,11 +87,32 @@ impl Default for Metrics {
             "Whether this replica reconciles (1) or stands by for the lease (0)",
             leader.clone(),
         );
+        let rows = Family::<RowStateLabels, Gauge>::default();
+        registry.register(
+            "deployment_rows",
+            "Obligation rows of a ModelDeployment by state (Compliant, NonCompliant, Unknown, Excepted, NotApplicable)",
+            rows.clone(),
+        );
+        let risk = Family::<DeploymentLabels, Gauge>::default();
+        registry.register(
+            "deployment_risk",
+            "Risk level of a ModelDeployment: 0 None, 1 Low, 2 Medium, 3 High, 4 Critical",
+            risk.clone(),
+        );
+        let evidence_expiry = Family::<DeploymentLabels, Gauge>::default();
+        registry.register(
+            "deployment_evidence_expiry_timestamp_seconds",
+            "When the earliest ComplianceEvidence covering a ModelDeployment lapses (Unix time)",
+            evidence_expiry.clone(),
+        );
         Metrics {
             reconciles,
             failures,
             duration,
             leader,
+            rows,
+            risk,
+            evidence_expiry,
             registry: Mutex::new(registry),
         }
     }
@@ -76,10 +128,62 @@ impl Metrics {
         }
     }
 
+    /// Sets the series of the deployment `namespace/name` to what its reconcile decided.
+    pub fn deployment(&self, namespace: &str, name: &str, figures: &DeploymentFigures) {
+        let labels = DeploymentLabels {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        };
+        for (state, count) in figures.rows {
+            self.rows
+                .get_or_create(&RowStateLabels {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                    state,
+                })
+                .set(count.into());
+        }
+        self.risk.get_or_create(&labels).set(figures.risk);
+        match figures.earliest_evidence_expiry {
+            Some(at) => {
+                self.evidence_expiry.get_or_create(&labels).set(at);
+            }
+            None => {
+                self.evidence_expiry.remove(&labels);
+            }
+        }
+    }
+
+    /// Drops the series of a deployment that is gone.
+    pub fn forget_deployment(&self, namespace: &str, name: &str) {
+        let labels = DeploymentLabels {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        };
+        for state in STATES {
+            self.rows.remove(&RowStateLabels {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                state,
+            });
+        }
+        self.risk.remove(&labels);
+        self.evidence_expiry.remove(&labels);
+    }
+
     pub fn render(&self) -> String {
         render(&self.registry)
     }
 }
+
+/// The states rows are counted by.
+pub const STATES: [&str; 5] = [
+    "Compliant",
+    "NonCompliant",
+    "Unknown",
+    "Excepted",
+    "NotApplicable",
+];
 
 /// A registry in the Prometheus text format.
 pub fn render(registry: &Mutex<Registry>) -> String {

@@ -513,3 +513,59 @@ async fn one_event_per_reconcile_names_everything_it_changed() {
     );
     assert_eq!(posted[0].body.as_ref().unwrap()["type"], "Warning");
 }
+
+/// `/metrics` shows, per deployment, its rows by state, its risk and when its earliest
+/// evidence lapses (what an alert a week before expiry reads); the series go with the
+/// deployment.
+#[tokio::test]
+async fn metrics_show_each_deployments_rows_risk_and_evidence_expiry() {
+    let api = cluster();
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let status = api.object(MDEP).unwrap()["status"].clone();
+    let text = ctx.metrics.render();
+    let series = |metric: &str, extra: &str| {
+        let prefix = format!(
+            "model_compliance_operator_{metric}{{namespace=\"serve\",name=\"chat\"{extra}}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
+            .parse::<i64>()
+            .unwrap()
+    };
+    let summary = &status["summary"];
+    for (state, field) in [
+        ("Compliant", "met"),
+        ("NonCompliant", "notMet"),
+        ("Unknown", "unknown"),
+        ("Excepted", "excepted"),
+        ("NotApplicable", "notApplicable"),
+    ] {
+        assert_eq!(
+            series("deployment_rows", &format!(",state=\"{state}\"")),
+            summary[field].as_i64().unwrap(),
+            "{state}"
+        );
+    }
+    let risk = ["None", "Low", "Medium", "High", "Critical"]
+        .iter()
+        .position(|r| status["risk"] == *r)
+        .unwrap();
+    assert_eq!(series("deployment_risk", ""), risk as i64);
+    let expiry: k8s_openapi::jiff::Timestamp = "2027-09-30T00:00:00Z".parse().unwrap();
+    assert_eq!(
+        series("deployment_evidence_expiry_timestamp_seconds", ""),
+        expiry.as_second()
+    );
+
+    let mut deleting = api.object(MDEP).unwrap();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-12-01T00:00:00Z");
+    api.insert(MDEP, deleting);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let text = ctx.metrics.render();
+    assert!(
+        !text.contains("name=\"chat\""),
+        "a deleted deployment's series are gone:\n{text}"
+    );
+}

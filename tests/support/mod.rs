@@ -211,6 +211,7 @@ pub async fn reconcile_fresh(
     if let Ok(previous) = Arc::try_unwrap(previous) {
         ctx_mut.reviews = previous.reviews;
         ctx_mut.created = previous.created;
+        ctx_mut.metrics = previous.metrics;
     }
     reconcile(current(api), ctx.clone()).await.map(|_| ())
 }

@@ -66,6 +66,10 @@ pub async fn reconcile(
                 .await
                 .map_err(Error::Finalizer)?;
         }
+        ctx.metrics.forget_deployment(
+            &deployment.namespace().unwrap_or_default(),
+            &deployment.name_any(),
+        );
         Action::await_change()
     } else {
         if !ours {

@@ -41,6 +41,33 @@ pub struct Report {
     changes: Vec<Note>,
     status: Option<ModelDeploymentStatus>,
     transitions: Vec<Note>,
+    /// What the metrics show of the deployment; `None` when nothing was decided.
+    figures: Option<crate::telemetry::DeploymentFigures>,
+}
+
+/// The metrics' view of an evaluation.
+fn figures(
+    evaluation: &Evaluation,
+    evidence: &[ComplianceEvidence],
+    deployment: &ModelDeployment,
+) -> crate::telemetry::DeploymentFigures {
+    let s = &evaluation.summary;
+    let name = deployment.name_any();
+    crate::telemetry::DeploymentFigures {
+        rows: [
+            ("Compliant", s.compliant),
+            ("NonCompliant", s.non_compliant),
+            ("Unknown", s.unknown),
+            ("Excepted", s.excepted),
+            ("NotApplicable", s.not_applicable),
+        ],
+        risk: evaluation.risk as i64,
+        earliest_evidence_expiry: evidence
+            .iter()
+            .filter(|e| e.spec.targets.contains(&name))
+            .map(|e| e.spec.valid_until.0.as_second())
+            .min(),
+    }
 }
 
 /// The report of a reconcile whose plan was applied and reviewed.
@@ -100,6 +127,7 @@ pub fn report(
         now,
     );
     report.changes = changes;
+    report.figures = Some(figures(&evaluation, evidence, deployment));
     report
 }
 
@@ -146,6 +174,7 @@ fn status_report(
             changes: vec![],
             status: None,
             transitions: vec![],
+            figures: None,
         };
     }
     let transitions = transitions(&previous, &status, evaluation);
@@ -153,6 +182,7 @@ fn status_report(
         changes: vec![],
         status: Some(status),
         transitions,
+        figures: None,
     }
 }
 
@@ -271,7 +301,15 @@ pub async fn publish(
         changes,
         status,
         transitions,
+        figures,
     } = report;
+    if let Some(figures) = figures {
+        ctx.metrics.deployment(
+            &deployment.namespace().unwrap_or_default(),
+            &deployment.name_any(),
+            &figures,
+        );
+    }
     let written = match status {
         Some(status) => write_status(ctx, deployment, status).await,
         None => Ok(false),
