@@ -1086,3 +1086,211 @@ async fn stateful_sets_get_the_same_entries_and_missing_workloads_are_skipped() 
         "{row}"
     );
 }
+
+/// `(API group, resource, verb)`.
+type Grant = (String, String, String);
+
+/// What an API request needs: `(group, resource, verb)`. A server-side apply that creates its
+/// object (absent from `before`) needs `create` as well as `patch`.
+fn needs(r: &Logged, before: &std::collections::BTreeSet<String>) -> Vec<Grant> {
+    let (group, rest) = match r.path.strip_prefix("/api/v1/") {
+        Some(rest) => ("", rest),
+        None => {
+            let rest = r.path.strip_prefix("/apis/").expect("an API path");
+            let mut parts = rest.splitn(3, '/');
+            let group = parts.next().unwrap();
+            parts.next();
+            (group, parts.next().unwrap_or(""))
+        }
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let (resource, name, sub) = match segments.as_slice() {
+        ["namespaces", _, resource, tail @ ..] | [resource, tail @ ..] => {
+            (*resource, tail.first().copied(), tail.get(1).copied())
+        }
+        _ => panic!("unexpected path {}", r.path),
+    };
+    let resource = match sub {
+        Some(sub) => format!("{resource}/{sub}"),
+        None => resource.to_owned(),
+    };
+    let verbs: Vec<&str> = match r.method {
+        Method::POST => vec!["create"],
+        Method::DELETE => vec!["delete"],
+        Method::PATCH if sub.is_none() && !before.contains(&r.path) => vec!["patch", "create"],
+        Method::PATCH => vec!["patch"],
+        Method::GET if name.is_some() => vec!["get"],
+        Method::GET => vec!["list"],
+        ref m => panic!("unexpected method {m}"),
+    };
+    verbs
+        .into_iter()
+        .map(|v| (group.to_owned(), resource.clone(), v.to_owned()))
+        .collect()
+}
+
+/// Reconciles once and adds what its requests needed to `grants`.
+async fn reconcile_recording(
+    api: &FakeApi,
+    ctx: &mut std::sync::Arc<model_compliance_operator::controller::Context>,
+    grants: &mut std::collections::BTreeSet<Grant>,
+) {
+    let before: std::collections::BTreeSet<String> = api.paths().into_iter().collect();
+    api.clear_log();
+    reconcile_once(api, ctx).await.unwrap();
+    for r in api.log() {
+        grants.extend(needs(&r, &before));
+    }
+}
+
+/// The operator's ClusterRole in the chart, as `(group, resource, verb)`.
+fn chart_grants() -> std::collections::BTreeSet<Grant> {
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/charts/model-compliance-operator/templates/clusterrole-operator.yaml"
+    ))
+    .unwrap();
+    // The ClusterRole is the first document; its rules hold no template expressions.
+    let role: String = template
+        .split("\n---")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("{{"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let role: Value = serde_yaml_ng::from_str(&role).unwrap();
+    let mut grants = std::collections::BTreeSet::new();
+    for rule in role["rules"].as_array().unwrap() {
+        for group in rule["apiGroups"].as_array().unwrap() {
+            for resource in rule["resources"].as_array().unwrap() {
+                for verb in rule["verbs"].as_array().unwrap() {
+                    grants.insert((
+                        group.as_str().unwrap().to_owned(),
+                        resource.as_str().unwrap().to_owned(),
+                        verb.as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    grants
+}
+
+/// The chart grants the operator exactly what its code asks of the API: the requests of
+/// reconciles that use every control (applying, creating once, releasing, deleting, the
+/// restore drill, both backup engines, cleanup on deletion), and `get`, `list` and `watch` of
+/// every kind its caches watch (recorded by the caches as they are built). Two grants follow
+/// from the API server's rules rather than from a request: `escalate` and `bind` on Roles,
+/// because the operator writes Roles granting what it does not hold itself and binds them;
+/// and `patch` on Events, with which the event recorder counts a repeated Event in its series.
+#[tokio::test]
+async fn the_chart_grants_exactly_the_calls_the_operator_makes() {
+    use std::collections::BTreeSet;
+    let mut grants: BTreeSet<Grant> = BTreeSet::new();
+
+    // The sidecar (in a Deployment and a StatefulSet), isolation, access control; then the
+    // deployment is deleted.
+    let api = cluster();
+    with_provider(&api);
+    let mut d = api.object(MDEP).unwrap();
+    d["spec"]["inference"]["workloads"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"kind": "StatefulSet", "name": "chat-cache"}));
+    api.insert(MDEP, d);
+    api.insert(
+        "/apis/apps/v1/namespaces/serve/statefulsets/chat-cache",
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+               "metadata": {"name": "chat-cache", "namespace": "serve"},
+               "spec": {"selector": {"matchLabels": {"app": "chat"}}, "serviceName": "chat",
+                        "template": {"metadata": {"labels": {"app": "chat"}},
+                                     "spec": {"containers": [{"name": "model", "image": "m"}]}}}}),
+    );
+    set_now("2026-12-01T00:00:00Z");
+    let mut ctx = context(&api);
+    reconcile_recording(&api, &mut ctx, &mut grants).await;
+    let mut deleting = api.object(MDEP).unwrap();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-12-01T00:01:00Z");
+    api.insert(MDEP, deleting);
+    reconcile_recording(&api, &mut ctx, &mut grants).await;
+
+    // Snapshots taken and released by retention.
+    let api = backup_cluster(json!({"schedule": "0 2 * * *", "retainCount": 1}));
+    for (name, slot) in [
+        ("mco-serve.chat-corpus-20261128t0200z", "20261128T0200Z"),
+        ("mco-serve.chat-corpus-20261129t0200z", "20261129T0200Z"),
+    ] {
+        api.insert(
+            &format!("{SNAPSHOTS}/{name}"),
+            snapshot_of(name, "corpus", Some(slot), true, Some("mdep-uid")),
+        );
+    }
+    let mut ctx = context(&api);
+    reconcile_recording(&api, &mut ctx, &mut grants).await;
+
+    // A restore drill: its claim created, then deleted once recorded.
+    let api = drill_cluster(600);
+    set_now("2026-12-01T04:00:10Z");
+    let mut ctx = context(&api);
+    reconcile_recording(&api, &mut ctx, &mut grants).await;
+    let claim = format!("{CLAIMS}/{DRILL_CLAIM}");
+    let mut bound = api.object(&claim).expect("the drill's claim");
+    bound["metadata"]["creationTimestamp"] = json!("2026-12-01T04:00:10Z");
+    bound["status"] = json!({"phase": "Bound"});
+    api.insert(&claim, bound);
+    set_now("2026-12-01T04:00:35Z");
+    reconcile_recording(&api, &mut ctx, &mut grants).await;
+    set_now("2026-12-01T04:01:00Z");
+    reconcile_recording(&api, &mut ctx, &mut grants).await;
+    assert!(api.object(&claim).is_none(), "the drill's claim is deleted");
+
+    // Velero: its Schedule applied, then released when the engine changes.
+    let api = backup_cluster(json!({"engine": "Velero", "schedule": "0 2 * * *"}));
+    set_now("2026-12-01T00:00:00Z");
+    let mut ctx = context(&api);
+    reconcile_recording(&api, &mut ctx, &mut grants).await;
+    with_policy(&api, json!({"backup": {"schedule": "0 2 * * *"}}));
+    reconcile_recording(&api, &mut ctx, &mut grants).await;
+
+    // What the caches watch, as they register it when built.
+    let sync = model_compliance_operator::controller::readiness::CacheSync::default();
+    let _caches = model_compliance_operator::controller::stores::all(
+        &FakeApi::new().client(),
+        &sync,
+        &Default::default(),
+    );
+    for (group, resource) in sync.watched() {
+        for verb in ["get", "list", "watch"] {
+            grants.insert((group.clone(), resource.clone(), verb.to_owned()));
+        }
+    }
+    // Rules of the API server, not requests (see above).
+    let rbac = "rbac.authorization.k8s.io";
+    if grants.contains(&(rbac.into(), "roles".into(), "create".into())) {
+        grants.insert((rbac.into(), "roles".into(), "escalate".into()));
+        grants.insert((rbac.into(), "roles".into(), "bind".into()));
+    }
+    grants.insert(("events.k8s.io".into(), "events".into(), "patch".into()));
+
+    let chart = chart_grants();
+    let missing: Vec<&Grant> = grants.difference(&chart).collect();
+    let unused: Vec<&Grant> = chart.difference(&grants).collect();
+    assert!(
+        missing.is_empty() && unused.is_empty(),
+        "the chart's ClusterRole differs from what the operator uses.\nmissing: {missing:#?}\nnot used: {unused:#?}"
+    );
+    // Secrets: only created, never read, changed or deleted.
+    let secrets: Vec<&str> = grants
+        .iter()
+        .filter(|(g, r, _)| g.is_empty() && r == "secrets")
+        .map(|(_, _, v)| v.as_str())
+        .collect();
+    assert_eq!(secrets, ["create"]);
+    assert!(
+        chart
+            .iter()
+            .all(|(g, r, v)| g != "*" && r != "*" && v != "*"),
+        "no wildcard"
+    );
+}

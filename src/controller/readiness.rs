@@ -18,17 +18,34 @@ use tokio::sync::watch;
 #[derive(Clone, Debug)]
 pub struct CacheSync {
     pending: Arc<watch::Sender<BTreeSet<String>>>,
+    /// `(API group, resource)` of everything watched, optional APIs included: the reads the
+    /// operator's RBAC must allow.
+    watched: Arc<std::sync::Mutex<BTreeSet<(String, String)>>>,
 }
 
 impl Default for CacheSync {
     fn default() -> Self {
         CacheSync {
             pending: Arc::new(watch::Sender::new(BTreeSet::new())),
+            watched: Arc::default(),
         }
     }
 }
 
 impl CacheSync {
+    /// Records that a watch of `resource` in `group` is made.
+    pub fn watches(&self, group: &str, resource: &str) {
+        self.watched
+            .lock()
+            .expect("watched lock")
+            .insert((group.to_owned(), resource.to_owned()));
+    }
+
+    /// `(API group, resource)` of every watch the caches make.
+    pub fn watched(&self) -> BTreeSet<(String, String)> {
+        self.watched.lock().expect("watched lock").clone()
+    }
+
     /// Adds a cache that must fill before the operator decides anything; the returned marker
     /// is what its reflector stream calls when the first list is complete.
     pub fn register(&self, cache: impl Into<String>) -> SyncMarker {

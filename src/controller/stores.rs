@@ -221,6 +221,7 @@ where
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (reader, writer) = reflector::store();
+    sync.watches(&K::group(&Default::default()), &plural::<K>());
     let marker = sync.register(plural::<K>());
     let events = watcher(api, config)
         .default_backoff()
@@ -252,6 +253,7 @@ where
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let cache = Cache::default();
+    sync.watches(&K::group(&Default::default()), &plural::<K>());
     let marker = sync.register(plural::<K>());
     let events = watcher(api, config)
         .default_backoff()
@@ -357,6 +359,7 @@ pub fn reflect_once_installed<K>(
     crd: &'static str,
     api: Api<K>,
     installed: Arc<AtomicBool>,
+    sync: &CacheSync,
 ) -> (
     Cache<K>,
     impl Stream<Item = Result<String, watcher::Error>> + Send + 'static,
@@ -372,6 +375,11 @@ where
         + 'static,
 {
     let cache = Cache::default();
+    sync.watches(&K::group(&()), &plural::<K>());
+    sync.watches(
+        &CustomResourceDefinition::group(&()),
+        &CustomResourceDefinition::plural(&()),
+    );
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let established = watcher(
         crds,
@@ -485,6 +493,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         VOLUME_SNAPSHOT_CRD,
         Api::<VolumeSnapshot>::all(client.clone()),
         volume_snapshot_api.clone(),
+        sync,
     );
     let velero_schedule_api = Arc::new(AtomicBool::new(false));
     let (velero_schedules, schedules_stream) = reflect_once_installed(
@@ -492,6 +501,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         VELERO_SCHEDULE_CRD,
         Api::<VeleroSchedule>::all(client.clone()),
         velero_schedule_api.clone(),
+        sync,
     );
     let velero_backup_api = Arc::new(AtomicBool::new(false));
     let (velero_backups, backups_stream) = reflect_once_installed(
@@ -499,6 +509,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         VELERO_BACKUP_CRD,
         Api::<VeleroBackup>::all(client.clone()),
         velero_backup_api.clone(),
+        sync,
     );
     let stores = Stores {
         model_deployments: deployments,
