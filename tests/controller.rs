@@ -569,3 +569,49 @@ async fn metrics_show_each_deployments_rows_risk_and_evidence_expiry() {
         "a deleted deployment's series are gone:\n{text}"
     );
 }
+
+/// Each reconcile logs inside a span naming its deployment: a JSON log line carries the
+/// deployment's namespace and name, whatever the message.
+#[test]
+fn json_logs_of_a_reconcile_name_the_deployment() {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let api = cluster();
+            let mut ctx = context(&api);
+            reconcile_once(&api, &mut ctx).await.unwrap();
+        });
+    });
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let reconciled: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &serde_json::Value| l["fields"]["message"] == "reconciled")
+        .collect();
+    assert_eq!(reconciled.len(), 1, "{text}");
+    let span = &reconciled[0]["span"];
+    assert_eq!(span["name"], "reconcile", "{text}");
+    assert_eq!(span["namespace"], "serve");
+    assert_eq!(span["modeldeployment"], "chat");
+}

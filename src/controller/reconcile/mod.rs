@@ -40,6 +40,13 @@ pub const FINALIZER: &str = "modelcompliance.io/cleanup";
 /// grow with time, so rows can change without any object changing.
 pub const RESYNC: Duration = Duration::from_secs(15 * 60);
 
+/// One reconcile, in a span that names the deployment: every line logged inside it (JSON logs
+/// included) carries its namespace and name.
+#[tracing::instrument(
+    name = "reconcile",
+    skip_all,
+    fields(namespace = %deployment.namespace().unwrap_or_default(), modeldeployment = %deployment.name_any())
+)]
 pub async fn reconcile(
     deployment: Arc<ModelDeployment>,
     ctx: Arc<Context>,
