@@ -748,6 +748,7 @@ async fn installs_on_a_real_cluster() {
         assert!(out.contains("kubectl -n"), "NOTES.txt is shown:\n{out}");
         e2e::check_installed(&client, &namespace, &release).await;
         e2e::check_personas(&client, &namespace, &release).await;
+        e2e::check_operator_runs_as_its_account(&client, &namespace, &release).await;
         // An upgrade changes the operator and leaves the aggregated roles as they were.
         run(
             &helm,
@@ -792,6 +793,160 @@ mod e2e {
 
     fn fullname(release: &str) -> String {
         format!("{release}-model-compliance-operator")
+    }
+
+    /// Runs the operator binary here, as the chart's ServiceAccount (a token from the
+    /// TokenRequest API; the chart's own pods cannot run: there is no kubelet), with leader
+    /// election in the release namespace, on a deployment of its own with every control the
+    /// policy fixture enforces. Its log must hold no refusal, and the controls must be in
+    /// place: the account's permissions are enough.
+    pub async fn check_operator_runs_as_its_account(
+        client: &Client,
+        namespace: &str,
+        release: &str,
+    ) {
+        use k8s_openapi::api::authentication::v1::TokenRequest;
+        use k8s_openapi::api::networking::v1::NetworkPolicy;
+        use kube::api::{Patch, PatchParams};
+        use model_compliance_operator::api::{CompliancePolicy, ModelDeployment};
+
+        let name = fullname(release);
+        let request: TokenRequest =
+            serde_json::from_value(json!({"spec": {"audiences": [], "expirationSeconds": 900}}))
+                .unwrap();
+        let token = Api::<ServiceAccount>::namespaced(client.clone(), namespace)
+            .create_token_request(&name, &PostParams::default(), &request)
+            .await
+            .expect("a token for the chart's ServiceAccount")
+            .status
+            .expect("token status")
+            .token;
+        // A kubeconfig with the admin's cluster entry and the account's token.
+        let admin = std::env::var("KUBECONFIG").expect("KUBECONFIG");
+        let mut config: serde_json::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&admin).unwrap()).unwrap();
+        let cluster = config["clusters"][0].clone();
+        config["clusters"] = json!([cluster]);
+        let cluster_name = config["clusters"][0]["name"].clone();
+        config["users"] = json!([{"name": "operator", "user": {"token": token}}]);
+        config["contexts"] = json!([{"name": "operator",
+            "context": {"cluster": cluster_name, "user": "operator"}}]);
+        config["current-context"] = json!("operator");
+        let kubeconfig = std::env::temp_dir().join(format!("{release}.kubeconfig"));
+        std::fs::write(&kubeconfig, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
+
+        // A policy and a deployment (with its namespaces) only this run serves.
+        let (train, serve) = (format!("{release}-train"), format!("{release}-serve"));
+        for ns in [&train, &serve] {
+            create_namespace(client, ns).await;
+        }
+        let apply = PatchParams::apply("mco-e2e");
+        let policy: serde_json::Value = serde_yaml_ng::from_str(
+            &include_str!("fixtures/e2e-controller/policy.yaml").replace("@POLICY@", release),
+        )
+        .unwrap();
+        let policies: Api<CompliancePolicy> = Api::all(client.clone());
+        policies
+            .patch(release, &apply, &Patch::Apply(&policy))
+            .await
+            .unwrap();
+        let mut deployment: serde_json::Value = serde_yaml_ng::from_str(
+            &include_str!("fixtures/e2e-controller/modeldeployment.yaml")
+                .replace("@NAME@", "chat")
+                .replace("@POLICY@", release)
+                .replace("@TRAIN_NS@", &train)
+                .replace("@SERVE_NS@", &serve),
+        )
+        .unwrap();
+        deployment["metadata"]["labels"] = json!({"e2e-run": release});
+        let mdeps: Api<ModelDeployment> = Api::namespaced(client.clone(), &serve);
+        mdeps
+            .patch("chat", &apply, &Patch::Apply(&deployment))
+            .await
+            .unwrap();
+
+        let log = std::env::temp_dir().join(format!("{release}-operator.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let http = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap();
+        let mut operator =
+            std::process::Command::new(env!("CARGO_BIN_EXE_model-compliance-operator"))
+                .args(["run", "--http-addr", &http.to_string(), "--leader-elect"])
+                .args([
+                    "--lease-name",
+                    &name,
+                    "--selector",
+                    &format!("e2e-run={release}"),
+                ])
+                .env("KUBECONFIG", &kubeconfig)
+                .env("POD_NAMESPACE", namespace)
+                .env("POD_NAME", format!("{name}-e2e"))
+                .env("RUST_LOG", "info")
+                .env("NO_COLOR", "1")
+                .stdout(file.try_clone().unwrap())
+                .stderr(file)
+                .spawn()
+                .expect("the operator starts");
+        let started = std::time::Instant::now();
+        let ready = loop {
+            let d = mdeps.get("chat").await.unwrap();
+            let ready = d.status.as_ref().and_then(|s| {
+                (s.observed_generation == d.metadata.generation)
+                    .then(|| s.conditions.iter().find(|c| c.type_ == "Ready"))
+                    .flatten()
+                    .cloned()
+            });
+            if let Some(ready) = ready {
+                break ready;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "not reconciled within 60 s as the chart's account:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let policies_in_place = Api::<NetworkPolicy>::namespaced(client.clone(), &train)
+            .list(&ListParams::default().labels("modelcompliance.io/deployment-uid"))
+            .await
+            .unwrap();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &operator.id().to_string()])
+            .status();
+        let _ = operator.wait();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        // Cleanup by the operator is not part of this check: remove its finalizer here.
+        let _ = mdeps.delete("chat", &DeleteParams::default()).await;
+        let _ = mdeps
+            .patch(
+                "chat",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+            )
+            .await;
+        let _ = policies.delete(release, &DeleteParams::default()).await;
+        for ns in [&train, &serve] {
+            delete_namespace(client, ns).await;
+        }
+        let _ = std::fs::remove_file(&kubeconfig);
+        assert!(
+            !text.to_lowercase().contains("forbidden"),
+            "a request was refused to the chart's account:\n{text}"
+        );
+        assert_eq!(ready.status, "True", "{ready:?}\n{text}");
+        assert_eq!(ready.reason, "ControlsApplied", "{ready:?}");
+        assert!(
+            !policies_in_place.items.is_empty(),
+            "the isolation NetworkPolicy is in place"
+        );
+        println!(
+            "the operator ran as {name}: Ready {} ({}) in {:.1?}, no request refused",
+            ready.status,
+            ready.reason,
+            started.elapsed()
+        );
+        let _ = std::fs::remove_file(&log);
     }
 
     pub async fn create_namespace(client: &Client, name: &str) {
