@@ -76,11 +76,15 @@ struct Operator {
 
 static OPERATOR: OnceLock<Operator> = OnceLock::new();
 
+/// The label of this test process's ModelDeployments: its operator serves only those
+/// (`--selector`), so other runs and installations can share the cluster.
+const RUN_LABEL: &str = "e2e-controller-run";
+
 /// Runs the operator (`$2 run --http-addr $3`) and stops it when the test process (`$1`) is gone or on
 /// SIGTERM: statics are never dropped, and a test binary can be killed, so a `Drop` guard
 /// alone would leave an orphan. SIGTERM first (graceful shutdown), SIGKILL after 10 s.
 const WATCHDOG: &str = r#"
-"$2" run --http-addr "$3" &
+"$2" run --http-addr "$3" --selector "$4" &
 op=$!
 stop() {
   kill -TERM "$op" 2>/dev/null
@@ -111,6 +115,7 @@ fn operator() -> &'static Operator {
             .arg(std::process::id().to_string())
             .arg(env!("CARGO_BIN_EXE_model-compliance-operator"))
             .arg(http.to_string())
+            .arg(format!("{RUN_LABEL}={}", std::process::id()))
             .env(
                 "RUST_LOG",
                 std::env::var("MCO_E2E_RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -336,7 +341,8 @@ impl Env {
             .replace("@POLICY@", policy)
             .replace("@TRAIN_NS@", &self.train)
             .replace("@SERVE_NS@", serve);
-        let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+        let mut doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+        doc["metadata"]["labels"] = json!({ RUN_LABEL: std::process::id().to_string() });
         self.api::<ModelDeployment>(serve)
             .patch(name, &PatchParams::apply(MANAGER), &Patch::Apply(&doc))
             .await
