@@ -118,10 +118,7 @@ pub(crate) fn require(ctx: &Ctx, id: Obligation) -> Outcome {
             ),
         ),
         Lookup::Missing(elsewhere) => {
-            let mut message = format!(
-                "no ComplianceEvidence in namespace {} attests {what} for ModelDeployment {}",
-                ctx.namespace, ctx.name
-            );
+            let mut message = format!("no ComplianceEvidence in {} attests it", ctx.namespace);
             if !elsewhere.is_empty() {
                 message.push_str(&format!(
                     " ({} covers {what} but targets other deployments)",

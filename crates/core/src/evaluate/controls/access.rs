@@ -8,7 +8,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, RoleBinding, RoleRef};
 use super::pods::{pods_in, selected};
 use super::{ControlFacts, missing_unless_enforced};
 use crate::api::{AccessControl, InferenceEnvironment, Measure, TrainingEnvironment};
-use crate::evaluate::{Ctx, Findings, Obligation, Outcome, State, applicability, join};
+use crate::evaluate::{Ctx, Findings, Obligation, Outcome, State, applicability};
 use crate::labels::MANAGED_BY;
 use crate::snapshot::{NamespaceObjects, Snapshot};
 
@@ -23,12 +23,14 @@ pub(super) fn training_data_protected(ctx: &Ctx, facts: &ControlFacts) -> Outcom
     let applying: Vec<(&str, &Outcome)> = parts
         .iter()
         .filter(|(m, _, _)| applicability(ctx, Obligation::Measure(*m)).0)
-        .map(|(_, what, outcome)| (*what, *outcome))
+        .map(|(m, _, outcome)| (crate::catalog::measure_entry(*m).condition_type, *outcome))
         .collect();
     combine(&applying)
 }
 
-/// Row 19 rests on several measures: unmet if any is unmet, unknown if any is unknown.
+/// Row 19 rests on several measures: unmet if any is unmet, unknown if any is unknown. Its
+/// message names the measures' conditions, which say what is missing: the status says it
+/// once.
 fn combine(parts: &[(&str, &Outcome)]) -> Outcome {
     let relevant: Vec<&(&str, &Outcome)> = parts
         .iter()
@@ -42,11 +44,8 @@ fn combine(parts: &[(&str, &Outcome)]) -> Outcome {
     }
     let worst = |state: State| relevant.iter().filter(move |(_, o)| o.state == state);
     let describe = |items: Vec<&&(&str, &Outcome)>| {
-        join(
-            items
-                .into_iter()
-                .map(|(w, o)| format!("{w}: {}", o.message)),
-        )
+        let conditions: Vec<&str> = items.into_iter().map(|(c, _)| *c).collect();
+        format!("see {}", conditions.join(", "))
     };
     if let Some((_, first)) = worst(State::NonCompliant).next() {
         return Outcome::unmet(first.reason, describe(worst(State::NonCompliant).collect()));

@@ -39,7 +39,7 @@ pub(crate) fn decide_row(ctx: &Ctx, facts: &ControlFacts, row: u8) -> Outcome {
         }
         19 => access::training_data_protected(ctx, facts),
         23 => isolation::safety_annotations(ctx, &facts.isolation),
-        27 => prefixed("input-safety filter", &facts.sidecar),
+        27 => sidecar_row("input-safety filter", &facts.sidecar),
         28 => {
             let check = ctx.policy().cluster_checks.safety_evaluation.as_ref();
             cluster::cluster_or_evidence(
@@ -48,7 +48,7 @@ pub(crate) fn decide_row(ctx: &Ctx, facts: &ControlFacts, row: u8) -> Outcome {
                 cluster::recurring_job(ctx, check, "safetyEvaluation"),
             )
         }
-        37 => prefixed("labeling sidecar", &facts.sidecar),
+        37 => sidecar_row("labeling sidecar", &facts.sidecar),
         40 => kill_switch::kill_switch(ctx),
         _ => unreachable!("row {row} is not decided from the cluster"),
     }
@@ -69,6 +69,16 @@ pub(crate) fn decide_measure(ctx: &Ctx, facts: &ControlFacts, measure: Measure) 
             )
         }
         Measure::AdversarialDefense => evidence::require(ctx, Obligation::Measure(measure)),
+    }
+}
+
+/// Rows 27 and 37 rest on the sidecar, whose measure condition says what is missing: the
+/// rows name their role of it and point there, so that the status says it once.
+fn sidecar_row(what: &str, outcome: &Outcome) -> Outcome {
+    let see = crate::catalog::measure_entry(Measure::ContentSafety).condition_type;
+    Outcome {
+        message: format!("{what}: see {see}"),
+        ..outcome.clone()
     }
 }
 

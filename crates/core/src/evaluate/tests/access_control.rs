@@ -67,7 +67,7 @@ fn access_over_broad_bindings_name_the_subject() {
             eval.row(19),
             State::NonCompliant,
             "OverBroadBinding",
-            &["access control: ", case.subject],
+            &["see M81a-DataAccessRestricted"],
         );
     }
 }

@@ -22,7 +22,7 @@ fn backup_none_is_unmet() {
         eval.row(19),
         State::NonCompliant,
         "NoBackup",
-        &["backups: "],
+        &["see M81e-BackupsCurrent"],
     );
 }
 

@@ -6,11 +6,15 @@ use super::*;
 fn row_19_is_unmet_when_any_protection_is() {
     type Bend = fn(&mut Fixture);
     let cases: [(&str, Bend); 3] = [
-        ("isolation", |f| f.ns(TRAINING_NS).network_policies.clear()),
-        ("access control", |f| {
+        ("M81a-TrainingInferenceIsolated", |f| {
+            f.ns(TRAINING_NS).network_policies.clear()
+        }),
+        ("M81a-DataAccessRestricted", |f| {
             f.snapshot.access_reviews[1].allowed = true
         }),
-        ("backups", |f| f.ns(INFERENCE_NS).volume_snapshots.clear()),
+        ("M81e-BackupsCurrent", |f| {
+            f.ns(INFERENCE_NS).volume_snapshots.clear()
+        }),
     ];
     for (part, bend) in cases {
         let mut f = Fixture::baseline();
@@ -18,8 +22,15 @@ fn row_19_is_unmet_when_any_protection_is() {
         let eval = f.evaluate();
         let d = eval.row(19);
         assert_eq!(d.state, State::NonCompliant, "{part}: {}", describe([d]));
+        assert_eq!(
+            d.message,
+            format!("see {part}"),
+            "the row points at the measure that says what is missing"
+        );
         assert!(
-            d.message.starts_with(&format!("{part}: ")),
+            eval.decisions
+                .iter()
+                .any(|m| m.id.condition_type() == part && m.state == State::NonCompliant),
             "{part}: {}",
             d.message
         );
@@ -37,10 +48,7 @@ fn row_19_lists_every_failing_protection() {
         &row_of(&f, 19),
         State::NonCompliant,
         "NetworkPolicyMissing",
-        &[
-            "isolation: no NetworkPolicy",
-            "backups: no ready VolumeSnapshot of llm-serve/model-weights",
-        ],
+        &["see M81a-TrainingInferenceIsolated, M81e-BackupsCurrent"],
     );
 }
 

@@ -28,7 +28,7 @@ fn isolation_network_policy_missing() {
         eval.row(19),
         State::NonCompliant,
         "NetworkPolicyMissing",
-        &["isolation: no NetworkPolicy"],
+        &["see M81a-TrainingInferenceIsolated"],
     );
     assert_decision(
         eval.row(23),

@@ -106,8 +106,10 @@ fn a_single_long_finding_still_names_what_is_missing() {
     assert_eq!(d.reason, "SharedVolume");
     assert!(d.message.contains("server-0"), "{}", d.message);
     assert!(
-        eval.row(19).message.contains("server-0"),
-        "{}",
+        eval.row(19)
+            .message
+            .starts_with("see M81a-TrainingInferenceIsolated"),
+        "the row points at the measure, which names the pod: {}",
         eval.row(19).message
     );
 }

@@ -65,7 +65,8 @@ fn share_namespace(f: &mut Fixture, spec: Value, node: &str) {
     f.ns(TRAINING_NS).pods.push(server);
 }
 
-/// Rows 27, 37 and measure 8.1b report the sidecar's outcome alike.
+/// Rows 27, 37 and measure 8.1b report the sidecar's outcome alike; what is missing is said
+/// by 8.1b, to which the rows point.
 #[track_caller]
 fn assert_sidecar_rows(eval: &Evaluation, state: State, reason: &str, fragment: &str) {
     assert_decision(
@@ -74,16 +75,13 @@ fn assert_sidecar_rows(eval: &Evaluation, state: State, reason: &str, fragment: 
         reason,
         &["sidecar: ", fragment],
     );
-    assert_decision(
-        eval.row(27),
-        state,
-        reason,
-        &["input-safety filter: ", fragment],
-    );
-    assert_decision(
-        eval.row(37),
-        state,
-        reason,
-        &["labeling sidecar: ", fragment],
-    );
+    for (row, role) in [(27, "input-safety filter"), (37, "labeling sidecar")] {
+        assert_decision(eval.row(row), state, reason, &[role]);
+        if state != State::Compliant {
+            assert_eq!(
+                eval.row(row).message,
+                format!("{role}: see M81b-ContentSafetyFiltered")
+            );
+        }
+    }
 }

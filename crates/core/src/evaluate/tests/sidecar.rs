@@ -181,7 +181,9 @@ fn sidecar_rows_are_high_for_a_non_public_service() {
 fn pods_replaced_or_scaled_change_no_message() {
     let messages = |f: &Fixture| {
         let e = f.evaluate();
-        [27u8, 37].map(|r| e.row(r).message.clone())
+        let mut messages = [27u8, 37].map(|r| e.row(r).message.clone()).to_vec();
+        messages.push(e.measure(Measure::ContentSafety).message.clone());
+        messages
     };
     let mut f = Fixture::baseline();
     f.ns(INFERENCE_NS).pods = ["server-a", "server-b"].map(inference_pod).to_vec();

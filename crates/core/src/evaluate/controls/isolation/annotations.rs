@@ -38,12 +38,14 @@ pub(in crate::evaluate::controls) fn safety_annotations(ctx: &Ctx, isolation: &O
             );
         }
     }
+    // What isolation lacks is said once, by its own condition.
+    let see = crate::catalog::measure_entry(crate::api::Measure::Isolation).condition_type;
     match isolation.state {
         State::NonCompliant => f.problem(
             "TrainingNotIsolated",
-            format!("training environment not isolated: {}", isolation.message),
+            format!("training environment not isolated: see {see}"),
         ),
-        State::Unknown => f.open(isolation.reason, isolation.message.clone()),
+        State::Unknown => f.open(isolation.reason, format!("isolation: see {see}")),
         _ => {}
     }
     f.passed(format!(
