@@ -335,7 +335,12 @@ async fn service_bypass_and_an_unready_sidecar_are_reported() {
     reconcile_once(&api, &mut ctx).await.unwrap();
     let row = condition(&api, "A37-GeneratedContentLabeled");
     assert_eq!(row["status"], "False");
-    let message = row["message"].as_str().unwrap();
+    assert_eq!(
+        row["message"],
+        "labeling sidecar: see M81b-ContentSafetyFiltered"
+    );
+    let measure = condition(&api, "M81b-ContentSafetyFiltered");
+    let message = measure["message"].as_str().unwrap();
     assert!(
         message.contains("Service serve/chat port 80 targets http-model, bypassing aigc-labeler"),
         "{message}"
@@ -1078,12 +1083,12 @@ async fn stateful_sets_get_the_same_entries_and_missing_workloads_are_skipped() 
         Some("model-compliance-operator-sidecar")
     );
     assert_eq!(patch.body.as_ref().unwrap()["kind"], "StatefulSet");
-    let row = condition(&api, "A37-GeneratedContentLabeled");
+    let measure = condition(&api, "M81b-ContentSafetyFiltered");
     assert!(
-        row["message"].as_str().unwrap().contains(
+        measure["message"].as_str().unwrap().contains(
             "Deployment serve/not-there named in spec.inference.workloads does not exist"
         ),
-        "{row}"
+        "{measure}"
     );
 }
 

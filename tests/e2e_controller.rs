@@ -805,10 +805,15 @@ async fn conditions_follow_live_facts() {
         )
         .await;
         let a37 = condition(&before, "A37-GeneratedContentLabeled").unwrap();
+        assert_eq!(
+            a37.message,
+            "labeling sidecar: see M81b-ContentSafetyFiltered"
+        );
+        let m81b = condition(&before, "M81b-ContentSafetyFiltered").unwrap();
         assert!(
-            a37.message.contains(SIDECAR) && a37.message.contains("not ready"),
-            "A37 message: {}",
-            a37.message
+            m81b.message.contains(SIDECAR) && m81b.message.contains("not ready"),
+            "M81b message: {}",
+            m81b.message
         );
 
         env.make_pods_ready(&env.serve).await;
