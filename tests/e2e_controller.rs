@@ -1883,8 +1883,11 @@ async fn sidecar_is_injected_into_named_workloads() {
                 )
                 .await
                 .unwrap();
+            // Row 37 points at 8.1b, which says what is missing.
             let bypassed = poll(&env.deployments(), name, "the bypass reported", |d| {
-                let c = condition_is(reconciled(d)?, "A37-GeneratedContentLabeled", "False", None)?;
+                let d = reconciled(d)?;
+                condition_is(d, "A37-GeneratedContentLabeled", "False", None)?;
+                let c = condition_is(d, "M81b-ContentSafetyFiltered", "False", None)?;
                 if c.message.contains("bypassing") {
                     Ok(c)
                 } else {
@@ -1909,7 +1912,7 @@ async fn sidecar_is_injected_into_named_workloads() {
                 .await
                 .unwrap();
             poll(&env.deployments(), name, "the bypass cleared", |d| {
-                let c = condition(reconciled(d)?, "A37-GeneratedContentLabeled")
+                let c = condition(reconciled(d)?, "M81b-ContentSafetyFiltered")
                     .ok_or("no condition")?;
                 if c.message.contains("bypassing") {
                     Err(c.message.clone())
