@@ -215,3 +215,54 @@ async fn verify_reports_the_record_and_catches_tampering() {
     assert_eq!(code, 2);
     assert!(err.contains("not a labeled format"), "{err}");
 }
+
+/// The JSON log lines a sidecar wrote that say `message`.
+fn log_lines(logs: &str, message: &str) -> Vec<serde_json::Value> {
+    logs.lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
+        .filter(|l| l["fields"]["message"] == message)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_is_logged_with_its_whole_duration_and_its_time_to_first_byte() {
+    let upstream = ModelServer::start().await;
+    // After its first event the model server waits 40 ms before each of the other four: the
+    // stream lasts at least 160 ms after its head went out.
+    upstream
+        .state
+        .chunk_interval_us
+        .store(40_000, std::sync::atomic::Ordering::SeqCst);
+    let dir = scratch("stream-log");
+    let url = upstream.url();
+    let (whole, streamed, logs) = tokio::task::spawn_blocking(move || {
+        let sidecar = start(&dir, &url, &[]);
+        let whole = post(sidecar.port, "/v1/chat/completions", &chat("hello"));
+        let body = json!({"stream": true, "messages": [{"role": "user", "content": "hello"}]});
+        let streamed = post(sidecar.port, "/v1/chat/completions", &body.to_string());
+        (whole, streamed, sidecar.terminate().1)
+    })
+    .await
+    .unwrap();
+    assert_eq!(whole.0, 200, "{}", whole.1);
+    assert_eq!(streamed.0, 200, "{}", streamed.1);
+    assert!(streamed.1.contains("[DONE]"), "{}", streamed.1);
+    let requests = log_lines(&logs, "request");
+    assert_eq!(requests.len(), 2, "{logs}");
+    // The whole answer: one duration, no time to first byte.
+    let fields = &requests[0]["fields"];
+    assert!(fields["elapsed_ms"].as_f64().is_some(), "{fields}");
+    assert!(fields.get("first_byte_ms").is_none(), "{fields}");
+    // The stream, logged when it ended: its whole duration and the time until its head.
+    let fields = &requests[1]["fields"];
+    assert_eq!(fields["outcome"], "labeled", "{fields}");
+    let elapsed = fields["elapsed_ms"].as_f64().expect("elapsed_ms");
+    let first_byte = fields["first_byte_ms"].as_f64().expect("first_byte_ms");
+    assert!(first_byte >= 0.0, "{fields}");
+    assert!(
+        elapsed - first_byte >= 160.0,
+        "elapsed_ms covers the whole stream, not only its start: {fields}"
+    );
+}
