@@ -266,3 +266,42 @@ async fn a_stream_is_logged_with_its_whole_duration_and_its_time_to_first_byte()
         "elapsed_ms covers the whole stream, not only its start: {fields}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_runtime_per_cpu_by_default_and_one_work_stealing_runtime_by_environment() {
+    let upstream = ModelServer::start().await;
+    let dir = scratch("runtime");
+    let url = upstream.url();
+    let runs = tokio::task::spawn_blocking(move || {
+        [None, Some("multi")].map(|runtime| {
+            let env: Vec<(&str, &str)> = runtime
+                .map(|r| ("AIGC_LABELER_RUNTIME", r))
+                .into_iter()
+                .collect();
+            let sidecar = start(&dir, &url, &env);
+            // A connection each: per core, the kernel spreads them over the listeners.
+            let answers: Vec<_> = (0..8)
+                .map(|_| post(sidecar.port, "/v1/chat/completions", &chat("hello")))
+                .collect();
+            let (clean, logs) = sidecar.terminate();
+            (answers, logs, clean)
+        })
+    })
+    .await
+    .unwrap();
+    let cpus = std::thread::available_parallelism().unwrap().get() as u64;
+    for ((answers, logs, clean), runtime) in runs.into_iter().zip(["per-core", "multi"]) {
+        for (code, body) in &answers {
+            assert_eq!(*code, 200, "{body}");
+            assert!(body.contains("provider-code-42"), "{body}");
+        }
+        assert!(clean, "exit status after SIGTERM: {logs}");
+        let started = log_lines(&logs, "labeling proxy started");
+        assert_eq!(started.len(), 1, "{logs}");
+        assert_eq!(started[0]["fields"]["runtime"], runtime, "{logs}");
+        if runtime == "per-core" {
+            assert_eq!(started[0]["fields"]["threads"], cpus, "{logs}");
+        }
+        assert_eq!(log_lines(&logs, "request").len(), 8, "{logs}");
+    }
+}
