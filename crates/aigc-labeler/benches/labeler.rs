@@ -10,10 +10,11 @@
 //!
 //! `cargo bench --bench labeler` (set `LABELER_BENCH_QUICK=1` for a short run).
 
+mod common;
+
 use fake_model_server as model_server;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -24,10 +25,10 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use model_server::{ModelServer, free_port};
+use model_server::ModelServer;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_aigc-labeler");
+use common::{Sidecar, cpu_time, rss_kib, split_cpus, start_sidecar};
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
@@ -37,93 +38,6 @@ fn client(connections: usize) -> HttpClient {
     Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(connections)
         .build(connector)
-}
-
-struct Sidecar {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// How the two CPUs are shared between this process (load generator and model server) and the
-/// sidecar. `split` (the default, with `taskset` and at least two CPUs): this process on CPU 0,
-/// the sidecar on CPU 1, as when the sidecar container has a CPU of its own in the pod.
-/// `shared` (`LABELER_BENCH_CPUS=shared`): all of them on every CPU, the worst case.
-fn split_cpus() -> bool {
-    let wanted = std::env::var("LABELER_BENCH_CPUS").map_or(true, |v| v != "shared");
-    let two = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
-    let taskset = Command::new("taskset")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    wanted && two && taskset
-}
-
-fn start_sidecar(upstream: SocketAddr, split: bool, extra: &[&str]) -> Sidecar {
-    let dir = std::env::temp_dir().join(format!("aigc-labeler-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = dir.join("key");
-    std::fs::write(&key, "bench-key-0123456789abcdef").unwrap();
-    let (port, admin) = (free_port(), free_port());
-    let mut command = if split {
-        let mut command = Command::new("taskset");
-        command.args(["-c", "1", BIN]);
-        command
-    } else {
-        Command::new(BIN)
-    };
-    let child = command
-        .arg("serve")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
-        .args(["--upstream", &format!("http://{upstream}")])
-        .args(["--producer", "bench"])
-        .arg("--key-file")
-        .arg(&key)
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("aigc-labeler starts");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "aigc-labeler did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Sidecar { child, addr }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) a process has used, from /proc (clock ticks of 10 ms).
-fn cpu_time(pid: &str) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 #[derive(Clone, Copy)]
@@ -368,12 +282,7 @@ fn main() {
     let split = split_cpus();
     if split {
         // Before the runtime starts, so every thread it makes inherits CPU 0.
-        let pinned = Command::new("taskset")
-            .args(["-cp", "0", &std::process::id().to_string()])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(pinned, "taskset could not pin the load generator");
+        common::pin_self("0");
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {

@@ -27,6 +27,30 @@ pub enum ImageNotice {
     Off,
 }
 
+/// How the proxy's work is spread over the CPUs it may use (its affinity and CPU quota).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeMode {
+    /// A single-threaded runtime per CPU, each with its own listener on the same port
+    /// (SO_REUSEPORT: the kernel spreads new connections over them) and its own connections
+    /// to the model server. A connection stays on the thread that accepted it, so a request
+    /// wakes no other thread: fewer context switches and less CPU per request than `multi`.
+    PerCore,
+    /// One work-stealing runtime with a worker thread per CPU and one listener: requests of
+    /// one connection (HTTP/2 streams) are spread over the CPUs.
+    Multi,
+}
+
+impl Default for RuntimeMode {
+    /// Per core where SO_REUSEPORT spreads connections (Unix), one runtime elsewhere.
+    fn default() -> Self {
+        if cfg!(unix) {
+            RuntimeMode::PerCore
+        } else {
+            RuntimeMode::Multi
+        }
+    }
+}
+
 /// The port the proxy listens on unless told otherwise: the one the operator's policies expect
 /// by default (`spec.controls.sidecar.port`).
 pub const DEFAULT_PORT: u16 = 8480;
@@ -161,6 +185,13 @@ pub struct ProxyArgs {
     /// Logs as JSON lines.
     #[arg(long, env = "AIGC_LABELER_JSON_LOGS")]
     pub json_logs: bool,
+
+    /// How requests are spread over the CPUs: `per-core` (a single-threaded runtime and
+    /// listener per CPU; Unix only, the default there) or `multi` (one work-stealing runtime,
+    /// for few client connections that carry many requests at once, such as one HTTP/2
+    /// connection).
+    #[arg(long, env = "AIGC_LABELER_RUNTIME", value_enum, default_value_t = RuntimeMode::default())]
+    pub runtime: RuntimeMode,
 }
 
 #[cfg(test)]
@@ -182,6 +213,40 @@ mod tests {
         assert_ne!(cli.args.admin_listen.port(), cli.args.listen.port());
         assert_eq!(cli.args.notice, DEFAULT_NOTICE);
         assert_eq!(cli.args.notice_position, Position::Start);
+        assert_eq!(cli.args.runtime, RuntimeMode::default());
+        #[cfg(unix)]
+        assert_eq!(cli.args.runtime, RuntimeMode::PerCore);
+    }
+
+    #[test]
+    fn the_runtime_flag_takes_multi_and_refuses_other_names() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--producer",
+            "p",
+            "--key-file",
+            "k",
+            "--runtime",
+            "multi",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.runtime, RuntimeMode::Multi);
+        let error = Cli::try_parse_from([
+            "x",
+            "--producer",
+            "p",
+            "--key-file",
+            "k",
+            "--runtime",
+            "fast",
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            error.contains("multi") && error.contains("per-core"),
+            "{error}"
+        );
     }
 
     #[test]

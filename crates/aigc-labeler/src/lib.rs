@@ -149,9 +149,9 @@ pub async fn build(args: &ProxyArgs, metrics: Arc<Metrics>) -> anyhow::Result<La
         max_response_body: args.max_response_body,
         request_timeout: args.request_timeout,
         strict_paths: args.strict_paths,
-        labeling: tokio::sync::Semaphore::new(
+        labeling: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
-        ),
+        )),
         upstream_timeout: args.upstream_timeout,
         log_content: args.log_content,
         metrics,

@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use aigc_labeler::{self as labeler, config::ProxyArgs, metrics::Metrics, record::Sealer, server};
+use aigc_labeler::{self as labeler, config::ProxyArgs, record::Sealer, server};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -64,20 +63,7 @@ fn serve(args: ProxyArgs) -> ExitCode {
     } else {
         logs.init();
     }
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
-    let result = runtime.block_on(async {
-        let metrics = Arc::new(Metrics::default());
-        let labeler = Arc::new(labeler::build(&args, metrics).await?);
-        let listener = tokio::net::TcpListener::bind(args.listen).await?;
-        tracing::info!(listen = %args.listen, upstream = %args.upstream, "labeling proxy started");
-        tokio::spawn(server::serve_admin(args.admin_listen, labeler.clone()));
-        let limits = server::ListenerLimits {
-            max_header_bytes: args.max_header_bytes,
-            drain_timeout: args.drain_timeout,
-        };
-        server::serve(listener, labeler, limits, shutdown_signal()).await;
-        anyhow::Ok(())
-    });
+    let result = server::run(&args, shutdown_signal());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

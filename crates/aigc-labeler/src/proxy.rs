@@ -53,6 +53,7 @@ pub struct Upstream {
     client: Client<HttpConnector, Body>,
     base: Uri,
     http2: bool,
+    connect_timeout: Duration,
 }
 
 impl Upstream {
@@ -68,7 +69,14 @@ impl Upstream {
             client,
             base,
             http2,
+            connect_timeout,
         }
+    }
+
+    /// The same model server with a connection pool of its own. A pooled connection is driven
+    /// by a task on the runtime that opened it, so each runtime keeps its own pool.
+    pub fn sibling(&self) -> Self {
+        Self::new(self.base.clone(), self.http2, self.connect_timeout)
     }
 
     pub fn base(&self) -> &Uri {
@@ -100,8 +108,8 @@ pub struct Labeler {
     pub request_timeout: Duration,
     /// Refuse writes to paths that are not known endpoints instead of passing them.
     pub strict_paths: bool,
-    /// Bounds the images decoded and drawn at once (CPU and memory).
-    pub labeling: tokio::sync::Semaphore,
+    /// Bounds the images decoded and drawn at once (CPU and memory), over all runtimes.
+    pub labeling: Arc<tokio::sync::Semaphore>,
     pub upstream_timeout: Duration,
     pub log_content: bool,
     pub metrics: Arc<Metrics>,
@@ -397,6 +405,28 @@ impl UpstreamClock {
 }
 
 impl Labeler {
+    /// The same labeler for another runtime: its own connections to the model server and the
+    /// moderation service, all else (rules, key, limits, metrics, the bound on images in work)
+    /// shared.
+    pub fn sibling(&self) -> Labeler {
+        Labeler {
+            upstream: self.upstream.sibling(),
+            sealer: self.sealer.clone(),
+            text_notice: self.text_notice.clone(),
+            image_notice: self.image_notice.clone(),
+            rules: self.rules.clone(),
+            moderation: self.moderation.as_ref().map(Moderation::sibling),
+            max_request_body: self.max_request_body,
+            max_response_body: self.max_response_body,
+            request_timeout: self.request_timeout,
+            strict_paths: self.strict_paths,
+            labeling: self.labeling.clone(),
+            upstream_timeout: self.upstream_timeout,
+            log_content: self.log_content,
+            metrics: self.metrics.clone(),
+        }
+    }
+
     /// Handles one request; every failure becomes a response.
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
         let start = Instant::now();

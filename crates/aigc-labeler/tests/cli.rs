@@ -215,3 +215,93 @@ async fn verify_reports_the_record_and_catches_tampering() {
     assert_eq!(code, 2);
     assert!(err.contains("not a labeled format"), "{err}");
 }
+
+/// The JSON log lines a sidecar wrote that say `message`.
+fn log_lines(logs: &str, message: &str) -> Vec<serde_json::Value> {
+    logs.lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
+        .filter(|l| l["fields"]["message"] == message)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_is_logged_with_its_whole_duration_and_its_time_to_first_byte() {
+    let upstream = ModelServer::start().await;
+    // After its first event the model server waits 40 ms before each of the other four: the
+    // stream lasts at least 160 ms after its head went out.
+    upstream
+        .state
+        .chunk_interval_us
+        .store(40_000, std::sync::atomic::Ordering::SeqCst);
+    let dir = scratch("stream-log");
+    let url = upstream.url();
+    let (whole, streamed, logs) = tokio::task::spawn_blocking(move || {
+        let sidecar = start(&dir, &url, &[]);
+        let whole = post(sidecar.port, "/v1/chat/completions", &chat("hello"));
+        let body = json!({"stream": true, "messages": [{"role": "user", "content": "hello"}]});
+        let streamed = post(sidecar.port, "/v1/chat/completions", &body.to_string());
+        (whole, streamed, sidecar.terminate().1)
+    })
+    .await
+    .unwrap();
+    assert_eq!(whole.0, 200, "{}", whole.1);
+    assert_eq!(streamed.0, 200, "{}", streamed.1);
+    assert!(streamed.1.contains("[DONE]"), "{}", streamed.1);
+    let requests = log_lines(&logs, "request");
+    assert_eq!(requests.len(), 2, "{logs}");
+    // The whole answer: one duration, no time to first byte.
+    let fields = &requests[0]["fields"];
+    assert!(fields["elapsed_ms"].as_f64().is_some(), "{fields}");
+    assert!(fields.get("first_byte_ms").is_none(), "{fields}");
+    // The stream, logged when it ended: its whole duration and the time until its head.
+    let fields = &requests[1]["fields"];
+    assert_eq!(fields["outcome"], "labeled", "{fields}");
+    let elapsed = fields["elapsed_ms"].as_f64().expect("elapsed_ms");
+    let first_byte = fields["first_byte_ms"].as_f64().expect("first_byte_ms");
+    assert!(first_byte >= 0.0, "{fields}");
+    assert!(
+        elapsed - first_byte >= 160.0,
+        "elapsed_ms covers the whole stream, not only its start: {fields}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_runtime_per_cpu_by_default_and_one_work_stealing_runtime_by_environment() {
+    let upstream = ModelServer::start().await;
+    let dir = scratch("runtime");
+    let url = upstream.url();
+    let runs = tokio::task::spawn_blocking(move || {
+        [None, Some("multi")].map(|runtime| {
+            let env: Vec<(&str, &str)> = runtime
+                .map(|r| ("AIGC_LABELER_RUNTIME", r))
+                .into_iter()
+                .collect();
+            let sidecar = start(&dir, &url, &env);
+            // A connection each: per core, the kernel spreads them over the listeners.
+            let answers: Vec<_> = (0..8)
+                .map(|_| post(sidecar.port, "/v1/chat/completions", &chat("hello")))
+                .collect();
+            let (clean, logs) = sidecar.terminate();
+            (answers, logs, clean)
+        })
+    })
+    .await
+    .unwrap();
+    let cpus = std::thread::available_parallelism().unwrap().get() as u64;
+    for ((answers, logs, clean), runtime) in runs.into_iter().zip(["per-core", "multi"]) {
+        for (code, body) in &answers {
+            assert_eq!(*code, 200, "{body}");
+            assert!(body.contains("provider-code-42"), "{body}");
+        }
+        assert!(clean, "exit status after SIGTERM: {logs}");
+        let started = log_lines(&logs, "labeling proxy started");
+        assert_eq!(started.len(), 1, "{logs}");
+        assert_eq!(started[0]["fields"]["runtime"], runtime, "{logs}");
+        if runtime == "per-core" {
+            assert_eq!(started[0]["fields"]["threads"], cpus, "{logs}");
+        }
+        assert_eq!(log_lines(&logs, "request").len(), 8, "{logs}");
+    }
+}

@@ -1971,3 +1971,118 @@ async fn chat_json_reasoning_is_covered_by_the_record_and_tool_calls_pass_untouc
         "intact"
     );
 }
+
+/// Listening TCP sockets on `port` (IPv4), from /proc/net/tcp.
+#[cfg(target_os = "linux")]
+fn listeners_on(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let local = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            Some((*fields.get(1)?, *fields.get(3)?))
+        })
+        .filter(|(address, state)| address.ends_with(&local) && *state == "0A")
+        .count()
+}
+
+#[cfg(unix)]
+#[test]
+fn per_core_runtimes_share_the_port_and_label_on_every_connection() {
+    // The model server and the clients have a runtime of their own; the sidecar's runtimes
+    // run on threads of their own, as in the binary.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let upstream = runtime.block_on(ModelServer::start());
+    let dir = scratch("per-core");
+    let key = key_file(&dir);
+    let (port, admin) = (model_server::free_port(), model_server::free_port());
+    let argv = [
+        "test".to_string(),
+        "--producer".into(),
+        "示例公司".into(),
+        "--key-file".into(),
+        key.display().to_string(),
+        "--upstream".into(),
+        upstream.url(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--admin-listen".into(),
+        format!("127.0.0.1:{admin}"),
+        "--runtime".into(),
+        "per-core".into(),
+    ];
+    let args = TestCli::try_parse_from(argv).unwrap().args;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = std::thread::spawn(move || {
+        server::run_per_core(&args, 3, async {
+            let _ = stopped.await;
+        })
+    });
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the proxy did not listen"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            listeners_on(port),
+            3,
+            "one listener per runtime on the one port"
+        );
+        // 24 connections at once, each a client of its own: the kernel spreads them over the
+        // listeners. Each sends a JSON and a streamed completion on its connection.
+        let mut connections = Vec::new();
+        for i in 0..24 {
+            connections.push(tokio::spawn(async move {
+                let client = client();
+                let reply = format!("Answer number {i}.");
+                let request = |stream: bool| {
+                    let body = json!({"stream": stream, "reply": reply, "pieces": [reply],
+                        "messages": [{"role": "user", "content": "hi"}]});
+                    Request::post(format!("http://{addr}/v1/chat/completions"))
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from(body.to_string())))
+                        .unwrap()
+                };
+                let whole = send(&client, request(false)).await;
+                assert_eq!(whole.status, StatusCode::OK);
+                assert_labeled_headers(&whole);
+                assert_eq!(
+                    whole.json()["choices"][0]["message"]["content"],
+                    format!("{NOTICE}\n\n{reply}")
+                );
+                assert_eq!(integrity(&whole.body), "intact");
+                let streamed = send(&client, request(true)).await;
+                assert_eq!(streamed.status, StatusCode::OK);
+                assert_eq!(streamed.header("aigc-label"), Some("1"));
+                let text = String::from_utf8_lossy(&streamed.body);
+                assert!(text.contains(&reply) && text.contains(NOTICE), "{text}");
+                assert_eq!(integrity(&streamed.body), "intact", "{text}");
+            }));
+        }
+        for connection in connections {
+            connection.await.unwrap();
+        }
+        let (status, metrics) =
+            get_text(format!("127.0.0.1:{admin}").parse().unwrap(), "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            metrics
+                .contains("aigc_labeler_requests_total{modality=\"text\",outcome=\"labeled\"} 48"),
+            "every runtime counts into the same metrics: {metrics}"
+        );
+    });
+    stop.send(()).unwrap();
+    serving.join().unwrap().unwrap();
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "no listener after shutdown"
+    );
+}

@@ -35,8 +35,12 @@ pub struct Moderation {
     url: Uri,
     timeout: Duration,
     failure: FailureMode,
-    authorization: Result<Option<HeaderValue>, http::header::InvalidHeaderValue>,
+    /// `Err` when the bearer token is not a valid header value: every check then fails.
+    authorization: Result<Option<HeaderValue>, BadToken>,
 }
+
+#[derive(Clone, Copy, Debug)]
+struct BadToken;
 
 impl fmt::Debug for Moderation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,7 +106,18 @@ impl Moderation {
             url,
             timeout,
             failure,
-            authorization,
+            authorization: authorization.map_err(|_: http::header::InvalidHeaderValue| BadToken),
+        }
+    }
+
+    /// The same service with a connection pool of its own, for another runtime.
+    pub fn sibling(&self) -> Self {
+        Moderation {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            url: self.url.clone(),
+            timeout: self.timeout,
+            failure: self.failure,
+            authorization: self.authorization.clone(),
         }
     }
 
