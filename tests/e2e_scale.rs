@@ -825,6 +825,8 @@ struct Converged {
     settled: Requests,
     reconciles: usize,
     reconciles_settled: usize,
+    /// The machine's load averages when the operator started.
+    load: String,
 }
 
 /// Starts an operator for `part` and waits until its `n` deployments converged.
@@ -834,7 +836,8 @@ async fn converge(client: &Client, part: &Part, n: usize, log: &PathBuf) -> (Ope
     if others > 0 {
         println!("note: {others} other operator process(es) run on this machine");
     }
-    println!("{}: load average {}", part.name, load_average());
+    let load = load_average();
+    println!("{}: load average {load}", part.name);
     let before = requests(client).await;
     let control_before = control_plane_cpu();
     let mut operator = start_operator(log, &part.name);
@@ -870,12 +873,14 @@ async fn converge(client: &Client, part: &Part, n: usize, log: &PathBuf) -> (Ope
             settled,
             reconciles,
             reconciles_settled,
+            load,
         },
     )
 }
 
-/// Waits until the operator has not reconciled for 5 s and is idle.
-async fn wait_quiet(operator: &mut Operator) {
+/// Waits until the operator has not reconciled for 5 s and is idle; returns when it last
+/// was not.
+async fn wait_quiet(operator: &mut Operator) -> Instant {
     let since = Instant::now();
     let (mut last, mut last_cpu) = (operator.reconciles().0, operator.cpu());
     let mut quiet_since = Instant::now();
@@ -888,7 +893,7 @@ async fn wait_quiet(operator: &mut Operator) {
         }
         (last, last_cpu) = (now, cpu);
         if quiet_since.elapsed() >= Duration::from_secs(5) {
-            return;
+            return quiet_since;
         }
         assert!(
             since.elapsed() < converge_bound(),
@@ -1033,7 +1038,7 @@ async fn benchmark(client: Client, id: String) -> String {
     )
     .await;
     let created_in = churn_started.elapsed();
-    wait_quiet(&mut operator).await;
+    let churn_busy = wait_quiet(&mut operator).await - churn_started;
     let churn_reconciles = operator.reconciles().0 - reconciles_before;
     let churn_cpu = operator.cpu() - cpu_before;
     let churn_requests = delta(&requests(&client).await, &requests_before);
@@ -1042,8 +1047,9 @@ async fn benchmark(client: Client, id: String) -> String {
     let pods_steady = cluster_pods(&client).await;
     let (hwm_steady, rss_steady) = (operator.hwm(), operator.rss());
     println!(
-        "{extra} unrelated pods created in {}: {churn_reconciles} reconciles, {churn_status_writes} status writes, operator CPU {:.2} s; VmHWM {}, VmRSS {}",
+        "{extra} unrelated pods created in {}, reconciling until {} after the first: {churn_reconciles} reconciles, {churn_status_writes} status writes, operator CPU {:.2} s; VmHWM {}, VmRSS {}",
         secs(created_in),
+        secs(churn_busy),
         churn_cpu.as_secs_f64(),
         mib(hwm_steady),
         mib(rss_steady)
@@ -1195,6 +1201,10 @@ async fn benchmark(client: Client, id: String) -> String {
         ),
     );
     table.row(
+        "load average (1, 5, 15 min) at the operator's start, N / small",
+        format!("{} / {}", at_n.load, at_small.load),
+    );
+    table.row(
         format!("converge {small} ModelDeployments (separate cold start)"),
         format!(
             "{} (ready after {})",
@@ -1226,7 +1236,20 @@ async fn benchmark(client: Client, id: String) -> String {
             SETTLE.as_secs()
         ),
     );
+    let watches: f64 = at_n
+        .at_convergence
+        .iter()
+        .filter(|((verb, _, _), _)| verb == "WATCH")
+        .map(|(_, n)| n)
+        .sum();
+    table.row(
+        "  WATCH requests ended in the window (any client's, mostly not the operator's)",
+        format!("{watches:.0} in all"),
+    );
     for ((verb, resource, code), total) in &at_n.settled {
+        if verb == "WATCH" {
+            continue;
+        }
         let at_convergence = at_n
             .at_convergence
             .get(&(verb.clone(), resource.clone(), code.clone()))
@@ -1293,8 +1316,9 @@ async fn benchmark(client: Client, id: String) -> String {
     table.row(
         format!("unrelated pod churn ({extra} pods created in the serve namespace)"),
         format!(
-            "created in {}; {churn_reconciles} reconciles, {churn_status_writes:.0} status writes, {:.0} writes in all (pods included), operator CPU {:.2} s",
+            "created in {}; reconciling until {} after the first; {churn_reconciles} reconciles, {churn_status_writes:.0} status writes, {:.0} writes in all (pods included), operator CPU {:.2} s",
             secs(created_in),
+            secs(churn_busy),
             writes(&churn_requests),
             churn_cpu.as_secs_f64()
         ),
