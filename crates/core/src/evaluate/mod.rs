@@ -5,6 +5,7 @@
 mod controls;
 mod declared;
 mod evidence;
+pub mod reach;
 
 use std::fmt;
 
