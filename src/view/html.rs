@@ -37,7 +37,12 @@ td.state { font-weight: 600; white-space: nowrap; }
 .state-unknown { background: #ffe082; }
 .state-excepted { background: #d1c4e9; }
 .state-notapplicable { background: #e0e0e0; }
-ul.findings li { margin: 2px 0; }
+ul.findings li { margin: 2px 0; padding-left: 6px; border-left: 6px solid var(--rule); list-style: none; }
+ul.findings { padding-left: 8px; }
+li.finding-noncompliant { border-left-color: #c62828; }
+li.finding-unknown { border-left-color: #f9a825; }
+table.fleet { width: auto; min-width: 320px; }
+table.fleet .risk { margin: 0; padding: 1px 10px; }
 .note { border-left: 4px solid #e65100; padding: 4px 8px; background: #fff3e0; }
 @page { size: A4; margin: 12mm; }
 @media print {
@@ -203,7 +208,7 @@ fn deployment(out: &mut String, d: &DeploymentView, lang: Lang) {
         for f in &d.findings {
             if let Some(r) = d.row(*f) {
                 out.push_str(&format!(
-                    "<li class=\"state-{}\">{}</li>\n",
+                    "<li class=\"finding finding-{}\">{}</li>\n",
                     state_class(r.state),
                     e(&finding_text(r, lang))
                 ));
