@@ -566,6 +566,9 @@ impl Dependents {
                 Reach::NetworkPolicy(selectors) => selectors
                     .iter()
                     .any(|s| reach::network_policy(&d.spec, ns, s, &labels)),
+                Reach::Pod(versions) => versions
+                    .iter()
+                    .any(|labels| reach::pod(&d.spec, ns, Some(labels))),
                 Reach::RoleBinding(versions) => versions
                     .iter()
                     .any(|b| reach::role_binding(&d.spec, uid, ns, b)),
@@ -806,6 +809,30 @@ mod tests {
             ["chat", "other"]
         );
         assert!(dependents.reached(&role("lonely")).is_empty());
+        // A pod of the training namespace reaches both; one of the serve namespace only the
+        // deployment whose inference selector picks it, before or after a change.
+        let pod = |ns: &str, apps: &[&str]| stores::Touched {
+            namespace: ns.into(),
+            owners: vec![],
+            reach: Reach::Pod(
+                apps.iter()
+                    .map(|app| [("app".to_owned(), app.to_string())].into())
+                    .collect(),
+            ),
+        };
+        assert_eq!(
+            names(dependents.reached(&pod("train", &["x"]))),
+            ["chat", "other"]
+        );
+        assert!(dependents.reached(&pod("serve", &["batch"])).is_empty());
+        assert_eq!(
+            names(dependents.reached(&pod("serve", &["chat"]))),
+            ["chat"]
+        );
+        assert_eq!(
+            names(dependents.reached(&pod("serve", &["batch", "other"]))),
+            ["other"]
+        );
         // Anything else reaches every deployment reading the namespace.
         assert_eq!(
             names(dependents.reached(&touched(None, Reach::Namespace))),

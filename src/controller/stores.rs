@@ -25,6 +25,7 @@ use super::cache::Cache;
 use super::readiness::CacheSync;
 use super::slim::SlimPod;
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
+use crate::evaluate::reach;
 use crate::snapshot::{FactSource, Snapshot, VeleroBackup, VeleroSchedule, VolumeSnapshot};
 
 /// Read handles of every cache. ModelDeployments and policies are in kube-runtime stores
@@ -584,7 +585,13 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
             by_namespace(namespaces_stream),
             by_namespace(apps_deployments_stream),
             by_namespace(stateful_sets_stream),
-            by_namespace(pods_stream),
+            reaching(pods_stream, |c| {
+                Reach::Pod(
+                    c.versions()
+                        .map(|p| p.metadata.labels.clone().unwrap_or_default())
+                        .collect(),
+                )
+            }),
             by_namespace(services_stream),
             reaching(np_stream, |c| {
                 Reach::NetworkPolicy(
@@ -652,6 +659,8 @@ pub enum Reach {
     Namespace,
     /// A NetworkPolicy, by its pod selectors before and after.
     NetworkPolicy(Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>),
+    /// A pod, by its labels before and after.
+    Pod(Vec<std::collections::BTreeMap<String, String>>),
     /// A RoleBinding, before and after.
     RoleBinding(Vec<Arc<RoleBinding>>),
     /// The Role of this name.
@@ -740,10 +749,13 @@ impl Stores {
             objects.namespace = self.namespaces.get("", ns).map(|o| (*o).clone());
             objects.apps_deployments = self.apps_deployments.cloned_in(ns);
             objects.stateful_sets = self.stateful_sets.cloned_in(ns);
+            // Only the pods the deployment's decisions read: in a namespace shared by many
+            // services, the others' pods would be copied into every snapshot for nothing.
             objects.pods = self
                 .pods
                 .in_namespace(ns)
                 .iter()
+                .filter(|p| reach::pod(&deployment.spec, ns, p.metadata.labels.as_ref()))
                 .map(|p| p.to_pod())
                 .collect();
             objects.services = self.services.cloned_in(ns);

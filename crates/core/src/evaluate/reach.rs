@@ -42,6 +42,19 @@ pub fn network_policy(
     training || inference
 }
 
+/// A pod of `namespace` with `labels` reaches the deployment when its training namespace
+/// holds it (isolation and annotation control look at every pod there: a stranger admitted
+/// next to the trainers, or mounting their volumes, is a finding), or when its inference
+/// selector picks it (the inference namespace's other pods are never read). The controller
+/// gathers only these pods into a deployment's snapshot.
+pub fn pod(spec: &ModelDeploymentSpec, namespace: &str, labels: PodLabels) -> bool {
+    trains_in(spec, namespace)
+        || spec
+            .inference
+            .iter()
+            .any(|i| i.namespace == namespace && selector::matches(&i.pod_selector, labels))
+}
+
 /// A RoleBinding of `namespace` reaches the deployment (of `uid`) when access control reads
 /// it: in its training namespace, unless the operator made it for another deployment.
 pub fn role_binding(

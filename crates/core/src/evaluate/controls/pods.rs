@@ -10,10 +10,25 @@ use crate::snapshot::Snapshot;
 
 /// A pod as the rules see it: a live Pod, or offline the template of a workload.
 pub(super) struct PodView<'a> {
-    pub origin: String,
+    pub origin: Origin<'a>,
     pub labels: Option<&'a BTreeMap<String, String>>,
     pub spec: &'a PodSpec,
     pub status: Option<&'a PodStatus>,
+}
+
+/// Where a pod comes from (`Pod ns/name`, or offline `Deployment ns/name`), written out only
+/// when a message names it: every reconcile looks at every pod of its namespaces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct Origin<'a> {
+    kind: &'static str,
+    namespace: &'a str,
+    name: &'a str,
+}
+
+impl std::fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+    }
 }
 
 impl PodView<'_> {
@@ -44,7 +59,7 @@ impl PodView<'_> {
 }
 
 /// Every pod (live) or pod template (offline) of a namespace.
-pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &str) -> Vec<PodView<'a>> {
+pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &'a str) -> Vec<PodView<'a>> {
     let objects = snapshot.ns(namespace);
     if snapshot.is_live() {
         return objects
@@ -52,7 +67,11 @@ pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &str) -> Vec<PodVie
             .iter()
             .filter_map(|p| {
                 Some(PodView {
-                    origin: format!("Pod {namespace}/{}", p.metadata.name.as_deref()?),
+                    origin: Origin {
+                        kind: "Pod",
+                        namespace,
+                        name: p.metadata.name.as_deref()?,
+                    },
                     labels: p.metadata.labels.as_ref(),
                     spec: p.spec.as_ref()?,
                     status: p.status.as_ref(),
@@ -63,7 +82,11 @@ pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &str) -> Vec<PodVie
     let deployments = objects.apps_deployments.iter().filter_map(|w| {
         let template = &w.spec.as_ref()?.template;
         Some(PodView {
-            origin: format!("Deployment {namespace}/{}", w.metadata.name.as_deref()?),
+            origin: Origin {
+                kind: "Deployment",
+                namespace,
+                name: w.metadata.name.as_deref()?,
+            },
             labels: template.metadata.as_ref().and_then(|m| m.labels.as_ref()),
             spec: template.spec.as_ref()?,
             status: None,
@@ -72,7 +95,11 @@ pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &str) -> Vec<PodVie
     let stateful_sets = objects.stateful_sets.iter().filter_map(|w| {
         let template = &w.spec.as_ref()?.template;
         Some(PodView {
-            origin: format!("StatefulSet {namespace}/{}", w.metadata.name.as_deref()?),
+            origin: Origin {
+                kind: "StatefulSet",
+                namespace,
+                name: w.metadata.name.as_deref()?,
+            },
             labels: template.metadata.as_ref().and_then(|m| m.labels.as_ref()),
             spec: template.spec.as_ref()?,
             status: None,
@@ -93,11 +120,10 @@ pub(super) fn selected<'p, 'a>(
 
 /// Where pods come from, for messages: the first four, then how many more.
 pub(super) fn origins(pods: &[&PodView]) -> String {
-    let names: Vec<&str> = pods.iter().map(|p| p.origin.as_str()).collect();
-    if names.len() <= 4 {
-        names.join(", ")
-    } else {
-        format!("{} and {} more", names[..4].join(", "), names.len() - 4)
+    let names: Vec<String> = pods.iter().take(4).map(|p| p.origin.to_string()).collect();
+    match pods.len() {
+        0..=4 => names.join(", "),
+        n => format!("{} and {} more", names.join(", "), n - 4),
     }
 }
 

@@ -270,3 +270,71 @@ fn a_role_reaches_the_deployment_only_through_a_binding_it_reads() {
         "the candidates change decisions ({reaching} did)"
     );
 }
+
+#[test]
+fn a_pod_that_changes_a_decision_reaches_the_deployment() {
+    let labelled = |ns: &str, name: &str, app: &str, claim: &str| {
+        let mut p = pod(
+            ns,
+            name,
+            json!({ "app": app }),
+            json!({ "containers": [{ "name": "c", "image": "i" }],
+                    "volumes": [{ "name": "v", "persistentVolumeClaim": { "claimName": claim } }] }),
+            "node-a",
+        );
+        set_container_ready(&mut p, "c", true);
+        p
+    };
+    let candidates = [
+        (
+            "a trainer",
+            labelled(TRAINING_NS, "t", "llm-train", "training-data"),
+        ),
+        (
+            "a stranger mounting training data",
+            labelled(TRAINING_NS, "s", "etl", "safety-annotations"),
+        ),
+        (
+            "a stranger next to the trainers",
+            labelled(TRAINING_NS, "x", "etl", "scratch"),
+        ),
+        (
+            "a server",
+            labelled(INFERENCE_NS, "srv", "llm-serve", "model-weights"),
+        ),
+        (
+            "a server mounting training data",
+            labelled(INFERENCE_NS, "srv2", "llm-serve", "training-data"),
+        ),
+        (
+            "another service's pod",
+            labelled(INFERENCE_NS, "web", "web", "training-data"),
+        ),
+        (
+            "a pod elsewhere",
+            labelled("elsewhere", "e", "llm-serve", "training-data"),
+        ),
+    ];
+    let (mut reaching, mut pruned) = (0, 0);
+    for f in fixtures() {
+        for (what, p) in &candidates {
+            let ns = p.metadata.namespace.clone().unwrap();
+            let reaches = reach::pod(&f.deployment.spec, &ns, p.metadata.labels.as_ref());
+            let changed = changes(&f, |f| &mut f.snapshot.ns_mut(&ns).pods, p, same_name);
+            assert!(
+                !changed || reaches,
+                "{what}: changes a decision but is said not to reach it"
+            );
+            reaching += usize::from(changed);
+            pruned += usize::from(!reaches);
+        }
+    }
+    assert!(
+        reaching >= 4,
+        "the candidates change decisions ({reaching} did)"
+    );
+    assert!(
+        pruned >= 4,
+        "the rule wakes fewer than all ({pruned} pruned)"
+    );
+}
