@@ -1,7 +1,13 @@
 //! Benchmark of the controller's reconcile path against the in-process API stand-in:
 //! converges 1,000 ModelDeployments over 10,000 cached pods, and prints write requests per
 //! deployment for the first reconcile and for a forced steady-state resync (goal 0),
-//! reconciles per second, and the process's peak memory.
+//! reconciles per second, and the process's peak memory. It runs two shapes side by side:
+//! every deployment in a namespace pair of its own, and all of them in one shared pair,
+//! where each reconcile reads every other deployment's objects.
+//!
+//! It calls the reconcile directly, one deployment after another: it excludes the watches,
+//! the triggers and the work queue, the HTTP and JSON costs of a real API server, and the
+//! concurrency of the real controller.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -84,17 +90,54 @@ fn peak_rss_mib() -> u64 {
     rss_mib("VmHWM:")
 }
 
-fn deployment(i: usize) -> Value {
+/// Where the deployments live: each in a namespace pair of its own, or all in one shared
+/// pair (each with selectors of its own), where every object the operator writes lands in
+/// a namespace every deployment reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Separate,
+    Shared,
+}
+
+impl Shape {
+    fn train(self, i: usize) -> String {
+        match self {
+            Shape::Separate => format!("train-{i}"),
+            Shape::Shared => "train".into(),
+        }
+    }
+    fn serve(self, i: usize) -> String {
+        match self {
+            Shape::Separate => format!("serve-{i}"),
+            Shape::Shared => "serve".into(),
+        }
+    }
+    /// The value of the pods' selector label.
+    fn tag(self, role: &str, i: usize) -> String {
+        match self {
+            Shape::Separate => role.into(),
+            Shape::Shared => format!("{role}-{i}"),
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Separate => "separate namespaces",
+            Shape::Shared => "one shared namespace pair",
+        }
+    }
+}
+
+fn deployment(shape: Shape, i: usize) -> Value {
     json!({
         "apiVersion": "modelcompliance.io/v1alpha1", "kind": "ModelDeployment",
-        "metadata": {"name": format!("model-{i}"), "namespace": format!("serve-{i}"), "uid": format!("uid-{i}"),
+        "metadata": {"name": format!("model-{i}"), "namespace": shape.serve(i), "uid": format!("uid-{i}"),
                      "generation": 1, "finalizers": ["modelcompliance.io/cleanup"]},
         "spec": {
             "policyRef": "p",
             "model": {"name": "m", "version": "1", "modalities": ["Text"]},
-            "training": {"namespace": format!("train-{i}"), "podSelector": {"matchLabels": {"role": "trainer"}},
+            "training": {"namespace": shape.train(i), "podSelector": {"matchLabels": {"role": shape.tag("trainer", i)}},
                          "dataVolumes": ["corpus"]},
-            "inference": {"namespace": format!("serve-{i}"), "podSelector": {"matchLabels": {"app": "model"}}, "port": 8000}
+            "inference": {"namespace": shape.serve(i), "podSelector": {"matchLabels": {"app": shape.tag("model", i)}}, "port": 8000}
         }
     })
 }
@@ -159,8 +202,20 @@ async fn converge(api: &FakeApi, ctx: Arc<Context>) -> (f64, usize) {
     (secs, writes)
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+/// What one shape's run measured.
+struct Figures {
+    first_writes: f64,
+    reviews: usize,
+    first_rate: f64,
+    steady_writes: f64,
+    steady_rate: f64,
+}
+
+/// Converges `DEPLOYMENTS` deployments of `shape` over `PODS_PER_DEPLOYMENT` cached pods
+/// each, then resyncs them all once the caches hold what was written. With `memory`, says
+/// what the caches and the resync cost in memory (meaningful for the first shape run only:
+/// the process's peak is shared).
+async fn run_shape(shape: Shape, memory: bool) -> Figures {
     let api = FakeApi::new();
     api.lean_log();
     api.insert(
@@ -171,9 +226,10 @@ async fn main() {
     let base_mib = rss_mib("VmRSS:");
     for i in 0..DEPLOYMENTS {
         let path = format!(
-            "/apis/modelcompliance.io/v1alpha1/namespaces/serve-{i}/modeldeployments/model-{i}"
+            "/apis/modelcompliance.io/v1alpha1/namespaces/{}/modeldeployments/model-{i}",
+            shape.serve(i)
         );
-        api.insert(&path, deployment(i));
+        api.insert(&path, deployment(shape, i));
     }
     let stand_in_mib = rss_mib("VmRSS:") - base_mib;
     let before_pods = rss_mib("VmRSS:");
@@ -183,37 +239,41 @@ async fn main() {
     for i in 0..DEPLOYMENTS {
         for j in 0..PODS_PER_DEPLOYMENT / 2 {
             let trainer = pod(
-                &format!("train-{i}"),
-                &format!("trainer-{j}"),
-                json!({"role": "trainer"}),
+                &shape.train(i),
+                &format!("trainer-{i}-{j}"),
+                json!({"role": shape.tag("trainer", i)}),
             );
             writer.apply_watcher_event(&watcher::Event::InitApply(trainer));
             let server = pod(
-                &format!("serve-{i}"),
-                &format!("server-{j}"),
-                json!({"app": "model"}),
+                &shape.serve(i),
+                &format!("server-{i}-{j}"),
+                json!({"app": shape.tag("model", i)}),
             );
             writer.apply_watcher_event(&watcher::Event::InitApply(server));
         }
     }
     writer.apply_watcher_event(&watcher::Event::InitDone);
     let pods_heap_mib = live_mib() - before_pods_heap;
-    println!(
-        "cached {} pods: {} MiB resident for them; stand-in's copies of {} ModelDeployments: {} MiB",
-        pods.len(),
-        rss_mib("VmRSS:") - before_pods,
-        DEPLOYMENTS,
-        stand_in_mib
-    );
+    if memory {
+        println!(
+            "cached {} pods: {} MiB resident for them; stand-in's copies of {} ModelDeployments: {} MiB",
+            pods.len(),
+            rss_mib("VmRSS:") - before_pods,
+            DEPLOYMENTS,
+            stand_in_mib
+        );
+    }
 
     let (_, synced) = watch::channel(true);
     let ctx =
         Arc::new(Context::new(api.client(), stores(&api, &pods), synced.clone()).with_clock(now));
     let (first_secs, first_writes) = converge(&api, ctx.clone()).await;
-    println!(
-        "after the first reconcile of every deployment: peak memory {} MiB",
-        peak_rss_mib()
-    );
+    if memory {
+        println!(
+            "after the first reconcile of every deployment: peak memory {} MiB",
+            peak_rss_mib()
+        );
+    }
     let reviews = api
         .log()
         .iter()
@@ -235,25 +295,44 @@ async fn main() {
     let resync_start = live_mib();
     let (steady_secs, steady_writes) = converge(&api, Arc::new(settled)).await;
     let resync_extra = peak_mib() - resync_start;
-
-    println!(
-        "first reconcile: {:.2} write requests per deployment ({} SubjectAccessReviews in all), {:.0} reconciles/s",
-        first_writes as f64 / DEPLOYMENTS as f64,
+    if memory {
+        println!(
+            "operator memory: caches {caches_mib:.1} MiB (1000 ModelDeployments with status, {} pods, owned objects) + at most {resync_extra:.2} MiB more during the resync = {:.1} MiB",
+            pods.len(),
+            caches_mib + resync_extra
+        );
+        println!(
+            "peak resident memory of the whole process, stand-in included: {} MiB",
+            peak_rss_mib()
+        );
+    }
+    Figures {
+        first_writes: first_writes as f64 / DEPLOYMENTS as f64,
         reviews,
-        DEPLOYMENTS as f64 / first_secs
-    );
+        first_rate: DEPLOYMENTS as f64 / first_secs,
+        steady_writes: steady_writes as f64 / DEPLOYMENTS as f64,
+        steady_rate: DEPLOYMENTS as f64 / steady_secs,
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let separate = run_shape(Shape::Separate, true).await;
+    let shared = run_shape(Shape::Shared, false).await;
+    for (shape, f) in [(Shape::Separate, &separate), (Shape::Shared, &shared)] {
+        println!(
+            "{}: first reconcile {:.2} write requests per deployment ({} SubjectAccessReviews in all), {:.0} reconciles/s; steady-state resync {:.2} write requests per deployment, {:.0} reconciles/s",
+            shape.name(),
+            f.first_writes,
+            f.reviews,
+            f.first_rate,
+            f.steady_writes,
+            f.steady_rate
+        );
+    }
     println!(
-        "steady-state resync: {:.2} write requests per deployment, {:.0} reconciles/s",
-        steady_writes as f64 / DEPLOYMENTS as f64,
-        DEPLOYMENTS as f64 / steady_secs
-    );
-    println!(
-        "operator memory: caches {caches_mib:.1} MiB (1000 ModelDeployments with status, {} pods, owned objects) + at most {resync_extra:.2} MiB more during the resync = {:.1} MiB",
-        pods.len(),
-        caches_mib + resync_extra
-    );
-    println!(
-        "peak resident memory of the whole process, stand-in included: {} MiB",
-        peak_rss_mib()
+        "reconciles/s in the shared shape against separate namespaces, same run: first {:.2}x, resync {:.2}x",
+        shared.first_rate / separate.first_rate,
+        shared.steady_rate / separate.steady_rate
     );
 }
