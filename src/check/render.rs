@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{DeploymentReport, Format, Report};
 use crate::catalog::{self, Lang};
 use crate::evaluate::{Decision, Obligation, State};
+use crate::i18n;
 
 /// One line of the obligation table, as every format shows it.
 #[derive(Debug, Serialize)]
@@ -45,8 +46,9 @@ fn yes_no(applicable: bool, lang: Lang) -> &'static str {
     }
 }
 
-/// The remark column: the policy's remark, then the evidence relied on or what was found.
-fn remark(d: &Decision) -> String {
+/// The remark column: the policy's remark, then the evidence relied on or what was found, or
+/// else why the row is decided as it is.
+fn remark(d: &Decision, lang: Lang) -> String {
     let detail = if d.state == State::Compliant && !d.evidence.is_empty() {
         let refs: Vec<String> = d
             .evidence
@@ -56,9 +58,12 @@ fn remark(d: &Decision) -> String {
         format!("evidence: {}", refs.join(", "))
     } else if d.state == State::NotApplicable && d.remark.is_some() {
         String::new()
+    } else if d.message.is_empty() {
+        i18n::reason(d.reason, lang).into_owned()
     } else {
         d.message.clone()
     };
+    let detail = i18n::message(&detail, lang).into_owned();
     match (&d.remark, detail.is_empty()) {
         (Some(r), true) => r.clone(),
         (Some(r), false) => format!("{r} — {detail}"),
@@ -103,7 +108,7 @@ pub fn rows(d: &DeploymentReport, lang: Lang) -> Vec<TableRow> {
                 state: decision.state,
                 reason: decision.reason,
                 severity: decision.severity.as_str(),
-                remark: remark(decision),
+                remark: remark(decision, lang),
             }
         })
         .collect()
@@ -172,7 +177,7 @@ fn heading(d: &DeploymentReport, lang: Lang) -> String {
     }
 }
 
-fn findings_text(d: &DeploymentReport) -> String {
+fn findings_text(d: &DeploymentReport, lang: Lang) -> String {
     d.evaluation
         .findings
         .iter()
@@ -181,9 +186,9 @@ fn findings_text(d: &DeploymentReport) -> String {
             format!(
                 "  {} [{}] {}: {}\n",
                 f.severity.as_str(),
-                f.state.as_str(),
+                state_label(f.state, lang),
                 f.id,
-                f.message
+                i18n::message(&f.message, lang)
             )
         })
         .collect()
@@ -224,7 +229,7 @@ fn table(report: &Report, lang: Lang) -> String {
                 Lang::En => "Open findings, most severe first:\n",
                 Lang::Zh => "未关闭的问题（按严重程度）：\n",
             });
-            out.push_str(&findings_text(d));
+            out.push_str(&findings_text(d, lang));
         }
         out.push('\n');
     }
