@@ -239,17 +239,14 @@ impl Msg {
 }
 
 /// Builds the English text of a message: `msg!(BatchNotSampled, batch = b.id)`.
-#[allow(unused_macros)]
 macro_rules! msg {
     ($id:ident $(, $name:ident = $value:expr)* $(,)?) => {
-        $crate::i18n::render(
+        $crate::i18n::english(
             $crate::i18n::Msg::$id,
-            $crate::catalog::Lang::En,
             &[$((stringify!($name), &$value as &dyn ::std::fmt::Display)),*],
         )
     };
 }
-#[allow(unused_imports)]
 pub(crate) use msg;
 
 /// The values of a message's placeholders, by name.
@@ -333,6 +330,11 @@ pub fn render(id: Msg, lang: Lang, args: &Args) -> String {
         }
     }
     out
+}
+
+/// The English text of a message: what the evaluation writes into conditions.
+pub fn english(id: Msg, args: &Args) -> String {
+    render(id, Lang::En, args)
 }
 
 /// One template compiled for reading English text back.

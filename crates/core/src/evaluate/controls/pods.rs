@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::api::selector;
+use crate::i18n::{Msg, english, msg};
 use crate::snapshot::Snapshot;
 
 /// A pod as the rules see it: a live Pod, or offline the template of a workload.
@@ -97,21 +98,19 @@ pub(super) fn origins(pods: &[&PodView]) -> String {
     if names.len() <= 4 {
         names.join(", ")
     } else {
-        format!("{} and {} more", names[..4].join(", "), names.len() - 4)
+        format!(
+            "{} {}",
+            names[..4].join(", "),
+            msg!(AndMore, count = names.len() - 4)
+        )
     }
 }
 
 pub(super) fn no_pods(role: &str, namespace: &str, live: bool) -> String {
-    format!(
-        "no pod in {namespace} matches spec.{role}.podSelector{}",
-        offline_hint(live)
-    )
-}
-
-fn offline_hint(live: bool) -> &'static str {
-    if live {
-        ""
+    let id = if live {
+        Msg::NoPodsMatch
     } else {
-        " (not in the manifests read)"
-    }
+        Msg::NoPodsMatchOffline
+    };
+    english(id, &[("namespace", &namespace), ("role", &role)])
 }
