@@ -324,7 +324,7 @@ pub fn render(id: Msg, lang: Lang, args: &Args) -> String {
                     Lang::En => {
                         let _ = write!(out, "{value}");
                     }
-                    Lang::Zh => out.push_str(&localize(kind_of(id, name), &value.to_string()).0),
+                    Lang::Zh => out.push_str(&localize(kind_of(id, name), &value.to_string()).text),
                 }
             }
         }
@@ -397,6 +397,9 @@ fn compile(id: Msg) -> Pattern {
 struct Translated {
     text: String,
     complete: bool,
+    /// Bytes of the English text that templates explain: among readings of a text, the one
+    /// that explains most of it is the right one.
+    covered: usize,
 }
 
 /// Separator of the parts of a joined message.
@@ -436,6 +439,7 @@ fn joined(text: &str) -> Translated {
     best[n] = Some(Translated {
         text: String::new(),
         complete: true,
+        covered: 0,
     });
     for i in (0..n).rev() {
         let mut chosen: Option<(Translated, usize)> = None;
@@ -457,6 +461,7 @@ fn joined(text: &str) -> Translated {
                 Translated {
                     text: verbatim.to_owned(),
                     complete: false,
+                    covered: 0,
                 },
                 i + 1,
             )
@@ -470,38 +475,41 @@ fn joined(text: &str) -> Translated {
         best[i] = Some(Translated {
             text,
             complete: head.complete && tail.complete,
+            covered: head.covered + tail.covered,
         });
     }
     best[0].take().expect("filled")
 }
 
-/// Translates text that one template matches whole: the most specific template whose nested
-/// messages translate too, else the most specific one.
+/// Translates text that one template matches whole: of the templates that match, the one
+/// whose nested messages translate too and that explains most of the text.
 fn one(text: &str) -> Option<Translated> {
     let patterns = &*PATTERNS;
-    let mut candidates: Vec<&Pattern> = patterns
-        .set
-        .matches(text)
-        .into_iter()
-        .map(|i| &patterns.patterns[i])
-        .collect();
-    candidates.sort_by_key(|p| std::cmp::Reverse(p.literal));
-    let mut fallback = None;
-    for pattern in candidates {
+    let mut best: Option<Translated> = None;
+    for i in patterns.set.matches(text).into_iter() {
+        let pattern = &patterns.patterns[i];
         let Some(captures) = pattern.regex.captures(text) else {
             continue;
         };
         let mut complete = true;
+        let mut covered = pattern.literal;
         let values: Vec<(&str, String)> = pattern
             .slots
             .iter()
             .map(|(group, name, kind)| {
                 let value = captures.name(group).map_or("", |m| m.as_str());
-                let (text, done) = localize(*kind, value);
-                complete &= done;
-                (*name, text)
+                let t = localize(*kind, value);
+                complete &= t.complete;
+                covered += t.covered;
+                (*name, t.text)
             })
             .collect();
+        let better = best
+            .as_ref()
+            .is_none_or(|b| (complete, covered) > (b.complete, b.covered));
+        if !better {
+            continue;
+        }
         let mut out = String::new();
         for piece in pieces(pattern.id.template(Lang::Zh)) {
             match piece {
@@ -513,41 +521,43 @@ fn one(text: &str) -> Option<Translated> {
                 }
             }
         }
-        let t = Translated {
+        best = Some(Translated {
             text: out,
             complete,
-        };
-        if complete {
-            return Some(t);
-        }
-        fallback.get_or_insert(t);
+            covered,
+        });
     }
-    fallback
+    best
 }
 
 static MORE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)^(.*) and (\d+) more$").expect("valid pattern"));
 
-/// A placeholder's value in Chinese, and whether it was translated whole.
-fn localize(kind: Kind, value: &str) -> (String, bool) {
+/// A placeholder's value in Chinese.
+fn localize(kind: Kind, value: &str) -> Translated {
     match kind {
-        Kind::Value => (value.to_owned(), true),
-        Kind::Code => (format!("`{value}`"), true),
+        Kind::Value => verbatim(value.to_owned()),
+        Kind::Code => verbatim(format!("`{value}`")),
         Kind::List => list(value),
         Kind::Message => {
             let t = joined(value);
-            if t.complete {
-                (t.text, true)
-            } else {
-                list(value)
-            }
+            if t.complete { t } else { list(value) }
         }
+    }
+}
+
+/// A value kept as it is: nothing to translate, nothing explained.
+fn verbatim(text: String) -> Translated {
+    Translated {
+        text,
+        complete: true,
+        covered: 0,
     }
 }
 
 /// A list of values, `a, b and 3 more`, the Chinese way: `a、b 等（另有 3 个）`. An item
 /// that is a phrase of a template (not a bare word, which could be a name) is translated.
-fn list(value: &str) -> (String, bool) {
+fn list(value: &str) -> Translated {
     let (items, more) = match MORE.captures(value) {
         Some(c) => (
             c.get(1).map_or("", |m| m.as_str()),
@@ -556,10 +566,14 @@ fn list(value: &str) -> (String, bool) {
         None => (value, None),
     };
     let mut out = Vec::new();
+    let mut covered = 0;
     for item in items.split(", ") {
         let phrase = item.contains(' ') && !item.contains('/');
         match one(item).filter(|t| phrase && t.complete) {
-            Some(t) => out.push(t.text),
+            Some(t) => {
+                covered += t.covered;
+                out.push(t.text);
+            }
             None => out.push(item.to_owned()),
         }
     }
@@ -567,7 +581,11 @@ fn list(value: &str) -> (String, bool) {
     if let Some(n) = more {
         let _ = write!(text, " 等（另有 {n} 个）");
     }
-    (text, true)
+    Translated {
+        text,
+        complete: true,
+        covered,
+    }
 }
 
 /// The human text of a condition reason, e.g. `IsolatedByNetworkPolicy`; a reason this
