@@ -456,15 +456,14 @@ fn joined(text: &str) -> Translated {
             }
         }
         let (head, j) = chosen.unwrap_or_else(|| {
-            let verbatim = &text[parts[i].0..parts[i].1];
-            (
-                Translated {
-                    text: verbatim.to_owned(),
-                    complete: false,
-                    covered: 0,
-                },
-                i + 1,
-            )
+            let part = &text[parts[i].0..parts[i].1];
+            let cut = if i + 1 == n { cut_short(part) } else { None };
+            let head = cut.unwrap_or_else(|| Translated {
+                text: part.to_owned(),
+                complete: false,
+                covered: 0,
+            });
+            (head, i + 1)
         });
         let tail = best[j].as_ref().expect("filled from the end");
         let mut text = head.text;
@@ -530,6 +529,105 @@ fn one(text: &str) -> Option<Translated> {
     best
 }
 
+/// How a message cut to a size limit ends.
+const CUT: &str = "...";
+
+/// The last part of a message cut to a size limit (`...` at the end): read as the beginning
+/// of the one template it can only be the beginning of, with `…` for what was cut off. A
+/// beginning several templates share is left as it is.
+fn cut_short(part: &str) -> Option<Translated> {
+    let body = part.strip_suffix(CUT)?;
+    let mut best: Option<(usize, Msg, Found)> = None;
+    let mut tied = false;
+    for &id in Msg::ALL {
+        let Some((literal, values)) = beginning(id, body) else {
+            continue;
+        };
+        match &best {
+            Some((b, _, _)) if literal < *b => {}
+            Some((b, _, _)) if literal == *b => tied = true,
+            _ => {
+                tied = false;
+                best = Some((literal, id, values));
+            }
+        }
+    }
+    let (literal, id, values) = best.filter(|(literal, _, _)| *literal >= 12 && !tied)?;
+    let mut out = String::new();
+    let mut complete = true;
+    let last = values.len();
+    for piece in pieces(id.template(Lang::Zh)) {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Slot(name, _) => match values.iter().position(|(n, _, _)| *n == name) {
+                Some(k) => {
+                    let (_, kind, value) = values[k];
+                    if k + 1 == last {
+                        // The value that was cut, marked as cut; a list still reads as one.
+                        let t = match kind {
+                            Kind::List | Kind::Message => list(value),
+                            Kind::Value | Kind::Code => localize(kind, value),
+                        };
+                        complete &= t.complete;
+                        out.push_str(&t.text);
+                        out.push('…');
+                    } else {
+                        let t = localize(kind, value);
+                        complete &= t.complete;
+                        out.push_str(&t.text);
+                    }
+                }
+                None => out.push('…'),
+            },
+        }
+    }
+    Some(Translated {
+        text: out,
+        complete,
+        covered: literal,
+    })
+}
+
+/// The values found in a text, with the name and kind of their placeholders.
+type Found<'t> = Vec<(&'static str, Kind, &'t str)>;
+
+/// Reads `body` as the beginning of the English template of `id`: the bytes of literal text
+/// matched, and the values found (the last one perhaps cut short).
+fn beginning(id: Msg, body: &str) -> Option<(usize, Found<'_>)> {
+    let pieces = pieces(id.template(Lang::En));
+    let mut values = Vec::new();
+    let mut literal = 0;
+    let mut at = 0;
+    for (k, piece) in pieces.iter().enumerate() {
+        let rest = &body[at..];
+        match *piece {
+            Piece::Text(t) => {
+                if let Some(after) = rest.strip_prefix(t) {
+                    literal += t.len();
+                    at = body.len() - after.len();
+                } else if t.starts_with(rest) {
+                    return Some((literal + rest.len(), values));
+                } else {
+                    return None;
+                }
+            }
+            Piece::Slot(name, kind) => {
+                if rest.is_empty() {
+                    return Some((literal, values));
+                }
+                let next = match pieces.get(k + 1) {
+                    Some(Piece::Text(t)) => rest.find(t),
+                    _ => None,
+                };
+                let end = next.unwrap_or(rest.len());
+                values.push((name, kind, &rest[..end]));
+                at += end;
+            }
+        }
+    }
+    Some((literal, values))
+}
+
 static MORE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)^(.*) and (\d+) more$").expect("valid pattern"));
 
@@ -581,9 +679,11 @@ fn list(value: &str) -> Translated {
     if let Some(n) = more {
         let _ = write!(text, " 等（另有 {n} 个）");
     }
+    // Names are kept as they are; English prose kept as it is was not translated.
+    let complete = english_prose(&text).is_empty();
     Translated {
         text,
-        complete: true,
+        complete,
         covered,
     }
 }

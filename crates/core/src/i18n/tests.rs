@@ -262,3 +262,20 @@ fn every_reason_in_the_code_has_a_human_text() {
         "reasons without a human text: {unknown:?}"
     );
 }
+
+#[test]
+fn a_message_cut_to_size_is_read_as_the_beginning_of_its_template() {
+    let volumes: Vec<String> = (0..40).map(|i| format!("train/shard-{i:02}")).collect();
+    let text = msg!(BackupAgeOnlyLive, volumes = volumes.join(", "), max = 26);
+    let cut = format!("{}...", &text[..300]);
+    let zh = translate(&cut).expect("read as the beginning of BackupAgeOnlyLive");
+    assert!(zh.starts_with("train/shard-00、train/shard-01、"), "{zh}");
+    assert!(
+        zh.ends_with("… 最新备份的时间只能在集群中确认（上限 … 小时）"),
+        "{zh}"
+    );
+    // A beginning several templates share is not guessed.
+    assert_eq!(translate("dataset(s) web-a, web-b, we..."), None);
+    // Without the mark of a cut, a beginning is not a message.
+    assert_eq!(translate(&text[..300]), None);
+}
