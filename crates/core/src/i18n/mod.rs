@@ -16,8 +16,10 @@ mod reasons;
 mod zh;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::{Display, Write};
 use std::sync::LazyLock;
+use std::sync::Mutex;
 
 use regex::{Regex, RegexSet};
 
@@ -394,6 +396,7 @@ fn compile(id: Msg) -> Pattern {
 }
 
 /// A translation, and whether every part of the text was found in a template.
+#[derive(Clone)]
 struct Translated {
     text: String,
     complete: bool,
@@ -412,13 +415,31 @@ pub fn message(text: &str, lang: Lang) -> Cow<'_, str> {
     if lang == Lang::En || text.is_empty() {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(joined(text).text)
+    Cow::Owned(cached(text).text)
+}
+
+/// The same messages come back many times (one per row that lacks evidence, one per
+/// deployment of a fleet): each is read once, and kept while the cache is small.
+fn cached(text: &str) -> Translated {
+    const KEPT: usize = 4096;
+    static SEEN: LazyLock<Mutex<HashMap<String, Translated>>> = LazyLock::new(Default::default);
+    if let Some(t) = SEEN.lock().ok().and_then(|seen| seen.get(text).cloned()) {
+        return t;
+    }
+    let t = joined(text);
+    if let Ok(mut seen) = SEEN.lock() {
+        if seen.len() >= KEPT {
+            seen.clear();
+        }
+        seen.insert(text.to_owned(), t.clone());
+    }
+    t
 }
 
 /// The Chinese text of an English message, or `None` when some part of it is not built from
 /// a template.
 pub fn translate(text: &str) -> Option<String> {
-    let t = joined(text);
+    let t = cached(text);
     t.complete.then_some(t.text)
 }
 
@@ -628,6 +649,18 @@ fn beginning(id: Msg, body: &str) -> Option<(usize, Found<'_>)> {
     Some((literal, values))
 }
 
+/// The messages that are items of a list rather than sentences; any other item is a name.
+const LIST_ITEMS: &[Msg] = &[Msg::TrainingUndeclared, Msg::EvidenceUntil];
+
+/// An item of a list that is one of [`LIST_ITEMS`], in Chinese.
+fn list_item(item: &str) -> Option<Translated> {
+    let patterns = &*PATTERNS;
+    LIST_ITEMS.iter().find_map(|&id| {
+        let pattern = patterns.patterns.iter().find(|p| p.id == id)?;
+        pattern.regex.is_match(item).then(|| one(item))?
+    })
+}
+
 static MORE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)^(.*) and (\d+) more$").expect("valid pattern"));
 
@@ -666,8 +699,7 @@ fn list(value: &str) -> Translated {
     let mut out = Vec::new();
     let mut covered = 0;
     for item in items.split(", ") {
-        let phrase = item.contains(' ') && !item.contains('/');
-        match one(item).filter(|t| phrase && t.complete) {
+        match list_item(item) {
             Some(t) => {
                 covered += t.covered;
                 out.push(t.text);
