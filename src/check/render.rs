@@ -171,8 +171,8 @@ fn heading(d: &DeploymentReport, lang: Lang) -> String {
             s.unknown,
             s.excepted,
             s.not_applicable,
-            d.risk.as_str(),
-            d.max_acceptable.as_str()
+            i18n::risk_level(d.risk, lang),
+            i18n::risk_level(d.max_acceptable, lang)
         ),
     }
 }
@@ -185,7 +185,7 @@ fn findings_text(d: &DeploymentReport, lang: Lang) -> String {
         .map(|f| {
             format!(
                 "  {} [{}] {}: {}\n",
-                f.severity.as_str(),
+                i18n::severity(f.severity, lang),
                 state_label(f.state, lang),
                 f.id,
                 i18n::message(&f.message, lang)

@@ -23,6 +23,7 @@ use std::sync::Mutex;
 
 use regex::{Regex, RegexSet};
 
+use crate::api::{RiskLevel, Severity};
 use crate::catalog::Lang;
 
 macro_rules! messages {
@@ -717,6 +718,26 @@ fn list(value: &str) -> Translated {
         text,
         complete,
         covered,
+    }
+}
+
+/// The name of a risk level in `lang`.
+pub fn risk_level(level: RiskLevel, lang: Lang) -> &'static str {
+    match (lang, level) {
+        (Lang::En, level) => level.as_str(),
+        (Lang::Zh, RiskLevel::None) => "无",
+        (Lang::Zh, RiskLevel::Low) => "低",
+        (Lang::Zh, RiskLevel::Medium) => "中",
+        (Lang::Zh, RiskLevel::High) => "高",
+        (Lang::Zh, RiskLevel::Critical) => "严重",
+    }
+}
+
+/// The name of a severity in `lang`: the risk level it raises.
+pub fn severity(severity: Severity, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => severity.as_str(),
+        Lang::Zh => risk_level(RiskLevel::from(severity), lang),
     }
 }
 
