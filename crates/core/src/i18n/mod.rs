@@ -5,8 +5,8 @@
 //! evaluation builds its English messages from the English table with [`msg!`], and the
 //! same table, compiled once into patterns, reads an English message back — as the status of
 //! a ModelDeployment holds it — into its template and values, so that [`message`] can fill
-//! in the Chinese template. The two cannot drift: a message that is not built from a
-//! template is not written.
+//! in the Chinese template. The two cannot drift: a message is written from its template,
+//! and every evaluation test fails on a message that no template reads back.
 //!
 //! Values inside a message (object names, namespaces, counts, dates, field paths, condition
 //! types) are kept as they are.
