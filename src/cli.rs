@@ -1,11 +1,12 @@
-//! The command line: the operator (`run`), the offline check of manifests (`check`), and the
-//! CRD generator (`crd`).
+//! The command line: the operator (`run`), the offline check of manifests (`check`), the
+//! report of a cluster (`report`), and the CRD generator (`crd`).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::{catalog::Lang, check, controller, crdgen};
+use crate::view::terminal::{Layout, Terminal};
+use crate::{catalog::Lang, check, controller, crdgen, report, view};
 use clap::{Parser, Subcommand, ValueEnum};
 use k8s_openapi::jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
@@ -29,15 +30,36 @@ enum Command {
         /// Files or folders to read (every .yaml/.yml below a folder, multi-document).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, short, value_enum, default_value_t = check::Format::Table)]
-        output: check::Format,
-        /// Language of the table's labels.
-        #[arg(long, value_enum, default_value_t = LangArg::En)]
-        lang: LangArg,
-        /// Evaluate as of this instant (RFC 3339) instead of now, for reproducible reports.
+        #[command(flatten)]
+        show: Show,
+    },
+    /// Read the ModelDeployments, CompliancePolicies and ComplianceEvidence of a cluster and
+    /// print, from the status the operator wrote, the fleet's summary and each deployment's
+    /// Annex A table — the same table `check` prints for the same manifests — or with
+    /// `--regulator` one deployment's dossier under row 42. Exit code: 0 acceptable, 1 risk
+    /// above acceptance, 2 bad input or cluster unreachable.
+    Report {
+        /// Kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster account).
         #[arg(long)]
-        now: Option<Timestamp>,
+        kubeconfig: Option<PathBuf>,
+        /// Kubeconfig context (default: the current one).
+        #[arg(long)]
+        context: Option<String>,
+        /// Namespace to read (default: the context's).
+        #[arg(long, short = 'n', conflicts_with = "all_namespaces")]
+        namespace: Option<String>,
+        /// Read every namespace.
+        #[arg(long, short = 'A')]
+        all_namespaces: bool,
+        /// Only ModelDeployments matching this label selector (e.g. `team=chat`).
+        #[arg(long, short = 'l')]
+        selector: Option<String>,
+        /// Print the regulator's dossier (row 42) of this ModelDeployment (`name` or
+        /// `namespace/name`) as Markdown, or HTML with `-o html`.
+        #[arg(long, value_name = "DEPLOYMENT")]
+        regulator: Option<String>,
+        #[command(flatten)]
+        show: Show,
     },
     /// Run the operator against the cluster of the current kubeconfig or service account.
     Run {
@@ -116,6 +138,70 @@ enum LangArg {
     Zh,
 }
 
+/// How `check` and `report` show what they found.
+#[derive(clap::Args)]
+struct Show {
+    /// Output format: `table` fits the terminal; `html` is one self-contained page.
+    #[arg(long, short, value_enum, default_value_t = view::Format::Table)]
+    output: view::Format,
+    /// Language of the labels.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    lang: LangArg,
+    /// Evaluate as of this instant (RFC 3339) instead of now, for reproducible reports.
+    #[arg(long)]
+    now: Option<Timestamp>,
+    /// List evidence that lapses within this time (e.g. `30d`, `2w`).
+    #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+    expiring: std::time::Duration,
+    /// Table: every row of every deployment, not only those not met.
+    #[arg(long)]
+    all_rows: bool,
+    /// Table: all seven columns of every row, as wide as the text needs.
+    #[arg(long)]
+    wide: bool,
+    /// Table: width in columns (default: COLUMNS, else the terminal's, else 100).
+    #[arg(long)]
+    width: Option<usize>,
+}
+
+impl Show {
+    fn lang(&self) -> Lang {
+        match self.lang {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
+
+    fn options(&self) -> view::Options {
+        let layout = if self.wide {
+            Layout::Wide
+        } else if self.all_rows {
+            Layout::AllRows
+        } else {
+            Layout::Compact
+        };
+        view::Options {
+            format: self.output,
+            lang: self.lang(),
+            terminal: Terminal::for_stdout(self.width, layout),
+        }
+    }
+
+    fn expiring_days(&self) -> i64 {
+        i64::try_from(self.expiring.as_secs() / 86_400).unwrap_or(i64::MAX)
+    }
+}
+
+/// Prints what a command found: problems to standard error, the rest to standard output.
+fn print(out: &str, errors: &[String], code: u8) -> ExitCode {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    // A closed pipe (`| head`) is not an error of the command.
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    ExitCode::from(code)
+}
+
 impl Cli {
     /// Reads the arguments and runs the command; usage errors exit with code 2.
     pub fn parse_and_run() -> ExitCode {
@@ -134,24 +220,77 @@ impl Cli {
 
     fn run(self) -> ExitCode {
         match self.command {
-            Command::Check {
-                paths,
-                output,
-                lang,
-                now,
+            Command::Check { paths, show } => {
+                let (out, errors, code) = check::run(
+                    &paths,
+                    &show.options(),
+                    show.now.unwrap_or_else(Timestamp::now),
+                    show.expiring_days(),
+                );
+                print(&out, &errors, code)
+            }
+            Command::Report {
+                kubeconfig,
+                context,
+                namespace,
+                all_namespaces,
+                selector,
+                regulator,
+                show,
             } => {
-                let lang = match lang {
-                    LangArg::En => Lang::En,
-                    LangArg::Zh => Lang::Zh,
+                let output = match regulator {
+                    Some(name) => match show.output {
+                        view::Format::Table | view::Format::Markdown | view::Format::Html => {
+                            report::Output::Dossier {
+                                name,
+                                html: show.output == view::Format::Html,
+                                lang: show.lang(),
+                            }
+                        }
+                        _ => {
+                            eprintln!(
+                                "error: --regulator prints Markdown or HTML (-o markdown, -o html)"
+                            );
+                            return ExitCode::from(check::exit::INPUT);
+                        }
+                    },
+                    None => report::Output::Tables(show.options()),
                 };
-                let (out, errors, code) =
-                    check::run(&paths, output, lang, now.unwrap_or_else(Timestamp::now));
-                for e in &errors {
-                    eprintln!("{e}");
-                }
-                // A closed pipe (`| head`) is not an error of the check.
-                let _ = std::io::stdout().write_all(out.as_bytes());
-                ExitCode::from(code)
+                let scope = report::Scope {
+                    kubeconfig,
+                    context,
+                    namespace,
+                    all_namespaces,
+                    selector: selector.clone(),
+                };
+                let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
+                let (out, errors, code) = runtime.block_on(async {
+                    let (client, context, namespace) = match report::connect(&scope).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            return (
+                                String::new(),
+                                vec![format!("error: cannot connect to the cluster: {e}")],
+                                check::exit::INPUT,
+                            );
+                        }
+                    };
+                    let origin = view::Origin::Cluster {
+                        context,
+                        namespace,
+                        selector,
+                    };
+                    report::run(
+                        &client,
+                        origin,
+                        &output,
+                        show.now.unwrap_or_else(Timestamp::now),
+                        show.expiring_days(),
+                    )
+                    .await
+                });
+                runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+                print(&out, &errors, code)
             }
             Command::Run {
                 concurrency,

@@ -3,7 +3,8 @@
 //!
 //! The pure core (resource types, catalog, evaluation, desired objects, conditions) is the
 //! `model-compliance-core` crate, re-exported here; this crate adds what talks to the world:
-//! the command line, the controller, the offline check, telemetry and CRD generation.
+//! the command line, the controller, the offline check, the reports read from a cluster,
+//! telemetry and CRD generation.
 
 #![forbid(unsafe_code)]
 
@@ -15,4 +16,6 @@ pub mod check;
 pub mod cli;
 pub mod controller;
 pub mod crdgen;
+pub mod report;
 pub mod telemetry;
+pub mod view;

@@ -57,6 +57,9 @@ fn run(args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_model-compliance-operator"))
         .args(args)
         .current_dir(root())
+        // Piped output is the same whatever terminal the tests run in.
+        .env_remove("COLUMNS")
+        .env_remove("CLICOLOR_FORCE")
         .output()
         .expect("the binary runs");
     Run {
@@ -287,26 +290,65 @@ fn golden_table_in_chinese() {
 }
 
 #[test]
+fn golden_wide_table() {
+    golden_examples("examples.wide.txt", &["--wide"]);
+}
+
+#[test]
+fn golden_all_rows_table() {
+    golden_examples("examples.all-rows.txt", &["--all-rows", "--width", "120"]);
+}
+
+#[test]
+fn golden_csv() {
+    golden_examples("examples.csv", &["-o", "csv"]);
+}
+
+#[test]
+fn golden_html() {
+    golden_examples("examples.html", &["-o", "html"]);
+}
+
+#[test]
+fn golden_in_chinese_every_format() {
+    for (name, format) in [
+        ("examples.zh.md", "markdown"),
+        ("examples.zh.csv", "csv"),
+        ("examples.zh.json", "json"),
+        ("examples.zh.junit.xml", "junit"),
+        ("examples.zh.html", "html"),
+    ] {
+        golden_examples(name, &["--lang", "zh", "-o", format]);
+    }
+}
+
+#[test]
 fn table_headings_give_the_verdicts() {
-    let run = check(&["examples/"]);
-    let headings: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("ModelDeployment "))
+    let run = check(&["examples/", "--width", "200"]);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let headings: Vec<(&str, &str)> = lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("ModelDeployment "))
+        .map(|w| (w[0], w[1]))
         .collect();
     assert_eq!(headings.len(), 2, "{headings:?}");
-    assert!(
-        headings[0].starts_with("ModelDeployment chat-serve/qwen-chat ")
-            && headings[0].contains("0 not met")
-            && headings[0].ends_with("— acceptable (max Low)"),
-        "{}",
-        headings[0]
+    let (title, verdict) = headings[0];
+    assert_eq!(
+        title,
+        "ModelDeployment chat-serve/qwen-chat (policy public-service)"
     );
     assert!(
-        headings[1].starts_with("ModelDeployment draw-serve/sketch-studio ")
-            && headings[1].ends_with("risk Critical — NOT acceptable (max Low)"),
-        "{}",
-        headings[1]
+        verdict.starts_with("  risk None — acceptable (max Low); 34/40 rows met; 0 not met"),
+        "{verdict}"
+    );
+    let (title, verdict) = headings[1];
+    assert_eq!(
+        title,
+        "ModelDeployment draw-serve/sketch-studio (policy public-service)"
+    );
+    assert!(
+        verdict.starts_with("  risk Critical — NOT acceptable (max Low); "),
+        "{verdict}"
     );
 }
 
@@ -330,7 +372,8 @@ fn exit_0_when_every_deployment_is_acceptable() {
     assert_eq!(run.stderr, "");
     assert!(
         run.stdout
-            .starts_with("ModelDeployment chat-serve/qwen-chat "),
+            .lines()
+            .any(|l| l.starts_with("ModelDeployment chat-serve/qwen-chat ")),
         "{}",
         run.stdout
     );
@@ -404,7 +447,7 @@ fn help_exits_0() {
 
 #[test]
 fn same_input_same_output() {
-    for format in ["table", "markdown", "json", "junit"] {
+    for format in ["table", "markdown", "csv", "json", "junit", "html"] {
         let first = check(&["examples/", "-o", format]);
         let second = check(&["examples/", "-o", format]);
         assert_eq!(first.code, second.code);
@@ -612,7 +655,9 @@ fn malformed_yaml_in_the_second_document() {
     );
     // The valid first document of the same file is still evaluated.
     assert!(
-        run.stdout.starts_with("ModelDeployment demo/first "),
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("ModelDeployment demo/first ")),
         "{}",
         run.stdout
     );
@@ -645,7 +690,18 @@ fn unknown_field_is_reported_at_its_line() {
     ));
     assert_eq!(run.errors().len(), 2, "{}", run.stderr);
     assert!(run.stderr.contains("licence"), "{}", run.stderr);
-    assert_eq!(run.stdout, "no ModelDeployment evaluated\n");
+    assert!(
+        run.stdout.ends_with("\nno ModelDeployment\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l.starts_with("ModelDeployment ")),
+        "{}",
+        run.stdout
+    );
 }
 
 /// An unknown field below an optional field (`training` is an Option) is located at the
@@ -741,9 +797,10 @@ fn duplicate_names_name_both_places() {
     assert_eq!(run.errors().len(), 1, "{}", run.stderr);
     // The first definition is the one evaluated.
     assert!(
-        run.stdout.contains(&format!(
-            "ModelDeployment demo/twin (policy public-service, {a}:{first})"
-        )),
+        run.stdout.contains(
+            "ModelDeployment demo/twin (policy public-service)
+"
+        ) && run.stdout.contains(&format!("  source: {a}:{first}\n")),
         "{}",
         run.stdout
     );
@@ -850,9 +907,9 @@ fn every_problem_is_reported_and_valid_deployments_still_evaluated() {
 
     // The valid deployment's table is still printed, and only it.
     assert!(
-        run.stdout.starts_with(&format!(
-            "ModelDeployment demo/healthy (policy public-service, {healthy}:1): "
-        )),
+        run.stdout
+            .contains("\nModelDeployment demo/healthy (policy public-service)\n")
+            && run.stdout.contains(&format!("  source: {healthy}:1\n")),
         "{}",
         run.stdout
     );
@@ -905,7 +962,7 @@ fn fixture_policies_are_copies_of_the_example() {
 #[test]
 fn explicit_nulls_read_like_absent_fields() {
     // Template renderers write `field: null` for unset values; the API server accepts them.
-    let run = check(&["tests/fixtures/nulls"]);
+    let run = check(&["tests/fixtures/nulls", "--wide"]);
     assert_eq!(run.stderr, "", "nulls were reported as problems");
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(

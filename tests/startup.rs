@@ -681,3 +681,64 @@ async fn a_leader_that_loses_its_lease_stops() {
         ended.err().map(|e| e.to_string())
     );
 }
+
+/// Churn in a namespace a deployment reads, with changes faster than any debounce period,
+/// does not hold back the reconcile of a change to the deployment itself: it is decided
+/// while the churn goes on, not after it stops.
+#[tokio::test]
+async fn a_change_is_reconciled_while_its_namespaces_churn() {
+    let api = populated_cluster();
+    let operator = start(&api, options());
+    until(&api, "the first status write", status_written).await;
+    let churning = CancellationToken::new();
+    let churn = {
+        let (api, churning) = (api.clone(), churning.clone());
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while !churning.is_cancelled() {
+                n += 1;
+                // A pod of the serve namespace that no selector picks, changing each time.
+                api.insert(
+                    "/api/v1/namespaces/serve/pods/batch-0",
+                    json!({"apiVersion": "v1", "kind": "Pod",
+                           "metadata": {"name": "batch-0", "namespace": "serve",
+                                        "labels": {"app": "batch", "round": n.to_string()}},
+                           "spec": {"containers": [{"name": "job", "image": "j"}]}}),
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            n
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut suspended = chat_deployment();
+    suspended["metadata"]["generation"] = 2.into();
+    suspended["spec"]["suspend"] = true.into();
+    api.insert(MDEP, suspended);
+    let decided = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            let seen = api.log().iter().any(|r| {
+                r.method == Method::PATCH
+                    && r.path == format!("{MDEP}/status")
+                    && r.body.as_ref().is_some_and(|b| b["status"]["observedGeneration"] == 2)
+            });
+            if seen {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let still_churning = !churn.is_finished();
+    churning.cancel();
+    let rounds = churn.await.unwrap();
+    assert!(
+        still_churning && rounds >= 10,
+        "the churn ran until the decision ({rounds} changes)"
+    );
+    assert!(
+        decided.is_ok(),
+        "the suspended spec was not decided within 3 s of churn ({rounds} pod changes)"
+    );
+    operator.stop(Duration::from_secs(3)).await.unwrap();
+}

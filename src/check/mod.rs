@@ -1,29 +1,22 @@
 //! The offline check: read manifests, evaluate every ModelDeployment against its policy with
-//! the same core the controller uses, and print the Annex A table.
+//! the same core the controller uses, and print the Annex A table. The status the operator
+//! would write is computed from the evaluation and shown through the same view as `report`.
 
 pub mod load;
-pub mod render;
 
 use std::path::PathBuf;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use serde::Serialize;
 
-use crate::api::{ComplianceEvidence, RiskLevel};
-use crate::catalog::Lang;
-use crate::evaluate::{self, Evaluation, Inputs};
+use crate::api::ComplianceEvidence;
+use crate::conditions::{self, Progress};
+use crate::evaluate::{self, Inputs};
+pub use crate::view::Format;
+use crate::view::{self, Document, Origin};
 pub use load::{Manifests, Problem, load};
 
-/// Output formats of `check`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Markdown,
-    Json,
-    Junit,
-}
-
-/// Exit codes of `check`.
+/// Exit codes of `check` and `report`.
 pub mod exit {
     /// Every deployment's risk is acceptable.
     pub const OK: u8 = 0;
@@ -33,36 +26,19 @@ pub mod exit {
     pub const INPUT: u8 = 2;
 }
 
-/// One evaluated ModelDeployment.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeploymentReport {
-    pub namespace: String,
-    pub name: String,
-    pub policy: String,
-    /// `file:line` of the ModelDeployment.
-    pub source: String,
-    pub risk: RiskLevel,
-    pub max_acceptable: RiskLevel,
-    #[serde(skip)]
-    pub evaluation: Evaluation,
-}
-
 /// The result of a check.
 #[derive(Debug)]
 pub struct Report {
-    pub now: Timestamp,
-    pub deployments: Vec<DeploymentReport>,
+    pub document: Document,
+    /// Input problems, each at `file:line`.
     pub problems: Vec<Problem>,
-    pub files: usize,
-    pub documents: usize,
 }
 
 impl Report {
     pub fn exit_code(&self) -> u8 {
         if !self.problems.is_empty() {
             exit::INPUT
-        } else if self.deployments.iter().any(|d| !d.evaluation.acceptable) {
+        } else if !self.document.acceptable() {
             exit::UNACCEPTABLE
         } else {
             exit::OK
@@ -70,8 +46,8 @@ impl Report {
     }
 }
 
-/// Evaluates everything that was read.
-pub fn evaluate_manifests(manifests: Manifests, now: Timestamp) -> Report {
+/// Evaluates everything that was read; evidence lapsing within `expiring_days` is listed.
+pub fn evaluate_manifests(manifests: Manifests, now: Timestamp, expiring_days: i64) -> Report {
     let Manifests {
         policies,
         model_deployments,
@@ -83,7 +59,7 @@ pub fn evaluate_manifests(manifests: Manifests, now: Timestamp) -> Report {
         ..
     } = manifests;
     let evidence: Vec<ComplianceEvidence> = evidence.into_iter().map(|e| e.object).collect();
-    let mut reports = Vec::new();
+    let mut views = Vec::new();
     for located in &model_deployments {
         let deployment = &located.object;
         let policy_name = &deployment.spec.policy_ref;
@@ -100,36 +76,46 @@ pub fn evaluate_manifests(manifests: Manifests, now: Timestamp) -> Report {
             ));
             continue;
         };
-        let namespace = deployment
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
+        let policy = &policy.object;
         let evaluation = evaluate::evaluate(Inputs {
-            policy: &policy.object,
+            policy,
             deployment,
             evidence: &evidence,
             snapshot: &snapshot,
             now,
         });
-        reports.push(DeploymentReport {
-            name: deployment.metadata.name.clone().unwrap_or_default(),
-            namespace,
-            policy: policy_name.clone(),
-            source: format!("{}:{}", located.origin.file.display(), located.origin.line),
-            risk: evaluation.risk,
-            max_acceptable: policy.object.spec.risk_acceptance.max_acceptable,
-            evaluation,
-        });
+        // The status the operator would write for it, read back as `report` reads it.
+        let progress = Progress::Applied {
+            suspended: evaluate::suspended(policy, deployment, &evaluation),
+        };
+        let mut evaluated = deployment.clone();
+        evaluated.status = Some(conditions::status(
+            &evaluation,
+            &progress,
+            deployment.metadata.generation,
+            &[],
+            &Time(now),
+        ));
+        views.push(view::deployment_view(
+            &evaluated,
+            Some(policy),
+            &evidence,
+            now,
+            format!("{}:{}", located.origin.file.display(), located.origin.line),
+        ));
     }
-    reports.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    views.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     problems.sort();
     Report {
-        now,
-        deployments: reports,
+        document: Document {
+            origin: Origin::Manifests { files, documents },
+            now,
+            expiring_days,
+            deployments: views,
+            expiring: view::expiring(&evidence, now, expiring_days),
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+        },
         problems,
-        files,
-        documents,
     }
 }
 
@@ -137,12 +123,12 @@ pub fn evaluate_manifests(manifests: Manifests, now: Timestamp) -> Report {
 /// and the exit code.
 pub fn run(
     paths: &[PathBuf],
-    format: Format,
-    lang: Lang,
+    options: &view::Options,
     now: Timestamp,
+    expiring_days: i64,
 ) -> (String, Vec<String>, u8) {
-    let report = evaluate_manifests(load(paths), now);
-    let out = render::render(&report, format, lang);
+    let report = evaluate_manifests(load(paths), now, expiring_days);
+    let out = view::render(&report.document, options);
     let errors = report
         .problems
         .iter()

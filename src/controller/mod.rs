@@ -413,11 +413,11 @@ fn controller(
     // wait on that store (see `readiness`).
     let mut controller =
         Controller::for_stream(model_deployments, stores.model_deployments.clone())
-            .with_config(
-                controller::Config::default()
-                    .concurrency(options.concurrency)
-                    .debounce(Duration::from_millis(200)),
-            )
+            // No debounce: kube-runtime's restarts its period at every trigger, so that a
+            // namespace changing faster than the period would hold its deployments back for
+            // as long as the churn lasts. Triggers still coalesce: a deployment waiting for
+            // a slot, or being reconciled, absorbs any number of them into one reconcile.
+            .with_config(controller::Config::default().concurrency(options.concurrency))
             .watches_stream(policies, move |policy: CompliancePolicy| {
                 let name = policy.name_any();
                 by_policy
@@ -435,15 +435,19 @@ fn controller(
                             .map_err(|e| tracing::warn!(error = %e, "watch failed; retrying"))
                             .ok()
                     })
-                    .flat_map(move |evidence| {
-                        let ns = evidence.namespace().unwrap_or_default();
-                        let targets: Vec<_> = evidence
-                            .spec
-                            .targets
-                            .iter()
-                            .map(|t| ObjectRef::<ModelDeployment>::new(t).within(&ns))
-                            .filter(|r| by_evidence.model_deployments.get(r).is_some())
-                            .collect();
+                    .flat_map(move |changed| {
+                        // The deployments it attested before a change, and those it attests now.
+                        let targets: std::collections::HashSet<_> =
+                            changed
+                                .versions()
+                                .flat_map(|evidence| {
+                                    let ns = evidence.namespace().unwrap_or_default();
+                                    evidence.spec.targets.iter().map(move |t| {
+                                        ObjectRef::<ModelDeployment>::new(t).within(&ns)
+                                    })
+                                })
+                                .filter(|r| by_evidence.model_deployments.get(r).is_some())
+                                .collect();
                         futures::stream::iter(targets)
                     }),
             );
@@ -455,7 +459,7 @@ fn controller(
                     .map_err(|e| tracing::warn!(error = %e, "watch failed; retrying"))
                     .ok()
             })
-            .flat_map(move |ns| futures::stream::iter(dependents.of(&ns)));
+            .flat_map(move |touched| futures::stream::iter(dependents.reached(&touched)));
         controller = controller.reconcile_on(triggers);
     }
     controller
@@ -476,7 +480,12 @@ struct Dependents {
     by_namespace: Mutex<Option<Arc<DependentIndex>>>,
 }
 
-type DependentIndex = HashMap<String, Vec<ObjectRef<ModelDeployment>>>;
+/// The deployments reading each namespace, and every deployment by uid.
+#[derive(Default)]
+struct DependentIndex {
+    by_namespace: HashMap<String, Vec<Arc<ModelDeployment>>>,
+    by_uid: HashMap<String, ObjectRef<ModelDeployment>>,
+}
 
 impl Dependents {
     fn new(stores: Stores) -> Self {
@@ -491,10 +500,30 @@ impl Dependents {
         *self.by_namespace.lock().expect("dependents lock") = None;
     }
 
+    fn index(&self) -> Arc<DependentIndex> {
+        let mut current = self.by_namespace.lock().expect("dependents lock");
+        current
+            .get_or_insert_with(|| Arc::new(self.build()))
+            .clone()
+    }
+
     /// Deployments whose rows depend on objects of `namespace` (all of them for
     /// [`stores::EVERY_NAMESPACE`]).
+    #[cfg(test)]
     fn of(&self, namespace: &str) -> Vec<ObjectRef<ModelDeployment>> {
-        if namespace == stores::EVERY_NAMESPACE {
+        self.reached(&stores::Touched {
+            namespace: namespace.to_owned(),
+            owners: vec![],
+            reach: stores::Reach::Namespace,
+        })
+    }
+
+    /// Deployments whose rows a change can alter: those its rule reaches among the ones
+    /// reading its namespace (see [`crate::evaluate::reach`]), and those it was made for.
+    fn reached(&self, touched: &stores::Touched) -> Vec<ObjectRef<ModelDeployment>> {
+        use crate::evaluate::reach;
+        use stores::Reach;
+        if touched.namespace == stores::EVERY_NAMESPACE {
             return self
                 .stores
                 .model_deployments
@@ -503,18 +532,63 @@ impl Dependents {
                 .map(|d| ObjectRef::from_obj(&**d))
                 .collect();
         }
-        let index = {
-            let mut current = self.by_namespace.lock().expect("dependents lock");
-            current
-                .get_or_insert_with(|| Arc::new(self.build()))
-                .clone()
+        let index = self.index();
+        let ns = touched.namespace.as_str();
+        let readers = index.by_namespace.get(ns).map(Vec::as_slice).unwrap_or(&[]);
+        let mut out: Vec<ObjectRef<ModelDeployment>> = touched
+            .owners
+            .iter()
+            .filter_map(|uid| index.by_uid.get(uid).cloned())
+            .collect();
+        // What the rules read of the namespace, gathered once for all its readers.
+        let pods = match touched.reach {
+            Reach::NetworkPolicy(_) => self.stores.pods.in_namespace(ns),
+            _ => vec![],
         };
-        index.get(namespace).cloned().unwrap_or_default()
+        let labels: Vec<reach::PodLabels> =
+            pods.iter().map(|p| p.metadata.labels.as_ref()).collect();
+        let bindings = match &touched.reach {
+            Reach::Role(_) => self.stores.role_bindings.in_namespace(ns),
+            _ => vec![],
+        };
+        let referring: Vec<_> = match &touched.reach {
+            Reach::Role(name) => bindings
+                .iter()
+                .filter(|b| b.role_ref.kind == "Role" && &b.role_ref.name == name)
+                .map(|b| &**b)
+                .collect(),
+            _ => vec![],
+        };
+        let reaches = |d: &ModelDeployment| {
+            let uid = d.metadata.uid.as_deref();
+            match &touched.reach {
+                Reach::Namespace => true,
+                Reach::NetworkPolicy(selectors) => selectors
+                    .iter()
+                    .any(|s| reach::network_policy(&d.spec, ns, s, &labels)),
+                Reach::RoleBinding(versions) => versions
+                    .iter()
+                    .any(|b| reach::role_binding(&d.spec, uid, ns, b)),
+                Reach::Role(_) => reach::role(&d.spec, uid, ns, &referring),
+            }
+        };
+        out.extend(
+            readers
+                .iter()
+                .filter(|d| reaches(d))
+                .map(|d| ObjectRef::from_obj(&**d)),
+        );
+        out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        out.dedup();
+        out
     }
 
     fn build(&self) -> DependentIndex {
-        let mut index = DependentIndex::new();
+        let mut index = DependentIndex::default();
         for d in self.stores.model_deployments.state() {
+            if let Some(uid) = d.metadata.uid.clone() {
+                index.by_uid.insert(uid, ObjectRef::from_obj(&*d));
+            }
             let Some(policy) = self
                 .stores
                 .policies
@@ -523,7 +597,7 @@ impl Dependents {
                 continue;
             };
             for ns in stores::namespaces_of(&policy, &d) {
-                index.entry(ns).or_default().push(ObjectRef::from_obj(&*d));
+                index.by_namespace.entry(ns).or_default().push(d.clone());
             }
         }
         index
@@ -591,6 +665,151 @@ mod tests {
         assert!(
             dependents.of("train").is_empty(),
             "without their policy, no namespace is theirs"
+        );
+    }
+
+    /// Two deployments training in one namespace, with pods of their own.
+    fn neighbours() -> (api_stand_in::FakeApi, Dependents) {
+        let api = api_stand_in::FakeApi::new();
+        let mut deployment = api_stand_in::fixtures::chat_deployment();
+        api.insert(
+            "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/chat",
+            deployment.clone(),
+        );
+        deployment["metadata"]["name"] = "other".into();
+        deployment["metadata"]["uid"] = "other-uid".into();
+        deployment["spec"]["training"]["podSelector"]["matchLabels"]["role"] = "other".into();
+        deployment["spec"]["inference"]["podSelector"]["matchLabels"]["app"] = "other".into();
+        api.insert(
+            "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/other",
+            deployment,
+        );
+        api.insert(
+            "/apis/modelcompliance.io/v1alpha1/compliancepolicies/p",
+            serde_json::json!({"apiVersion": "modelcompliance.io/v1alpha1",
+                "kind": "CompliancePolicy", "metadata": {"name": "p"}, "spec": {}}),
+        );
+        for (name, role) in [("trainer-0", "trainer"), ("other-0", "other")] {
+            api.insert(
+                &format!("/api/v1/namespaces/train/pods/{name}"),
+                serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": name, "namespace": "train", "labels": {"role": role}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}]}}),
+            );
+        }
+        api.insert(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/train/rolebindings/users",
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "users", "namespace": "train"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "shared"},
+                "subjects": [{"kind": "User", "name": "alice"}]}),
+        );
+        let mut stores = stores::Stores::empty();
+        stores.model_deployments = api.store("/modeldeployments/");
+        stores.policies = api.store("/compliancepolicies/");
+        stores.pods = api.store("/pods/").into();
+        stores.role_bindings = api.store("/rolebindings/").into();
+        let dependents = Dependents::new(stores);
+        (api, dependents)
+    }
+
+    fn touched(owner: Option<&str>, reach: stores::Reach) -> stores::Touched {
+        stores::Touched {
+            namespace: "train".into(),
+            owners: owner.into_iter().map(str::to_owned).collect(),
+            reach,
+        }
+    }
+
+    fn selector(
+        key: &str,
+        value: &str,
+    ) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+            match_labels: Some([(key.to_owned(), value.to_owned())].into()),
+            ..Default::default()
+        }
+    }
+
+    fn binding(name: &str, owner: Option<&str>) -> Arc<k8s_openapi::api::rbac::v1::RoleBinding> {
+        let mut labels = serde_json::Map::new();
+        if let Some(uid) = owner {
+            labels.insert(
+                crate::labels::MANAGED_BY.0.into(),
+                crate::labels::MANAGED_BY.1.into(),
+            );
+            labels.insert(crate::labels::DEPLOYMENT_UID.into(), uid.into());
+        }
+        Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "train", "labels": labels},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name}
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn names(refs: Vec<ObjectRef<ModelDeployment>>) -> Vec<String> {
+        refs.into_iter().map(|r| r.name).collect()
+    }
+
+    #[test]
+    fn an_object_made_for_one_deployment_wakes_only_the_deployments_it_can_reach() {
+        use stores::Reach;
+        let (_api, dependents) = neighbours();
+        // Each deployment's isolation policy selects only its own trainers: it wakes its
+        // owner, not the neighbour reading the same namespace.
+        let own = |uid, role| {
+            touched(
+                Some(uid),
+                Reach::NetworkPolicy(vec![selector("role", role)]),
+            )
+        };
+        assert_eq!(
+            names(dependents.reached(&own("mdep-uid", "trainer"))),
+            ["chat"]
+        );
+        assert_eq!(
+            names(dependents.reached(&own("other-uid", "other"))),
+            ["other"]
+        );
+        // Its owner is woken even when it selects none of the owner's pods (so that a change
+        // made by someone else is undone).
+        assert_eq!(
+            names(dependents.reached(&own("other-uid", "nobody"))),
+            ["other"]
+        );
+        // A policy of the user's selecting everybody's trainers reaches both.
+        let everyone = touched(None, Reach::NetworkPolicy(vec![Default::default()]));
+        assert_eq!(names(dependents.reached(&everyone)), ["chat", "other"]);
+        // A selector changed from the neighbour's trainers to chat's: both are reached.
+        let moved = touched(
+            None,
+            Reach::NetworkPolicy(vec![selector("role", "trainer"), selector("role", "other")]),
+        );
+        assert_eq!(names(dependents.reached(&moved)), ["chat", "other"]);
+
+        // The readers' binding made for `other` is other's only; one of the user's is read
+        // by both.
+        let theirs = touched(
+            Some("other-uid"),
+            Reach::RoleBinding(vec![binding("theirs", Some("other-uid"))]),
+        );
+        assert_eq!(names(dependents.reached(&theirs)), ["other"]);
+        let users = touched(None, Reach::RoleBinding(vec![binding("users", None)]));
+        assert_eq!(names(dependents.reached(&users)), ["chat", "other"]);
+        // A Role reaches through the bindings that name it: `shared` is named by the user's
+        // binding, `lonely` by none.
+        let role = |name: &str| touched(None, Reach::Role(name.into()));
+        assert_eq!(
+            names(dependents.reached(&role("shared"))),
+            ["chat", "other"]
+        );
+        assert!(dependents.reached(&role("lonely")).is_empty());
+        // Anything else reaches every deployment reading the namespace.
+        assert_eq!(
+            names(dependents.reached(&touched(None, Reach::Namespace))),
+            ["chat", "other"]
         );
     }
 

@@ -246,7 +246,7 @@ pub fn reflect_cached<K>(
     sync: &CacheSync,
 ) -> (
     Cache<K>,
-    impl Stream<Item = Result<Arc<K>, watcher::Error>> + Send + 'static,
+    impl Stream<Item = Result<Changed<K>, watcher::Error>> + Send + 'static,
 )
 where
     K: Resource + Trim + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
@@ -274,13 +274,29 @@ where
 /// What a watch into a [`Cache`] tells its trigger stream.
 pub enum Change<K> {
     /// An object whose decision digest changed, or that was removed.
-    Object(Arc<K>),
+    Object(Changed<K>),
     /// A (re-)list was stored.
     Listed,
 }
 
+/// An object whose decision digest changed (or that was removed), with the version it
+/// replaced: what an object reached before a change may matter as much as what it reaches
+/// after.
+pub struct Changed<K> {
+    pub object: Arc<K>,
+    /// The cached version it replaced (`None` for a new or a removed object).
+    pub replaced: Option<Arc<K>>,
+}
+
+impl<K> Changed<K> {
+    /// The object, and the version it replaced if any.
+    pub fn versions(&self) -> impl Iterator<Item = &Arc<K>> {
+        std::iter::once(&self.object).chain(self.replaced.as_ref())
+    }
+}
+
 impl<K> Change<K> {
-    fn object(self) -> Option<Arc<K>> {
+    fn object(self) -> Option<Changed<K>> {
         match self {
             Change::Object(o) => Some(o),
             Change::Listed => None,
@@ -313,11 +329,12 @@ where
                 let digest = o.decision_digest();
                 let (ns, name) = key(&o);
                 let changed = seen.insert((ns.clone(), name.clone()), digest) != Some(digest);
+                let replaced = changed.then(|| cache.get(&ns, &name)).flatten();
                 let _ = cache.apply(watcher::Event::Apply(o));
                 changed
                     .then(|| cache.get(&ns, &name))
                     .flatten()
-                    .map(|o| Ok(Change::Object(o)))
+                    .map(|object| Ok(Change::Object(Changed { object, replaced })))
                     .into_iter()
                     .collect()
             }
@@ -327,7 +344,12 @@ where
                 for o in &removed {
                     seen.remove(&key(o));
                 }
-                let removed = removed.into_iter().map(|o| Ok(Change::Object(o)));
+                let removed = removed.into_iter().map(|object| {
+                    Ok(Change::Object(Changed {
+                        object,
+                        replaced: None,
+                    }))
+                });
                 removed.chain(done.then_some(Ok(Change::Listed))).collect()
             }
             Ok(watcher::Event::Init) => {
@@ -362,7 +384,7 @@ pub fn reflect_once_installed<K>(
     sync: &CacheSync,
 ) -> (
     Cache<K>,
-    impl Stream<Item = Result<String, watcher::Error>> + Send + 'static,
+    impl Stream<Item = Result<Touched, watcher::Error>> + Send + 'static,
 )
 where
     K: Resource<DynamicType = ()>
@@ -409,10 +431,14 @@ where
                 .modify(|o: &mut K| o.trim());
             into_cache(events, filling.clone()).map(move |change| {
                 change.map(|change| match change {
-                    Change::Object(o) => namespace_of(&*o),
+                    Change::Object(c) => Touched::namespace(&c),
                     Change::Listed => {
                         installed.store(true, Ordering::Release);
-                        EVERY_NAMESPACE.to_owned()
+                        Touched {
+                            namespace: EVERY_NAMESPACE.to_owned(),
+                            owners: vec![],
+                            reach: Reach::Namespace,
+                        }
                     }
                 })
             })
@@ -533,9 +559,22 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         velero_backup_api,
     };
     fn by_namespace<K: Resource + Send + Sync + 'static>(
-        stream: impl Stream<Item = Result<Arc<K>, watcher::Error>> + Send + 'static,
-    ) -> futures::stream::BoxStream<'static, Result<String, watcher::Error>> {
-        stream.map(|r| r.map(|o| namespace_of(&*o))).boxed()
+        stream: impl Stream<Item = Result<Changed<K>, watcher::Error>> + Send + 'static,
+    ) -> futures::stream::BoxStream<'static, Result<Touched, watcher::Error>> {
+        stream.map(|r| r.map(|c| Touched::namespace(&c))).boxed()
+    }
+    fn reaching<K: Resource + Send + Sync + 'static>(
+        stream: impl Stream<Item = Result<Changed<K>, watcher::Error>> + Send + 'static,
+        reach: fn(&Changed<K>) -> Reach,
+    ) -> futures::stream::BoxStream<'static, Result<Touched, watcher::Error>> {
+        stream
+            .map(move |r| {
+                r.map(|c| Touched {
+                    reach: reach(&c),
+                    ..Touched::namespace(&c)
+                })
+            })
+            .boxed()
     }
     let streams = Streams {
         model_deployments: deployments_stream.boxed(),
@@ -547,9 +586,23 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
             by_namespace(stateful_sets_stream),
             by_namespace(pods_stream),
             by_namespace(services_stream),
-            by_namespace(np_stream),
-            by_namespace(roles_stream),
-            by_namespace(rb_stream),
+            reaching(np_stream, |c| {
+                Reach::NetworkPolicy(
+                    c.versions()
+                        .map(|np| {
+                            let spec = np.spec.as_ref();
+                            spec.and_then(|s| s.pod_selector.clone())
+                                .unwrap_or_default()
+                        })
+                        .collect(),
+                )
+            }),
+            reaching(roles_stream, |c| {
+                Reach::Role(c.object.metadata.name.clone().unwrap_or_default())
+            }),
+            reaching(rb_stream, |c| {
+                Reach::RoleBinding(c.versions().cloned().collect())
+            }),
             by_namespace(pvcs_stream),
             by_namespace(cron_stream),
             vs_stream.boxed(),
@@ -575,9 +628,50 @@ pub struct Streams {
         futures::stream::BoxStream<'static, Result<ModelDeployment, watcher::Error>>,
     pub policies: futures::stream::BoxStream<'static, Result<CompliancePolicy, watcher::Error>>,
     pub evidence:
-        futures::stream::BoxStream<'static, Result<Arc<ComplianceEvidence>, watcher::Error>>,
-    /// Observed objects, as the namespace they changed in.
-    pub namespaced: Vec<futures::stream::BoxStream<'static, Result<String, watcher::Error>>>,
+        futures::stream::BoxStream<'static, Result<Changed<ComplianceEvidence>, watcher::Error>>,
+    /// Observed objects that changed, as what they can reach.
+    pub namespaced: Vec<futures::stream::BoxStream<'static, Result<Touched, watcher::Error>>>,
+}
+
+/// An observed object changed: which deployments may decide differently now.
+#[derive(Clone, Debug)]
+pub struct Touched {
+    /// Its namespace ([`EVERY_NAMESPACE`] for all).
+    pub namespace: String,
+    /// The uids of the deployments it was made for, before and after the change: they
+    /// compare it with what they want, whatever it reaches.
+    pub owners: Vec<String>,
+    pub reach: Reach,
+}
+
+/// Which of the deployments reading a namespace an object of it can reach; the rules are
+/// those of [`crate::evaluate::reach`].
+#[derive(Clone, Debug)]
+pub enum Reach {
+    /// All of them.
+    Namespace,
+    /// A NetworkPolicy, by its pod selectors before and after.
+    NetworkPolicy(Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>),
+    /// A RoleBinding, before and after.
+    RoleBinding(Vec<Arc<RoleBinding>>),
+    /// The Role of this name.
+    Role(String),
+}
+
+impl Touched {
+    /// A change that reaches every deployment reading the object's namespace.
+    pub fn namespace<K: Resource>(changed: &Changed<K>) -> Self {
+        let owners = changed
+            .versions()
+            .filter_map(|o| o.meta().labels.as_ref()?.get(crate::labels::DEPLOYMENT_UID))
+            .cloned()
+            .collect::<BTreeSet<_>>();
+        Touched {
+            namespace: namespace_of(&*changed.object),
+            owners: owners.into_iter().collect(),
+            reach: Reach::Namespace,
+        }
+    }
 }
 
 /// The namespaces whose objects decide a deployment's rows.
@@ -723,7 +817,7 @@ mod tests {
         ]);
         let seen: Vec<String> = into_cache(events, cache.clone())
             .map(|c| match c.unwrap() {
-                Change::Object(o) => o.metadata.resource_version.clone().unwrap(),
+                Change::Object(c) => c.object.metadata.resource_version.clone().unwrap(),
                 Change::Listed => "listed".to_owned(),
             })
             .collect()

@@ -85,6 +85,10 @@ pub fn conditions(
     now: &Time,
 ) -> Vec<Condition> {
     let rows = evaluation.decisions.iter().map(|d| {
+        debug_assert!(
+            d.state == State::Compliant || !d.message.is_empty(),
+            "only a met row's condition has no message, so `state_of` can tell met from not applicable"
+        );
         let status = match d.state {
             State::Compliant | State::NotApplicable => "True",
             State::NonCompliant | State::Excepted => "False",
@@ -111,6 +115,19 @@ pub fn conditions(
         condition(type_, status, reason, &message, None, previous, now)
     });
     summary.chain(rows).collect()
+}
+
+/// The decision a row's or measure's condition records, the inverse of [`conditions`]: True
+/// is met, or not applicable (the only True conditions with a message); False is not met, or
+/// excepted under a risk acceptance (`RiskAccepted`); Unknown is undecided.
+pub fn state_of(condition: &Condition) -> State {
+    match condition.status.as_str() {
+        "True" if condition.message.is_empty() => State::Compliant,
+        "True" => State::NotApplicable,
+        "False" if condition.reason == "RiskAccepted" => State::Excepted,
+        "False" => State::NonCompliant,
+        _ => State::Unknown,
+    }
 }
 
 /// `Ready`, `Compliant`, `Reconciling` and `Stalled`: type, status, reason and message.
@@ -367,6 +384,28 @@ mod tests {
         assert!(c.iter().all(|c| valid_reason(&c.reason)));
         assert!(c[..4].iter().all(|c| c.observed_generation == Some(3)));
         assert!(c[4..].iter().all(|c| c.observed_generation.is_none()));
+    }
+
+    #[test]
+    fn state_of_reads_back_every_state_the_conditions_record() {
+        let states = [
+            (1, State::Compliant, "EvidenceValid"),
+            (2, State::NonCompliant, "LicenseMissing"),
+            (3, State::Unknown, "BackupAgeUnknown"),
+            (4, State::NotApplicable, "NotApplicableByPolicy"),
+            (5, State::Excepted, "RiskAccepted"),
+            (6, State::NotApplicable, "NoCrawledData"),
+        ];
+        let c = conditions(
+            &evaluation(&states),
+            &Progress::Applied { suspended: false },
+            None,
+            &[],
+            &at("2026-12-01T00:00:00Z"),
+        );
+        let read: Vec<State> = c[4..].iter().map(state_of).collect();
+        let written: Vec<State> = states.iter().map(|(_, s, _)| *s).collect();
+        assert_eq!(read, written);
     }
 
     #[test]

@@ -33,20 +33,51 @@ fn covers(e: &ComplianceEvidence, id: Obligation) -> bool {
 }
 
 fn lookup<'a>(ctx: &Ctx<'a>, id: Obligation) -> Lookup<'a> {
-    let now = ctx.now();
+    lookup_in(ctx.inputs.evidence, ctx.namespace, ctx.name, id, ctx.now())
+}
+
+/// The evidence a met obligation of the deployment `namespace/name` relies on at `now`: the
+/// valid attestation that names it and the obligation, the one valid longest among several.
+/// Reports read it from the cluster's ComplianceEvidence objects, which the status does not
+/// repeat.
+pub fn valid_evidence<'a>(
+    evidence: &'a [ComplianceEvidence],
+    namespace: &str,
+    name: &str,
+    id: Obligation,
+    now: k8s_openapi::jiff::Timestamp,
+) -> Option<&'a ComplianceEvidence> {
+    match lookup_in(evidence, namespace, name, id, now) {
+        Lookup::Valid(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// Whether `reason` is one a decision met by evidence carries.
+pub fn met_by_evidence(reason: &str) -> bool {
+    matches!(reason, "EvidenceValid" | "EvidenceExpiringSoon")
+}
+
+fn lookup_in<'a>(
+    evidence: &'a [ComplianceEvidence],
+    namespace: &str,
+    name: &str,
+    id: Obligation,
+    now: k8s_openapi::jiff::Timestamp,
+) -> Lookup<'a> {
     let mut valid: Option<&ComplianceEvidence> = None;
     let mut expired: Option<&ComplianceEvidence> = None;
     let mut early: Option<&ComplianceEvidence> = None;
     let mut elsewhere = Vec::new();
-    let candidates = ctx.inputs.evidence.iter().filter(|e| {
-        e.metadata.namespace.as_deref().unwrap_or("default") == ctx.namespace && covers(e, id)
+    let candidates = evidence.iter().filter(|e| {
+        e.metadata.namespace.as_deref().unwrap_or("default") == namespace && covers(e, id)
     });
     // Among several, the one valid longest wins; ties go to the name, so the choice is stable.
     let later = |a: &ComplianceEvidence, b: &ComplianceEvidence| {
         (&a.spec.valid_until.0, &a.metadata.name) > (&b.spec.valid_until.0, &b.metadata.name)
     };
     for e in candidates {
-        if !e.spec.targets.iter().any(|t| t == ctx.name) {
+        if !e.spec.targets.iter().any(|t| t == name) {
             elsewhere.push(e.metadata.name.as_deref().unwrap_or(""));
             continue;
         }

@@ -5,6 +5,7 @@
 mod controls;
 mod declared;
 mod evidence;
+pub mod reach;
 
 use std::fmt;
 
@@ -20,7 +21,7 @@ use crate::catalog::{self, Basis, MeasureEntry, Row};
 use crate::i18n::msg;
 use crate::snapshot::Snapshot;
 
-pub use evidence::EvidenceRef;
+pub use evidence::{EvidenceRef, met_by_evidence, valid_evidence};
 
 /// What an evaluation is computed from.
 #[derive(Clone, Copy)]
@@ -399,29 +400,74 @@ fn summarize(rows: &[Decision]) -> Summary {
 /// Open findings, most severe first, then in table order.
 fn open_findings(decisions: &[Decision]) -> Vec<Obligation> {
     let mut open: Vec<&Decision> = decisions.iter().filter(|d| d.is_open()).collect();
-    open.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(a.id.order_key().cmp(&b.id.order_key()))
-    });
+    open.sort_by(|a, b| finding_order((a.severity, a.id), (b.severity, b.id)));
     open.into_iter().map(|d| d.id).collect()
 }
 
+/// The severity of an obligation for a deployment under a policy: the policy's override, else
+/// the catalog's (for the public where it differs). Reports recompute it from the same inputs,
+/// as the status does not carry it.
+pub fn severity(
+    policy: &CompliancePolicy,
+    deployment: &ModelDeployment,
+    id: Obligation,
+) -> Severity {
+    match id {
+        Obligation::Row(n) => row_severity_of(
+            &policy.spec,
+            &deployment.spec,
+            catalog::row_entry(n).expect("valid row"),
+        ),
+        Obligation::Measure(m) => measure_severity_of(&policy.spec, catalog::measure_entry(m)),
+    }
+}
+
+/// Every obligation in table order: the 42 rows, then the measures of clause 8.1.
+pub fn obligations() -> impl Iterator<Item = Obligation> {
+    catalog::ROWS
+        .iter()
+        .map(|r| Obligation::Row(r.number))
+        .chain(
+            catalog::MEASURES
+                .iter()
+                .map(|m| Obligation::Measure(m.measure)),
+        )
+}
+
+/// The order of open findings: most severe first, then table order.
+pub fn finding_order(a: (Severity, Obligation), b: (Severity, Obligation)) -> std::cmp::Ordering {
+    b.0.cmp(&a.0).then(a.1.order_key().cmp(&b.1.order_key()))
+}
+
 fn row_severity(ctx: &Ctx, row: &Row) -> Severity {
-    let overridden = ctx
-        .policy()
+    row_severity_of(ctx.policy(), ctx.spec(), row)
+}
+
+fn row_severity_of(
+    policy: &crate::api::CompliancePolicySpec,
+    deployment: &crate::api::ModelDeploymentSpec,
+    row: &Row,
+) -> Severity {
+    let overridden = policy
         .rows
         .iter()
         .find(|o| o.row == i32::from(row.number))
         .and_then(|o| o.severity);
     overridden.unwrap_or(match row.public_severity {
-        Some(s) if ctx.spec().service.public => s,
+        Some(s) if deployment.service.public => s,
         _ => row.severity,
     })
 }
 
 fn measure_severity(ctx: &Ctx, entry: &MeasureEntry) -> Severity {
-    ctx.policy()
+    measure_severity_of(ctx.policy(), entry)
+}
+
+fn measure_severity_of(
+    policy: &crate::api::CompliancePolicySpec,
+    entry: &MeasureEntry,
+) -> Severity {
+    policy
         .measures
         .iter()
         .find(|o| o.measure == entry.measure)
@@ -431,15 +477,21 @@ fn measure_severity(ctx: &Ctx, entry: &MeasureEntry) -> Severity {
 
 /// Whether the policy applies `id`, and its remark.
 pub(crate) fn applicability(ctx: &Ctx, id: Obligation) -> (bool, Option<String>) {
+    policy_applicability(ctx.policy(), id)
+}
+
+/// Whether a policy applies `id` (是否适用), and its remark (备注).
+pub fn policy_applicability(
+    policy: &crate::api::CompliancePolicySpec,
+    id: Obligation,
+) -> (bool, Option<String>) {
     let found = match id {
-        Obligation::Row(n) => ctx
-            .policy()
+        Obligation::Row(n) => policy
             .rows
             .iter()
             .find(|o| o.row == i32::from(n))
             .map(|o| (o.applicable, &o.remark)),
-        Obligation::Measure(m) => ctx
-            .policy()
+        Obligation::Measure(m) => policy
             .measures
             .iter()
             .find(|o| o.measure == m)

@@ -352,5 +352,15 @@ pub(super) const fn template(id: Msg) -> &'static str {
         // Report labels.
         Msg::EvidenceRelied => "evidence: {evidence:list}",
         Msg::EvidenceUntil => "{evidence} (until {date})",
+
+        // What a report says of a status it cannot show in full.
+        Msg::NotInStatus => "the status has no condition for it",
+        Msg::NotEvaluatedYet => "not evaluated by the operator yet",
+        Msg::NotEvaluatedYetBecause => {
+            "not evaluated by the operator yet: {message:msg} ({reason})"
+        }
+        Msg::StatusBehind => {
+            "the status describes generation {observed} but the spec is at generation {generation}: the operator has not caught up"
+        }
     }
 }

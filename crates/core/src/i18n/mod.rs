@@ -229,6 +229,10 @@ messages! {
     DrillFailed,
     EvidenceRelied,
     EvidenceUntil,
+    NotInStatus,
+    NotEvaluatedYet,
+    NotEvaluatedYetBecause,
+    StatusBehind,
 }
 
 impl Msg {

@@ -595,6 +595,11 @@ pub(super) const REASONS: &[(&str, &str, &str)] = &[
     ),
     ("PolicyNotFound", "the policy does not exist", "策略不存在"),
     ("NotEvaluated", "not evaluated yet", "尚未评估"),
+    (
+        "NotInStatus",
+        "the status has no condition for it",
+        "状态中没有该条目的条件",
+    ),
     ("RiskAcceptable", "risk acceptable", "风险可接受"),
     ("RiskUnacceptable", "risk not acceptable", "风险不可接受"),
     ("Settled", "nothing left to apply", "没有待应用的变更"),

@@ -300,5 +300,12 @@ pub(super) const fn template(id: Msg) -> &'static str {
 
         Msg::EvidenceRelied => "证据：{evidence}",
         Msg::EvidenceUntil => "{evidence}（有效期至 {date}）",
+
+        Msg::NotInStatus => "状态中没有该条目的条件",
+        Msg::NotEvaluatedYet => "Operator 尚未评估",
+        Msg::NotEvaluatedYetBecause => "Operator 尚未评估：{message}（{reason}）",
+        Msg::StatusBehind => {
+            "状态描述的是第 {observed} 代（generation），而 spec 已是第 {generation} 代：Operator 尚未跟上"
+        }
     }
 }

@@ -10,7 +10,7 @@ use super::{ControlFacts, missing_unless_enforced};
 use crate::api::{AccessControl, InferenceEnvironment, Measure, TrainingEnvironment};
 use crate::evaluate::{Ctx, Findings, Obligation, Outcome, State, applicability};
 use crate::i18n::{Msg, msg};
-use crate::labels::MANAGED_BY;
+use crate::labels::{DEPLOYMENT_UID, MANAGED_BY};
 use crate::snapshot::{NamespaceObjects, Snapshot};
 
 /// Row 19: training data is protected by isolation, access control and backups.
@@ -63,7 +63,8 @@ pub(super) fn access_control(ctx: &Ctx) -> Outcome {
     let live = snapshot.is_live();
     let control = &ctx.policy().controls.access_control;
     let mut f = Findings::default();
-    let bound = bindings(snapshot, training, control, &mut f);
+    let uid = ctx.inputs.deployment.metadata.uid.as_deref();
+    let bound = bindings(snapshot, training, control, uid, &mut f);
     readers_bound(control, &bound, live, &mut f);
     if let Some(inference) = spec.inference.as_ref() {
         access_reviews(snapshot, training, inference, &mut f);
@@ -74,10 +75,17 @@ pub(super) fn access_control(ctx: &Ctx) -> Outcome {
 
 /// Flags every RoleBinding in the training namespace that grants training data to someone
 /// other than a named reader or a training pod; returns the named readers found bound.
+///
+/// The bindings the operator made for other deployments (`uid` is this one's) are theirs:
+/// they go when those deployments go, so this deployment's readers do not rest on them, and
+/// they grant only those deployments' readers, so they are not over-broad either. A
+/// deployment's decision therefore never reads them, and writing them wakes no other
+/// deployment.
 fn bindings(
     snapshot: &Snapshot,
     training: &TrainingEnvironment,
     control: &AccessControl,
+    uid: Option<&str>,
     f: &mut Findings,
 ) -> BTreeSet<(String, String)> {
     let objects = snapshot.ns(&training.namespace);
@@ -90,7 +98,7 @@ fn bindings(
     .collect();
     let mut bound_readers = BTreeSet::new();
     for binding in &objects.role_bindings {
-        if !grants_data(objects, &binding.role_ref) {
+        if made_for_another(binding, uid) || !grants_data(objects, &binding.role_ref) {
             continue;
         }
         let managed = is_managed(binding);
@@ -128,6 +136,15 @@ fn is_managed(binding: &RoleBinding) -> bool {
         .as_ref()
         .and_then(|l| l.get(MANAGED_BY.0))
         .is_some_and(|v| v == MANAGED_BY.1)
+}
+
+/// Whether the operator made `binding` for a deployment other than the one of `uid`.
+pub(crate) fn made_for_another(binding: &RoleBinding, uid: Option<&str>) -> bool {
+    let labels = binding.metadata.labels.as_ref();
+    is_managed(binding)
+        && labels
+            .and_then(|l| l.get(DEPLOYMENT_UID))
+            .is_some_and(|owner| Some(owner.as_str()) != uid)
 }
 
 /// Whether the bound role reads volume claims or secrets.

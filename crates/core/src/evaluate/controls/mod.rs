@@ -2,7 +2,7 @@
 //! (isolation, access control, backups, sidecars, kill switch) and the cluster objects a
 //! policy names. Offline, facts only a live cluster knows leave the decision Unknown.
 
-mod access;
+pub(crate) mod access;
 mod backup;
 mod cluster;
 mod isolation;

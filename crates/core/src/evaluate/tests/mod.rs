@@ -22,6 +22,7 @@ mod messages;
 mod offline;
 mod policy;
 mod public_service;
+mod reach;
 mod sidecar;
 
 use serde_json::{Value, json};

@@ -1,0 +1,272 @@
+//! The wake-up rules of `reach` against the evaluation itself: whenever adding or removing an
+//! object changes a decision, the rule for its kind must say that it reaches the deployment.
+//! The candidates include objects that do reach it, so the test cannot pass vacuously.
+
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::RoleBinding;
+
+use super::*;
+use crate::evaluate::reach;
+use crate::labels::{DEPLOYMENT_UID, MANAGED_BY};
+
+const UID: &str = "chat-uid";
+
+/// The baseline (with its uid), and variants whose pods or suspension make other objects
+/// matter: a second group of trainers, and a suspended service.
+fn fixtures() -> Vec<Fixture> {
+    let mut base = Fixture::baseline();
+    base.deployment.metadata.uid = Some(UID.into());
+    let mut crowded = base.clone();
+    let mut other = training_pod("other-trainer");
+    other.metadata.labels = Some([("app".to_owned(), "etl".to_owned())].into());
+    crowded.ns(TRAINING_NS).pods.push(other);
+    let mut suspended = base.clone();
+    suspended.spec().suspend = true;
+    let mut unprotected = base.clone();
+    unprotected.ns(TRAINING_NS).network_policies.clear();
+    vec![base, crowded, suspended, unprotected]
+}
+
+fn decisions(f: &Fixture) -> Vec<(Obligation, State, &'static str, String)> {
+    f.evaluate()
+        .decisions
+        .into_iter()
+        .map(|d| (d.id, d.state, d.reason, d.message))
+        .collect()
+}
+
+fn policies() -> Vec<(&'static str, NetworkPolicy)> {
+    let deny = |ns: &str, labels: Value| {
+        network_policy(
+            ns,
+            "deny",
+            json!({ "podSelector": { "matchLabels": labels }, "policyTypes": ["Ingress"] }),
+        )
+    };
+    let open = |ns: &str, selector: Value| {
+        network_policy(
+            ns,
+            "open",
+            json!({ "podSelector": selector, "policyTypes": ["Ingress"], "ingress": [{}] }),
+        )
+    };
+    vec![
+        (
+            "open to the trainers",
+            open(
+                TRAINING_NS,
+                json!({ "matchLabels": { "app": "llm-train" } }),
+            ),
+        ),
+        (
+            "open to every training-namespace pod",
+            open(TRAINING_NS, json!({})),
+        ),
+        (
+            "open to other pods",
+            open(TRAINING_NS, json!({ "matchLabels": { "app": "etl" } })),
+        ),
+        (
+            "open to pods that do not exist",
+            open(TRAINING_NS, json!({ "matchLabels": { "app": "none" } })),
+        ),
+        (
+            "deny-all of the inference pods",
+            deny(INFERENCE_NS, json!({ "app": "llm-serve" })),
+        ),
+        (
+            "deny-all of others in the serving namespace",
+            deny(INFERENCE_NS, json!({ "app": "web" })),
+        ),
+        ("isolating the trainers", isolate_training()),
+    ]
+}
+
+fn bindings() -> Vec<(&'static str, RoleBinding)> {
+    let owned_by = |mut b: RoleBinding, uid: &str| {
+        b.metadata.labels = Some(
+            [
+                (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
+                (DEPLOYMENT_UID.to_owned(), uid.to_owned()),
+            ]
+            .into(),
+        );
+        b
+    };
+    let to = |name: &str, role: &str, who: &str| {
+        role_binding(
+            name,
+            "Role",
+            role,
+            json!([{ "kind": "User", "name": who, "apiGroup": "rbac.authorization.k8s.io" }]),
+        )
+    };
+    vec![
+        (
+            "the user's, to a stranger",
+            to("extra", "training-data-reader", "mallory"),
+        ),
+        (
+            "the user's, to a named reader",
+            to("extra", "training-data-reader", "alice"),
+        ),
+        (
+            "the operator's for this deployment",
+            owned_by(to("mine", "training-data-reader", "mallory"), UID),
+        ),
+        (
+            "the operator's for another deployment",
+            owned_by(to("theirs", "training-data-reader", "alice"), "other-uid"),
+        ),
+        (
+            "the operator's for another, to a stranger",
+            owned_by(to("theirs", "training-data-reader", "mallory"), "other-uid"),
+        ),
+    ]
+}
+
+/// Whether adding `object` to a fixture (or removing it, when it is the fixture's own)
+/// changes a decision.
+fn changes<T: Clone>(
+    f: &Fixture,
+    list: impl Fn(&mut Fixture) -> &mut Vec<T>,
+    object: &T,
+    same: impl Fn(&T, &T) -> bool,
+) -> bool {
+    let mut with = f.clone();
+    let mut without = f.clone();
+    list(&mut with).retain(|o| !same(o, object));
+    list(&mut with).push(object.clone());
+    list(&mut without).retain(|o| !same(o, object));
+    decisions(&with) != decisions(&without)
+}
+
+fn same_name<T: kube::Resource>(a: &T, b: &T) -> bool {
+    a.meta().name == b.meta().name && a.meta().namespace == b.meta().namespace
+}
+
+#[test]
+fn a_network_policy_that_changes_a_decision_reaches_the_deployment() {
+    let mut reaching = 0;
+    let mut pruned = 0;
+    for f in fixtures() {
+        for (what, np) in policies() {
+            let ns = np.metadata.namespace.clone().unwrap();
+            let ns_for: &str = &ns;
+            let labels: Vec<_> = f
+                .snapshot
+                .ns(ns_for)
+                .pods
+                .iter()
+                .map(|p| p.metadata.labels.as_ref())
+                .collect();
+            let selector = np
+                .spec
+                .as_ref()
+                .unwrap()
+                .pod_selector
+                .clone()
+                .unwrap_or_default();
+            let reaches = reach::network_policy(&f.deployment.spec, ns_for, &selector, &labels);
+            let changed = changes(
+                &f,
+                |f| &mut f.snapshot.ns_mut(ns_for).network_policies,
+                &np,
+                same_name,
+            );
+            assert!(
+                !changed || reaches,
+                "{what}: changes a decision but is said not to reach it"
+            );
+            reaching += usize::from(changed);
+            pruned += usize::from(!reaches);
+        }
+    }
+    assert!(
+        reaching >= 4,
+        "the candidates change decisions ({reaching} did)"
+    );
+    assert!(
+        pruned >= 4,
+        "the rule wakes fewer than all ({pruned} pruned)"
+    );
+}
+
+#[test]
+fn a_role_binding_that_changes_a_decision_reaches_the_deployment() {
+    let mut reaching = 0;
+    let mut pruned = 0;
+    for f in fixtures() {
+        for (what, binding) in bindings() {
+            let reaches = reach::role_binding(&f.deployment.spec, Some(UID), TRAINING_NS, &binding);
+            let changed = changes(
+                &f,
+                |f| &mut f.snapshot.ns_mut(TRAINING_NS).role_bindings,
+                &binding,
+                same_name,
+            );
+            assert!(
+                !changed || reaches,
+                "{what}: changes a decision but is said not to reach it"
+            );
+            reaching += usize::from(changed);
+            pruned += usize::from(!reaches);
+        }
+        // Without its own binding, a deployment's reader is not bound by another's.
+        let mut alone = f.clone();
+        alone.ns(TRAINING_NS).role_bindings.clear();
+        let (_, theirs) = &bindings()[3];
+        assert!(!changes(
+            &alone,
+            |f| &mut f.snapshot.ns_mut(TRAINING_NS).role_bindings,
+            theirs,
+            same_name
+        ));
+    }
+    assert!(
+        reaching >= 4,
+        "the candidates change decisions ({reaching} did)"
+    );
+    assert!(
+        pruned >= 4,
+        "the rule wakes fewer than all ({pruned} pruned)"
+    );
+}
+
+#[test]
+fn a_role_reaches_the_deployment_only_through_a_binding_it_reads() {
+    let reader = || {
+        role(
+            "training-data-reader",
+            json!([{ "apiGroups": [""], "resources": ["secrets"], "verbs": ["get"] }]),
+        )
+    };
+    let mut reaching = 0;
+    for f in fixtures() {
+        for (what, binding) in bindings() {
+            let mut f = f.clone();
+            f.ns(TRAINING_NS).role_bindings = vec![binding.clone()];
+            let referring = [&binding];
+            let reaches = reach::role(&f.deployment.spec, Some(UID), TRAINING_NS, &referring);
+            let changed = changes(
+                &f,
+                |f| &mut f.snapshot.ns_mut(TRAINING_NS).roles,
+                &reader(),
+                same_name,
+            );
+            assert!(
+                !changed || reaches,
+                "the role bound by {what}: changes a decision but is said not to reach it"
+            );
+            reaching += usize::from(changed);
+        }
+        assert!(
+            !reach::role(&f.deployment.spec, Some(UID), TRAINING_NS, &[]),
+            "no binding names it"
+        );
+    }
+    assert!(
+        reaching >= 2,
+        "the candidates change decisions ({reaching} did)"
+    );
+}
