@@ -720,7 +720,9 @@ async fn a_change_is_reconciled_while_its_namespaces_churn() {
             let seen = api.log().iter().any(|r| {
                 r.method == Method::PATCH
                     && r.path == format!("{MDEP}/status")
-                    && r.body.as_ref().is_some_and(|b| b["status"]["observedGeneration"] == 2)
+                    && r.body
+                        .as_ref()
+                        .is_some_and(|b| b["status"]["observedGeneration"] == 2)
             });
             if seen {
                 break;
