@@ -31,6 +31,9 @@ const INPUTS: &[&str] = &[
     "tests/fixtures/nulls",
 ];
 
+/// Folders whose manifests have problems, which the report lists.
+const INVALID: &[&str] = &["tests/fixtures/invalid-input", "tests/fixtures/invalid-crs"];
+
 const FORMATS: [Format; 6] = [
     Format::Table,
     Format::Markdown,
@@ -239,6 +242,34 @@ fn a_chinese_report_has_no_english_sentence_in_any_format() {
                 failures.push(format!("{input} ({format:?}): {line}"));
             }
         }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} line(s) of a Chinese report still in English:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn a_chinese_report_of_invalid_input_lists_its_problems_in_chinese() {
+    let mut failures = Vec::new();
+    for input in INVALID {
+        let manifests = load(&[root().join(input)]);
+        assert!(!manifests.problems.is_empty(), "{input}");
+        let authored = authored(&manifests);
+        let report = check::evaluate_manifests(manifests, now(), 30);
+        for format in FORMATS {
+            let text = view::render(&report.document, &Options::new(format, Lang::Zh));
+            for line in english_lines(&readable(format, &text), &authored) {
+                failures.push(format!("{input} ({format:?}): {line}"));
+            }
+        }
+    }
+    let empty = check::evaluate_manifests(load(&[]), now(), 30);
+    let text = view::render(&empty.document, &Options::new(Format::Table, Lang::Zh));
+    for line in english_lines(&text, &[]) {
+        failures.push(format!("no input: {line}"));
     }
     assert!(
         failures.is_empty(),

@@ -168,7 +168,7 @@ pub fn page(doc: &Document, lang: Lang) -> String {
     if !doc.problems.is_empty() {
         out.push_str(&format!("<section>\n<h2>{}</h2>\n<ul>\n", e(l.problems)));
         for p in &doc.problems {
-            out.push_str(&format!("<li>{}</li>\n", e(p)));
+            out.push_str(&format!("<li>{}</li>\n", e(&text::message_text(p, lang))));
         }
         out.push_str("</ul>\n</section>\n");
     }

@@ -58,7 +58,8 @@ pub struct Document {
     pub deployments: Vec<DeploymentView>,
     /// Evidence lapsing within `expiring_days`, soonest first.
     pub expiring: Vec<ExpiringEvidence>,
-    /// Input problems (`file:line: …`) or objects that could not be shown.
+    /// Input problems (`file:line: …`) or objects that could not be shown, in English; shown
+    /// through [`text::message_text`].
     pub problems: Vec<String>,
 }
 

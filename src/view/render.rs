@@ -189,7 +189,7 @@ fn markdown(doc: &Document, lang: Lang) -> String {
     if !doc.problems.is_empty() {
         out.push_str(&format!("## {}\n\n", l.problems));
         for p in &doc.problems {
-            out.push_str(&format!("- {}\n", md_cell(p)));
+            out.push_str(&format!("- {}\n", md_cell(&message_text(p, lang))));
         }
         out.push('\n');
     }
@@ -297,7 +297,7 @@ struct JsonReport<'a> {
     fleet: JsonFleet,
     expiring: &'a [ExpiringEvidence],
     deployments: Vec<JsonDeployment<'a>>,
-    problems: &'a [String],
+    problems: Vec<String>,
 }
 
 fn json(doc: &Document, lang: Lang) -> String {
@@ -354,7 +354,7 @@ fn json(doc: &Document, lang: Lang) -> String {
                     .collect(),
             })
             .collect(),
-        problems: &doc.problems,
+        problems: doc.problems.iter().map(|p| message_text(p, lang)).collect(),
     };
     let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
     text.push('\n');
@@ -410,7 +410,7 @@ fn junit(doc: &Document, lang: Lang) -> String {
         let mut suite = TestSuite::new("input");
         for (i, p) in doc.problems.iter().enumerate() {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-            s.set_message(p.clone()).set_type("InputError");
+            s.set_message(message_text(p, lang)).set_type("InputError");
             suite.add_test_case(TestCase::new(format!("problem-{}", i + 1), s));
         }
         out.add_test_suite(suite);

@@ -362,5 +362,30 @@ pub(super) const fn template(id: Msg) -> &'static str {
         Msg::StatusBehind => {
             "the status describes generation {observed} but the spec is at generation {generation}: the operator has not caught up"
         }
+
+        // Problems with the manifests read, and with the objects a report reads. What a
+        // parser or a validation rule of the CRDs says is quoted as it is.
+        Msg::ProblemAt => "{file}:{line}: document {document}: {message:msg}",
+        Msg::ProblemIn => "{file}: {message:msg}",
+        Msg::CannotRead => "cannot read: {error:code}",
+        Msg::CannotList => "cannot list: {error:code}",
+        Msg::NotOurResource => {
+            "{kind} of {api_version} is not a resource of this operator (expected {expected})"
+        }
+        Msg::Duplicate => {
+            "duplicate {kind} {name}: first defined at {file}:{line} (document {document})"
+        }
+        Msg::MalformedYaml => "malformed YAML: {error:code}",
+        Msg::NotAnObject => "not a Kubernetes object: apiVersion and kind are required",
+        Msg::NoName => "{kind} has no metadata.name",
+        Msg::UnknownField => "unknown field `{field}`",
+        Msg::InvalidField => "invalid `{field}`: {error:code}",
+        Msg::RejectedByRule => "rejected by rule: {error:code}",
+        Msg::PolicyNotInManifests => {
+            "ModelDeployment {name} references CompliancePolicy {policy}, which is not in the manifests read"
+        }
+        Msg::PolicyMissing => {
+            "ModelDeployment {name} references CompliancePolicy {policy}, which does not exist"
+        }
     }
 }

@@ -233,6 +233,20 @@ messages! {
     NotEvaluatedYet,
     NotEvaluatedYetBecause,
     StatusBehind,
+    ProblemAt,
+    ProblemIn,
+    CannotRead,
+    CannotList,
+    NotOurResource,
+    Duplicate,
+    MalformedYaml,
+    NotAnObject,
+    NoName,
+    UnknownField,
+    InvalidField,
+    RejectedByRule,
+    PolicyNotInManifests,
+    PolicyMissing,
 }
 
 impl Msg {

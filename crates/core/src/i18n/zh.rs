@@ -307,5 +307,22 @@ pub(super) const fn template(id: Msg) -> &'static str {
         Msg::StatusBehind => {
             "状态描述的是第 {observed} 代（generation），而 spec 已是第 {generation} 代：Operator 尚未跟上"
         }
+
+        Msg::ProblemAt => "{file}:{line}：第 {document} 个文档：{message}",
+        Msg::ProblemIn => "{file}：{message}",
+        Msg::CannotRead => "无法读取：{error}",
+        Msg::CannotList => "无法列出目录：{error}",
+        Msg::NotOurResource => "{api_version} 的 {kind} 不是本 Operator 的资源（应为 {expected}）",
+        Msg::Duplicate => "重复的 {kind} {name}：首次定义于 {file}:{line}（第 {document} 个文档）",
+        Msg::MalformedYaml => "YAML 格式错误：{error}",
+        Msg::NotAnObject => "不是 Kubernetes 对象：apiVersion 和 kind 为必填项",
+        Msg::NoName => "{kind} 没有 metadata.name",
+        Msg::UnknownField => "未知字段 `{field}`",
+        Msg::InvalidField => "`{field}` 无效：{error}",
+        Msg::RejectedByRule => "未通过校验规则：{error}",
+        Msg::PolicyNotInManifests => {
+            "ModelDeployment {name} 引用的 CompliancePolicy {policy} 不在所读取的清单中"
+        }
+        Msg::PolicyMissing => "ModelDeployment {name} 引用的 CompliancePolicy {policy} 不存在",
     }
 }
