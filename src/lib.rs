@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub use model_compliance_core::{
-    api, backups, catalog, conditions, desired, evaluate, labels, snapshot,
+    api, backups, catalog, conditions, desired, evaluate, i18n, labels, snapshot,
 };
 
 pub mod check;

@@ -11,6 +11,7 @@ use kube::{Api, Client, Config};
 
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
 use crate::check::exit;
+use crate::i18n::{self, Msg};
 use crate::view::{self, Document, Origin, dossier};
 
 /// Which cluster and which objects.
@@ -117,11 +118,14 @@ pub fn document(objects: &Objects, origin: Origin, now: Timestamp, expiring_days
                 .iter()
                 .find(|p| p.metadata.name.as_deref() == Some(d.spec.policy_ref.as_str()));
             if policy.is_none() {
-                problems.push(format!(
-                    "ModelDeployment {}/{} references CompliancePolicy {}, which does not exist",
+                let name = format!(
+                    "{}/{}",
                     d.metadata.namespace.as_deref().unwrap_or(""),
-                    d.metadata.name.as_deref().unwrap_or(""),
-                    d.spec.policy_ref
+                    d.metadata.name.as_deref().unwrap_or("")
+                );
+                problems.push(i18n::english(
+                    Msg::PolicyMissing,
+                    &[("name", &name), ("policy", &d.spec.policy_ref)],
                 ));
             }
             view::deployment_view(d, policy, &objects.evidence, now, "cluster".to_owned())

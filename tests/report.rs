@@ -205,7 +205,7 @@ async fn a_met_row_shows_its_reason_and_the_evidence_read_from_the_cluster() {
     assert_eq!(row1["state"], "Compliant");
     assert_eq!(
         row1["remark"],
-        "Evidence valid: qwen-chat-platform-2026 (valid until 2027-09-30)"
+        "attested by valid evidence: qwen-chat-platform-2026 (valid until 2027-09-30)"
     );
     assert_eq!(
         row1["evidence"]["attestedBy"]
@@ -221,7 +221,7 @@ async fn a_met_row_shows_its_reason_and_the_evidence_read_from_the_cluster() {
         .find(|r| r["row"] == "25")
         .unwrap();
     assert_eq!(row25["state"], "Compliant");
-    assert_eq!(row25["remark"], "Filed");
+    assert_eq!(row25["remark"], "the served version is filed");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::api::{ComplianceEvidence, CompliancePolicy, GROUP, ModelDeployment};
+use crate::i18n::{self, Msg};
 use crate::snapshot::{FactSource, Snapshot, VolumeSnapshot};
 
 /// Where a document came from.
@@ -47,18 +48,24 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.document == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        } else {
-            write!(
-                f,
-                "{}:{}: document {}: {}",
-                self.file.display(),
-                self.line,
-                self.document,
-                self.message
+        let file = self.file.display();
+        let text = if self.document == 0 {
+            i18n::english(
+                Msg::ProblemIn,
+                &[("file", &file), ("message", &self.message)],
             )
-        }
+        } else {
+            i18n::english(
+                Msg::ProblemAt,
+                &[
+                    ("file", &file),
+                    ("line", &self.line),
+                    ("document", &self.document),
+                    ("message", &self.message),
+                ],
+            )
+        };
+        f.write_str(&text)
     }
 }
 
@@ -127,7 +134,7 @@ pub fn load(paths: &[PathBuf]) -> Manifests {
                 file,
                 line: 0,
                 document: 0,
-                message: format!("cannot read: {e}"),
+                message: i18n::english(Msg::CannotRead, &[("error", &e)]),
             }),
         }
     }
@@ -142,14 +149,14 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Probl
             file: path.to_owned(),
             line: 0,
             document: 0,
-            message: format!("cannot read: {e}"),
+            message: i18n::english(Msg::CannotRead, &[("error", &e)]),
         }),
         Ok(meta) if meta.is_dir() => match std::fs::read_dir(path) {
             Err(e) => problems.push(Problem {
                 file: path.to_owned(),
                 line: 0,
                 document: 0,
-                message: format!("cannot list: {e}"),
+                message: i18n::english(Msg::CannotList, &[("error", &e)]),
             }),
             Ok(entries) => {
                 for entry in entries.flatten() {
@@ -241,9 +248,13 @@ fn load_document(
         if id.api_version.split('/').next() == Some(GROUP) {
             return Err(vec![located.problem_at(
                 &["apiVersion"],
-                format!(
-                    "{} of {} is not a resource of this operator (expected {GROUP}/v1alpha1)",
-                    id.kind, id.api_version
+                i18n::english(
+                    Msg::NotOurResource,
+                    &[
+                        ("kind", &id.kind),
+                        ("api_version", &id.api_version),
+                        ("expected", &format!("{GROUP}/v1alpha1")),
+                    ],
                 ),
             )]);
         }
@@ -259,7 +270,16 @@ fn load_document(
         };
         return Err(vec![located.problem_at(
             &["metadata", "name"],
-            format!("duplicate {} {place}: first defined at {first}", id.kind),
+            i18n::english(
+                Msg::Duplicate,
+                &[
+                    ("kind", &id.kind),
+                    ("name", &place),
+                    ("file", &first.file.display()),
+                    ("line", &first.line),
+                    ("document", &first.document),
+                ],
+            ),
         )]);
     }
     seen.insert(key, origin);
@@ -285,7 +305,7 @@ fn parse_yaml(doc: &str, line: usize) -> Result<Value, (usize, String)> {
                 ),
                 None => (line, e.to_string()),
             };
-            Err((at, format!("malformed YAML: {text}")))
+            Err((at, i18n::english(Msg::MalformedYaml, &[("error", &text)])))
         }
     }
 }
@@ -304,14 +324,14 @@ impl Identity {
             value.get("apiVersion").and_then(Value::as_str),
             value.get("kind").and_then(Value::as_str),
         ) else {
-            return Err("not a Kubernetes object: apiVersion and kind are required".into());
+            return Err(i18n::english(Msg::NotAnObject, &[]));
         };
         let name = value
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default();
         if name.is_empty() {
-            return Err(format!("{kind} has no metadata.name"));
+            return Err(i18n::english(Msg::NoName, &[("kind", &kind)]));
         }
         let namespace = value
             .pointer("/metadata/namespace")
@@ -451,7 +471,10 @@ fn typed<T: DeserializeOwned>(doc: &Located<Value>) -> Result<T, Vec<Problem>> {
         .map(|path| {
             let shown = path.replace(".?", "");
             let segments: Vec<&str> = shown.split('.').collect();
-            doc.problem_at(&segments, format!("unknown field `{shown}`"))
+            doc.problem_at(
+                &segments,
+                i18n::english(Msg::UnknownField, &[("field", &shown)]),
+            )
         })
         .collect();
     match result {
@@ -463,7 +486,10 @@ fn typed<T: DeserializeOwned>(doc: &Located<Value>) -> Result<T, Vec<Problem>> {
                 .split(['.', '[', ']'])
                 .filter(|s| !s.is_empty() && *s != "?")
                 .collect();
-            problems.push(doc.problem_at(&segments, format!("invalid `{path}`: {}", e.inner())));
+            problems.push(doc.problem_at(
+                &segments,
+                i18n::english(Msg::InvalidField, &[("field", &path), ("error", e.inner())]),
+            ));
             Err(problems)
         }
     }
@@ -512,7 +538,10 @@ impl InstalledSchema {
                 } else {
                     path.join(".")
                 };
-                doc.problem_at(&path, format!("invalid `{shown}`: {e}"))
+                doc.problem_at(
+                    &path,
+                    i18n::english(Msg::InvalidField, &[("field", &shown), ("error", &e)]),
+                )
             })
             .collect();
         if problems.is_empty() {
@@ -533,7 +562,7 @@ impl InstalledSchema {
                         .split(['.', '[', ']'])
                         .filter(|s| !s.is_empty())
                         .collect();
-                    doc.problem_at(&path, format!("rejected by rule: {e}"))
+                    doc.problem_at(&path, i18n::english(Msg::RejectedByRule, &[("error", &e)]))
                 })
                 .collect()),
         }

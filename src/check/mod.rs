@@ -12,6 +12,7 @@ use k8s_openapi::jiff::Timestamp;
 use crate::api::ComplianceEvidence;
 use crate::conditions::{self, Progress};
 use crate::evaluate::{self, Inputs};
+use crate::i18n::{self, Msg};
 pub use crate::view::Format;
 use crate::view::{self, Document, Origin};
 pub use load::{Manifests, Problem, load};
@@ -69,9 +70,12 @@ pub fn evaluate_manifests(manifests: Manifests, now: Timestamp, expiring_days: i
         else {
             problems.push(located.problem_at(
                 &["spec", "policyRef"],
-                format!(
-                    "ModelDeployment {} references CompliancePolicy {policy_name}, which is not in the manifests read",
-                    deployment.metadata.name.as_deref().unwrap_or("")
+                i18n::english(
+                    Msg::PolicyNotInManifests,
+                    &[
+                        ("name", &deployment.metadata.name.as_deref().unwrap_or("")),
+                        ("policy", policy_name),
+                    ],
                 ),
             ));
             continue;

@@ -7,7 +7,7 @@
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::text::{labels, message_text, reason_text, state_label};
+use super::text::{labels, message_text, reason_text, row_label, state_label};
 use super::{DeploymentView, day};
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment, SampleResult};
 use crate::catalog::{Lang, defaults};
@@ -44,9 +44,9 @@ fn or_dash(v: Option<&str>) -> String {
     v.map(str::to_owned).unwrap_or_else(|| "–".to_owned())
 }
 
-fn percent(part: i64, whole: i64) -> String {
+fn percent(part: i64, whole: i64, lang: Lang) -> String {
     if whole == 0 {
-        "n/a".to_owned()
+        labels(lang).no_share.to_owned()
     } else {
         format!("{:.1} %", part as f64 * 100.0 / whole as f64)
     }
@@ -75,9 +75,15 @@ impl Dossier {
                     } else {
                         message_text(&r.message, lang)
                     };
-                    format!("row {n}: {} — {detail}", state_label(r.state, lang))
+                    format!(
+                        "{}: {} — {detail}",
+                        row_label(n, lang),
+                        state_label(r.state, lang)
+                    )
                 })
-                .unwrap_or_else(|| format!("row {n}: {}", t(lang, "not evaluated", "未评估")))
+                .unwrap_or_else(|| {
+                    format!("{}: {}", row_label(n, lang), labels(lang).not_evaluated)
+                })
         };
 
         let title = format!(
@@ -348,7 +354,7 @@ impl Dossier {
                             b.total_items.to_string(),
                             b.sampled_items.to_string(),
                             b.illegal_items.to_string(),
-                            percent(b.illegal_items, b.sampled_items),
+                            percent(b.illegal_items, b.sampled_items, lang),
                             rate(limit),
                             super::text::yes_no(b.voided, lang).to_owned(),
                         ]
@@ -394,7 +400,7 @@ impl Dossier {
             );
             check(
                 format!("{label}: {}", t(lang, "pass rate", "合格率")),
-                percent(s.passed, s.items),
+                percent(s.passed, s.items, lang),
                 format!(">= {}", rate(min_rate)),
                 s.items > 0 && s.passed as f64 + 1e-9 >= min_rate * s.items as f64,
             );
@@ -428,14 +434,14 @@ impl Dossier {
                 );
                 check(
                     format!("{l31a}: {}", t(lang, "share of corpus", "占语料比例")),
-                    percent(c.automated.items, c.corpus_size),
+                    percent(c.automated.items, c.corpus_size, lang),
                     format!(">= {}", rate(ratio)),
                     c.corpus_size > 0
                         && c.automated.items as f64 + 1e-9 >= ratio * c.corpus_size as f64,
                 );
                 check(
                     format!("{l31a}: {}", t(lang, "pass rate", "合格率")),
-                    percent(c.automated.passed, c.automated.items),
+                    percent(c.automated.passed, c.automated.items, lang),
                     format!(">= {}", rate(auto_rate)),
                     c.automated.items > 0
                         && c.automated.passed as f64 + 1e-9 >= auto_rate * c.automated.items as f64,
@@ -513,7 +519,7 @@ impl Dossier {
                         r.date,
                         t(lang, "refusal rate", "拒答率")
                     ),
-                    percent(refused, s.items),
+                    percent(refused, s.items, lang),
                     format!("<= {}", rate(answer_max)),
                     s.items > 0 && refused as f64 <= answer_max * s.items as f64 + 1e-9,
                 );

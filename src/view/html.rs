@@ -5,7 +5,9 @@
 use quick_xml::escape::escape;
 
 use super::render::{by_risk_text, expiring_text, finding_text, now_text, obligation_text};
-use super::text::{self, labels, remark, risk_class, state_class, state_label, titles, yes_no};
+use super::text::{
+    self, labels, remark, risk_class, risk_name, state_class, state_label, titles, yes_no,
+};
 use super::{DeploymentView, Document};
 use crate::catalog::Lang;
 
@@ -88,7 +90,7 @@ pub fn page(doc: &Document, lang: Lang) -> String {
         "<div class=\"risk risk-{}\">{}: {} — {} {}/{}</div>\n</header>\n",
         risk_class(risk),
         e(l.highest_risk),
-        risk.as_str(),
+        risk_name(risk, lang),
         e(l.not_acceptable),
         unacceptable,
         doc.deployments.len()
@@ -107,7 +109,7 @@ pub fn page(doc: &Document, lang: Lang) -> String {
             e(&d.namespace),
             e(&d.name),
             e(l.risk),
-            d.risk.as_str()
+            risk_name(d.risk, lang)
         ));
     }
     out.push_str("</ol>\n</nav>\n");
@@ -123,7 +125,7 @@ pub fn page(doc: &Document, lang: Lang) -> String {
         out.push_str(&format!(
             "<tr><td><span class=\"risk risk-{}\">{}</span></td><td>{n}</td></tr>\n",
             risk_class(r),
-            r.as_str()
+            risk_name(r, lang)
         ));
     }
     out.push_str("</tbody>\n</table>\n");
@@ -157,7 +159,7 @@ pub fn page(doc: &Document, lang: Lang) -> String {
     out.push_str(&format!(
         "<p>{}: {}</p>\n</section>\n",
         e(l.risk_levels),
-        e(&by_risk_text(doc))
+        e(&by_risk_text(doc, lang))
     ));
 
     for d in &doc.deployments {
@@ -166,7 +168,7 @@ pub fn page(doc: &Document, lang: Lang) -> String {
     if !doc.problems.is_empty() {
         out.push_str(&format!("<section>\n<h2>{}</h2>\n<ul>\n", e(l.problems)));
         for p in &doc.problems {
-            out.push_str(&format!("<li>{}</li>\n", e(p)));
+            out.push_str(&format!("<li>{}</li>\n", e(&text::message_text(p, lang))));
         }
         out.push_str("</ul>\n</section>\n");
     }
@@ -180,14 +182,17 @@ fn deployment(out: &mut String, d: &DeploymentView, lang: Lang) {
     out.push_str(&format!(
         "<section class=\"deployment\" id=\"{}\">\n<h2>{}</h2>\n<div class=\"risk risk-{}\">{}</div>\n<p class=\"source\">{}: {}</p>\n",
         e(&id),
-        e(&text::title(d)),
+        e(&text::title(d, lang)),
         risk_class(d.risk),
         e(&text::verdict(d, lang)),
         e(l.source),
         e(&d.source)
     ));
     if let Some(note) = &d.note {
-        out.push_str(&format!("<p class=\"note\">{}</p>\n", e(note)));
+        out.push_str(&format!(
+            "<p class=\"note\">{}</p>\n",
+            e(&text::message_text(note, lang))
+        ));
     }
     out.push_str(&format!(
         "<nav class=\"toc\">{}: <a href=\"#{id}-findings\">{}</a> · <a href=\"#{id}-table\">{}</a></nav>\n",

@@ -24,6 +24,7 @@ use crate::api::{
 };
 use crate::conditions;
 use crate::evaluate::{self, Obligation, State, Summary};
+use crate::i18n::{self, Msg};
 
 pub use render::{Format, Options, render};
 
@@ -57,7 +58,8 @@ pub struct Document {
     pub deployments: Vec<DeploymentView>,
     /// Evidence lapsing within `expiring_days`, soonest first.
     pub expiring: Vec<ExpiringEvidence>,
-    /// Input problems (`file:line: …`) or objects that could not be shown.
+    /// Input problems (`file:line: …`) or objects that could not be shown, in English; shown
+    /// through [`text::message_text`].
     pub problems: Vec<String>,
 }
 
@@ -123,7 +125,8 @@ pub struct DeploymentView {
     pub policy: String,
     /// `file:line` of the manifest, or `cluster` for a live object.
     pub source: String,
-    /// Why the table is missing or may be out of date (not evaluated yet, stale status).
+    /// Why the table is missing or may be out of date (not evaluated yet, stale status), in
+    /// English; shown through [`text::message_text`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub risk: RiskLevel,
@@ -252,7 +255,7 @@ pub fn deployment_view(
                 None => (
                     State::Unknown,
                     "NotInStatus".to_owned(),
-                    "the status has no condition for it".to_owned(),
+                    i18n::english(Msg::NotInStatus, &[]),
                 ),
             };
             let evidence = (state == State::Compliant && evaluate::met_by_evidence(&reason))
@@ -307,16 +310,21 @@ fn note(
         let why = [stalled, ready]
             .into_iter()
             .flatten()
-            .find(|c| c.status == "True" && c.type_ == "Stalled" || c.status == "False")
-            .map(|c| format!(": {} ({})", c.message, c.reason))
-            .unwrap_or_default();
-        return Some(format!("not evaluated by the operator yet{why}"));
+            .find(|c| c.status == "True" && c.type_ == "Stalled" || c.status == "False");
+        return Some(match why {
+            Some(c) => i18n::english(
+                Msg::NotEvaluatedYetBecause,
+                &[("message", &c.message), ("reason", &c.reason)],
+            ),
+            None => i18n::english(Msg::NotEvaluatedYet, &[]),
+        });
     }
     let observed = deployment.status.as_ref()?.observed_generation?;
     let generation = deployment.metadata.generation?;
     (observed < generation).then(|| {
-        format!(
-            "the status describes generation {observed} but the spec is at generation {generation}: the operator has not caught up"
+        i18n::english(
+            Msg::StatusBehind,
+            &[("observed", &observed), ("generation", &generation)],
         )
     })
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::text::{self, labels, message_text, remark, state_label, titles, yes_no};
-use super::{Document, ExpiringEvidence, Origin, RowView, terminal};
+use super::{DeploymentView, Document, ExpiringEvidence, Origin, RowView, terminal};
 use crate::catalog::Lang;
 use crate::evaluate::{Obligation, State, Summary};
 
@@ -60,12 +60,12 @@ pub fn obligation_text(id: Obligation, lang: Lang) -> String {
 }
 
 /// The fleet's risk levels: `Critical 1, None 1`, levels with no deployment left out.
-pub fn by_risk_text(doc: &Document) -> String {
+pub fn by_risk_text(doc: &Document, lang: Lang) -> String {
     let parts: Vec<String> = doc
         .by_risk()
         .into_iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(r, n)| format!("{} {n}", r.as_str()))
+        .map(|(r, n)| format!("{} {n}", text::risk_name(r, lang)))
         .collect();
     if parts.is_empty() {
         "–".to_owned()
@@ -94,7 +94,7 @@ pub fn expiring_text(e: &ExpiringEvidence, lang: Lang) -> String {
 pub fn finding_text(r: &RowView, lang: Lang) -> String {
     format!(
         "{} [{}] {}: {}",
-        r.severity.as_str(),
+        text::severity_name(r.severity, lang),
         state_label(r.state, lang),
         r.id.condition_type(),
         message_text(&r.message, lang)
@@ -116,7 +116,7 @@ fn markdown(doc: &Document, lang: Lang) -> String {
     out.push_str(&format!(
         "- {}: {}\n",
         l.risk_levels,
-        md_cell(&by_risk_text(doc))
+        md_cell(&by_risk_text(doc, lang))
     ));
     let unmet: Vec<String> = doc
         .most_unmet(5)
@@ -146,11 +146,11 @@ fn markdown(doc: &Document, lang: Lang) -> String {
     }
     out.push('\n');
     for d in &doc.deployments {
-        out.push_str(&format!("## {}\n\n", md_cell(&text::title(d))));
+        out.push_str(&format!("## {}\n\n", md_cell(&text::title(d, lang))));
         out.push_str(&format!("{}\n\n", md_cell(&text::verdict(d, lang))));
         out.push_str(&format!("{}: {}\n\n", l.source, md_cell(&d.source)));
         if let Some(note) = &d.note {
-            out.push_str(&format!("> {}\n\n", md_cell(note)));
+            out.push_str(&format!("> {}\n\n", md_cell(&message_text(note, lang))));
         }
         if !d.findings.is_empty() {
             out.push_str(&format!("### {}\n\n", l.findings));
@@ -189,7 +189,7 @@ fn markdown(doc: &Document, lang: Lang) -> String {
     if !doc.problems.is_empty() {
         out.push_str(&format!("## {}\n\n", l.problems));
         for p in &doc.problems {
-            out.push_str(&format!("- {}\n", md_cell(p)));
+            out.push_str(&format!("- {}\n", md_cell(&message_text(p, lang))));
         }
         out.push('\n');
     }
@@ -230,7 +230,7 @@ fn csv(doc: &Document, lang: Lang) -> String {
                     obligation,
                     yes_no(r.applicable(), lang),
                     state_label(r.state, lang),
-                    r.severity.as_str(),
+                    text::severity_name(r.severity, lang),
                     &r.reason,
                     &remark(r, lang),
                     r.evidence
@@ -268,7 +268,7 @@ struct JsonRow<'a> {
 #[serde(rename_all = "camelCase")]
 struct JsonDeployment<'a> {
     #[serde(flatten)]
-    deployment: &'a super::DeploymentView,
+    deployment: DeploymentView,
     compliant: String,
     findings: Vec<String>,
     rows: Vec<JsonRow<'a>>,
@@ -297,7 +297,7 @@ struct JsonReport<'a> {
     fleet: JsonFleet,
     expiring: &'a [ExpiringEvidence],
     deployments: Vec<JsonDeployment<'a>>,
-    problems: &'a [String],
+    problems: Vec<String>,
 }
 
 fn json(doc: &Document, lang: Lang) -> String {
@@ -326,7 +326,10 @@ fn json(doc: &Document, lang: Lang) -> String {
             .deployments
             .iter()
             .map(|d| JsonDeployment {
-                deployment: d,
+                deployment: DeploymentView {
+                    note: d.note.as_ref().map(|n| message_text(n, lang)),
+                    ..d.clone()
+                },
                 compliant: Summary::ratio(&d.summary),
                 findings: d.findings.iter().map(|f| f.condition_type()).collect(),
                 rows: d
@@ -351,7 +354,7 @@ fn json(doc: &Document, lang: Lang) -> String {
                     .collect(),
             })
             .collect(),
-        problems: &doc.problems,
+        problems: doc.problems.iter().map(|p| message_text(p, lang)).collect(),
     };
     let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
     text.push('\n');
@@ -397,7 +400,8 @@ fn junit(doc: &Document, lang: Lang) -> String {
         }
         if let Some(note) = &d.note {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-            s.set_message(note.clone()).set_type("NotEvaluated");
+            s.set_message(message_text(note, lang))
+                .set_type("NotEvaluated");
             suite.add_test_case(TestCase::new("Evaluated", s));
         }
         out.add_test_suite(suite);
@@ -406,7 +410,7 @@ fn junit(doc: &Document, lang: Lang) -> String {
         let mut suite = TestSuite::new("input");
         for (i, p) in doc.problems.iter().enumerate() {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-            s.set_message(p.clone()).set_type("InputError");
+            s.set_message(message_text(p, lang)).set_type("InputError");
             suite.add_test_case(TestCase::new(format!("problem-{}", i + 1), s));
         }
         out.add_test_suite(suite);

@@ -97,7 +97,7 @@ pub fn table(doc: &Document, lang: Lang, terminal: &Terminal) -> String {
         "  ",
     );
     out.push_str(&wrap(
-        &format!("{}: {}", l.risk_levels, by_risk_text(doc)),
+        &format!("{}: {}", l.risk_levels, by_risk_text(doc, lang)),
         width,
         "  ",
     ));
@@ -137,14 +137,14 @@ pub fn table(doc: &Document, lang: Lang, terminal: &Terminal) -> String {
         deployment(&mut out, d, lang, terminal, width);
     }
     if doc.deployments.is_empty() {
-        out.push_str("\nno ModelDeployment\n");
+        out.push_str(&format!("\n{}\n", l.no_deployment));
     }
     out
 }
 
 fn deployment(out: &mut String, d: &DeploymentView, lang: Lang, terminal: &Terminal, width: usize) {
     let l = labels(lang);
-    out.push_str(&wrap(&text::title(d), width, "  "));
+    out.push_str(&wrap(&text::title(d, lang), width, "  "));
     out.push_str(&wrap(
         &format!("  {}", text::verdict(d, lang)),
         width,
@@ -156,7 +156,11 @@ fn deployment(out: &mut String, d: &DeploymentView, lang: Lang, terminal: &Termi
         "    ",
     ));
     if let Some(note) = &d.note {
-        out.push_str(&wrap(&format!("  ! {note}"), width, "    "));
+        out.push_str(&wrap(
+            &format!("  ! {}", text::message_text(note, lang)),
+            width,
+            "    ",
+        ));
     }
     if !d.findings.is_empty() {
         out.push_str(&format!("{}:\n", l.findings));
@@ -166,7 +170,7 @@ fn deployment(out: &mut String, d: &DeploymentView, lang: Lang, terminal: &Termi
                 let line = wrap(
                     &format!(
                         "  {} [{}] {}",
-                        r.severity.as_str(),
+                        text::severity_name(r.severity, lang),
                         state_label(r.state, lang),
                         obligation_text(r.id, lang)
                     ),

@@ -1,26 +1,34 @@
 //! The words of every format: labels in each language, and the texts of condition messages
 //! and reasons.
 
-use crate::api::RiskLevel;
+use crate::api::{RiskLevel, Severity};
 use crate::catalog::{self, Lang};
 use crate::evaluate::{Obligation, State};
+use crate::i18n;
 
 use super::{DeploymentView, Origin, RowView};
 
 /// The text a reader sees for a condition message (what was found, what is missing).
 ///
-/// Messages are written in English by the evaluation; this is where their localisation plugs
-/// in, so that every format shows a message through it. For now it returns the message as is.
-pub fn message_text(message: &str, _lang: Lang) -> String {
-    message.to_owned()
+/// Messages are written in English by the evaluation, from the templates of [`i18n`]; in
+/// Chinese they are read back into their template and filled in from the Chinese one.
+pub fn message_text(message: &str, lang: Lang) -> String {
+    i18n::message(message, lang).into_owned()
 }
 
-/// The text a reader sees for a condition reason (`DatasetsCleaned` → "Datasets cleaned").
+/// The text a reader sees for a condition reason (`DatasetsCleaned` → "every dataset
+/// cleaned"), from the reason table of [`i18n`].
 ///
-/// A met row's status keeps only its reason, so this text is what the table says about it.
-/// This is where the localisation of reasons plugs in; for now it spells the CamelCase reason
-/// as English words.
-pub fn reason_text(reason: &str, _lang: Lang) -> String {
+/// A met row's status keeps only its reason, so this text is what the table says about it. A
+/// reason the table does not know (written by another version of the operator) is spelt as
+/// words in English, and kept as it is in Chinese.
+pub fn reason_text(reason: &str, lang: Lang) -> String {
+    if let Some(text) = i18n::reason_text(reason, lang) {
+        return text.to_owned();
+    }
+    if lang == Lang::Zh {
+        return reason.to_owned();
+    }
     let mut out = String::with_capacity(reason.len() + 4);
     for (i, c) in reason.chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {
@@ -97,6 +105,12 @@ pub struct Labels {
     pub not_shown: &'static str,
     pub highest_risk: &'static str,
     pub not_acceptable: &'static str,
+    pub policy: &'static str,
+    pub selector: &'static str,
+    pub no_deployment: &'static str,
+    pub not_evaluated: &'static str,
+    /// A share of nothing.
+    pub no_share: &'static str,
 }
 
 pub fn labels(lang: Lang) -> &'static Labels {
@@ -122,6 +136,11 @@ pub fn labels(lang: Lang) -> &'static Labels {
         not_shown: "met or not applicable rows not shown; --all-rows lists every row, --wide every column",
         highest_risk: "Highest risk",
         not_acceptable: "not acceptable",
+        policy: "policy",
+        selector: "selector",
+        no_deployment: "no ModelDeployment",
+        not_evaluated: "not evaluated",
+        no_share: "n/a",
     };
     const ZH: Labels = Labels {
         title: "附录A 合规报告",
@@ -145,10 +164,33 @@ pub fn labels(lang: Lang) -> &'static Labels {
         not_shown: "条符合或不适用的条目未显示；--all-rows 显示全部条目，--wide 显示全部列",
         highest_risk: "最高风险",
         not_acceptable: "不可接受",
+        policy: "策略",
+        selector: "选择器",
+        no_deployment: "没有 ModelDeployment",
+        not_evaluated: "未评估",
+        no_share: "无",
     };
     match lang {
         Lang::En => &EN,
         Lang::Zh => &ZH,
+    }
+}
+
+/// The name of a risk level: `Critical`, 严重.
+pub fn risk_name(risk: RiskLevel, lang: Lang) -> &'static str {
+    i18n::risk_level(risk, lang)
+}
+
+/// The name of a severity: `High`, 高.
+pub fn severity_name(severity: Severity, lang: Lang) -> &'static str {
+    i18n::severity(severity, lang)
+}
+
+/// `row 42`, 第42项.
+pub fn row_label(n: u8, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("row {n}"),
+        Lang::Zh => format!("第{n}项"),
     }
 }
 
@@ -233,11 +275,18 @@ pub fn remark(row: &RowView, lang: Lang) -> String {
 }
 
 /// `ModelDeployment ns/name (policy P)`.
-pub fn title(d: &DeploymentView) -> String {
-    format!(
-        "ModelDeployment {}/{} (policy {})",
-        d.namespace, d.name, d.policy
-    )
+pub fn title(d: &DeploymentView, lang: Lang) -> String {
+    let policy = labels(lang).policy;
+    match lang {
+        Lang::En => format!(
+            "ModelDeployment {}/{} ({policy} {})",
+            d.namespace, d.name, d.policy
+        ),
+        Lang::Zh => format!(
+            "ModelDeployment {}/{}（{policy} {}）",
+            d.namespace, d.name, d.policy
+        ),
+    }
 }
 
 /// `risk Critical — NOT acceptable (max Low); 34/40 rows met; 0 not met, …`.
@@ -252,8 +301,8 @@ pub fn verdict(d: &DeploymentView, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "risk {} — {verdict} (max {}); {} rows met; {} not met, {} unknown, {} excepted, {} not applicable",
-            d.risk.as_str(),
-            d.max_acceptable.as_str(),
+            risk_name(d.risk, lang),
+            risk_name(d.max_acceptable, lang),
             s.ratio(),
             s.non_compliant,
             s.unknown,
@@ -262,8 +311,8 @@ pub fn verdict(d: &DeploymentView, lang: Lang) -> String {
         ),
         Lang::Zh => format!(
             "风险等级 {} — {verdict}（上限 {}）；符合 {}；不符合 {}，待确认 {}，风险接受 {}，不适用 {}",
-            d.risk.as_str(),
-            d.max_acceptable.as_str(),
+            risk_name(d.risk, lang),
+            risk_name(d.max_acceptable, lang),
             s.ratio(),
             s.non_compliant,
             s.unknown,
@@ -298,7 +347,13 @@ pub fn origin_line(origin: &Origin, deployments: usize, now: &str, lang: Lang) -
             };
             let selector = selector
                 .as_deref()
-                .map(|s| format!(", selector {s}"))
+                .map(|s| {
+                    let label = labels(lang).selector;
+                    match lang {
+                        Lang::En => format!(", {label} {s}"),
+                        Lang::Zh => format!("，{label} {s}"),
+                    }
+                })
                 .unwrap_or_default();
             match lang {
                 Lang::En => format!(
@@ -317,9 +372,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reasons_read_as_words() {
-        assert_eq!(reason_text("DatasetsCleaned", Lang::En), "Datasets cleaned");
-        assert_eq!(reason_text("EvidenceValid", Lang::En), "Evidence valid");
+    fn reasons_read_from_the_table_or_as_words() {
+        assert_eq!(
+            reason_text("EvidenceValid", Lang::En),
+            "attested by valid evidence"
+        );
+        assert_eq!(reason_text("EvidenceValid", Lang::Zh), "已有有效证据证明");
+        assert_eq!(reason_text("SomeNewReason", Lang::En), "Some new reason");
+        assert_eq!(reason_text("SomeNewReason", Lang::Zh), "SomeNewReason");
         assert_eq!(reason_text("X", Lang::En), "X");
     }
 }

@@ -13,6 +13,7 @@ use crate::api::{
 };
 use crate::catalog::defaults as d;
 use crate::desired::{object_name, owned_by};
+use crate::i18n::msg;
 use crate::labels::SLOT;
 use crate::snapshot::{NamespaceObjects, Snapshot, VolumeSnapshot};
 
@@ -32,9 +33,14 @@ impl Schedule {
             .build()
             .parse(expression)
             .map_err(|e| {
-                format!("schedule {expression:?} is not a five-field cron expression: {e}")
+                msg!(
+                    ScheduleNotCron,
+                    expression = format!("{expression:?}"),
+                    error = e
+                )
             })?;
-        let zone = TimeZone::get(zone).map_err(|_| format!("time zone {zone:?} is not known"))?;
+        let zone =
+            TimeZone::get(zone).map_err(|_| msg!(TimeZoneUnknown, zone = format!("{zone:?}")))?;
         Ok(Schedule { cron, zone })
     }
 
@@ -65,11 +71,11 @@ pub fn schedule_of(policy: &CompliancePolicy) -> Result<(Schedule, Option<Schedu
         backup.schedule.as_deref().unwrap_or(d::BACKUP_SCHEDULE),
         zone,
     )
-    .map_err(|e| format!("controls.backup: {e}"))?;
+    .map_err(|e| msg!(InvalidBackupSchedule, error = e))?;
     let drill = match &backup.restore_drill {
         Some(drill) => Some(
             Schedule::parse(&drill.schedule, zone)
-                .map_err(|e| format!("controls.backup.restoreDrill: {e}"))?,
+                .map_err(|e| msg!(InvalidDrillSchedule, error = e))?,
         ),
         None => None,
     };
@@ -378,12 +384,13 @@ impl Drill<'_> {
             None => drill_source(objects, uid, claim, slot).and_then(|s| s.metadata.name.clone()),
         };
         let Some(source_name) = source_name else {
+            let message = msg!(NoBackupToRestore, volume = volume);
             return DrillVolume {
                 volume,
                 snapshot: None,
                 seconds_to_bind: None,
                 outcome: DrillOutcome::Failed,
-                message: Some(format!("no ready backup of {namespace}/{claim} to restore")),
+                message: Some(message),
             };
         };
         let bound = restored
@@ -409,9 +416,11 @@ impl Drill<'_> {
                 snapshot: source_name.clone(),
                 seconds_to_bind: None,
                 outcome: DrillOutcome::Failed,
-                message: Some(format!(
-                    "claim {namespace}/{name} restored from {} did not bind within {timeout} s",
-                    source_name.as_deref().unwrap_or_default()
+                message: Some(msg!(
+                    RestoreDidNotBind,
+                    claim = format!("{namespace}/{name}"),
+                    snapshot = source_name.as_deref().unwrap_or_default(),
+                    timeout = timeout
                 )),
             };
         }

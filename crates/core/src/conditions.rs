@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::api::{DrillOutcome, ModelDeploymentStatus, RestoreDrillStatus, StatusSummary};
 use crate::evaluate::{Evaluation, State};
+use crate::i18n::msg;
 
 /// Longest message kept in a condition; the API allows 32 KiB, status stays small with 1 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 1024;
@@ -135,27 +136,23 @@ fn summary_conditions<'a>(
     progress: &'a Progress,
 ) -> [(String, &'static str, &'a str, String); 4] {
     let ready = match progress {
-        Progress::Applied { suspended: false } => (
-            "True",
-            "ControlsApplied",
-            "the controls of this generation are in place".to_owned(),
-        ),
-        Progress::Applied { suspended: true } => (
-            "True",
-            "InferenceSuspended",
-            "the controls of this generation are in place and inference is suspended: all ingress to the inference pods is denied".to_owned(),
-        ),
+        Progress::Applied { suspended: false } => {
+            ("True", "ControlsApplied", msg!(ControlsApplied))
+        }
+        Progress::Applied { suspended: true } => {
+            ("True", "InferenceSuspended", msg!(ControlsAppliedSuspended))
+        }
         Progress::Reconciling { reason, message } | Progress::Stalled { reason, message } => {
             ("False", reason.as_str(), message.clone())
         }
     };
-    let mut summary = format!(
-        "risk {} with {} rows met; {} not met, {} unknown, {} excepted",
-        evaluation.risk.as_str(),
-        evaluation.summary.ratio(),
-        evaluation.summary.non_compliant,
-        evaluation.summary.unknown,
-        evaluation.summary.excepted
+    let mut summary = msg!(
+        RiskSummary,
+        risk = evaluation.risk.as_str(),
+        ratio = evaluation.summary.ratio(),
+        not_met = evaluation.summary.non_compliant,
+        unknown = evaluation.summary.unknown,
+        excepted = evaluation.summary.excepted
     );
     summary.push_str(&most_severe(evaluation));
     let (compliant, compliant_reason) = if evaluation.decisions.is_empty() {
@@ -167,11 +164,11 @@ fn summary_conditions<'a>(
     };
     let reconciling = match progress {
         Progress::Reconciling { reason, message } => ("True", reason.as_str(), message.clone()),
-        _ => ("False", "Settled", "nothing left to apply".to_owned()),
+        _ => ("False", "Settled", msg!(NothingToApply)),
     };
     let stalled = match progress {
         Progress::Stalled { reason, message } => ("True", reason.as_str(), message.clone()),
-        _ => ("False", "Progressing", "no permanent problem".to_owned()),
+        _ => ("False", "Progressing", msg!(NoPermanentProblem)),
     };
     [
         ("Ready".into(), ready.0, ready.1, ready.2),
@@ -212,13 +209,13 @@ fn most_severe(evaluation: &Evaluation) -> String {
                 .map_or(type_.clone(), |(id, _)| id.to_owned())
         })
         .collect();
-    let named = at_top[..at_top.len().min(NAMED_FINDINGS)].join(", ");
+    let mut named = at_top[..at_top.len().min(NAMED_FINDINGS)].join(", ");
     let rest = evaluation.findings.len() - at_top.len().min(NAMED_FINDINGS);
-    if rest == 0 {
-        format!("; most severe open: {named}")
-    } else {
-        format!("; most severe open: {named} and {rest} more")
+    if rest > 0 {
+        named.push(' ');
+        named.push_str(&msg!(AndMore, count = rest));
     }
+    format!("; {}", msg!(MostSevereOpen, conditions = named))
 }
 
 /// The whole status of a ModelDeployment.
@@ -261,24 +258,21 @@ pub fn restore_verified(
 ) -> Condition {
     let slot = drill.slot.0;
     let (status, reason, message) = match drill.outcome {
-        DrillOutcome::Running => (
-            "Unknown",
-            "RestoreRunning",
-            format!("restore drill of {slot} is running"),
-        ),
+        DrillOutcome::Running => ("Unknown", "RestoreRunning", msg!(DrillRunning, slot = slot)),
         DrillOutcome::Succeeded => (
             "True",
             "RestoreSucceeded",
-            format!(
-                "restore drill of {slot}: {}",
-                drill
+            msg!(
+                DrillSucceeded,
+                slot = slot,
+                volumes = drill
                     .volumes
                     .iter()
-                    .map(|v| format!(
-                        "{} restored from {} in {} s",
-                        v.volume,
-                        v.snapshot.as_deref().unwrap_or("?"),
-                        v.seconds_to_bind.unwrap_or_default()
+                    .map(|v| msg!(
+                        VolumeRestored,
+                        volume = v.volume,
+                        snapshot = v.snapshot.as_deref().unwrap_or("?"),
+                        seconds = v.seconds_to_bind.unwrap_or_default()
                     ))
                     .collect::<Vec<_>>()
                     .join("; ")
@@ -287,9 +281,10 @@ pub fn restore_verified(
         DrillOutcome::Failed => (
             "False",
             "RestoreFailed",
-            format!(
-                "restore drill of {slot} failed: {}",
-                drill
+            msg!(
+                DrillFailed,
+                slot = slot,
+                volumes = drill
                     .volumes
                     .iter()
                     .filter_map(|v| v.message.as_deref())

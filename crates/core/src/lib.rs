@@ -16,5 +16,6 @@ pub mod catalog;
 pub mod conditions;
 pub mod desired;
 pub mod evaluate;
+pub mod i18n;
 pub mod labels;
 pub mod snapshot;

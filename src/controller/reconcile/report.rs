@@ -22,6 +22,7 @@ use crate::catalog::defaults::EVIDENCE_EXPIRY_WARNING_DAYS;
 use crate::conditions::{self, Progress};
 use crate::controller::Context;
 use crate::evaluate::{self, Evaluation, Inputs};
+use crate::i18n::{self, Msg};
 use crate::labels::FIELD_MANAGER;
 
 /// One Event to record.
@@ -135,9 +136,9 @@ pub fn report(
 pub fn stalled(deployment: &ModelDeployment, now: Timestamp) -> Report {
     let progress = Progress::Stalled {
         reason: "PolicyNotFound".into(),
-        message: format!(
-            "CompliancePolicy {} does not exist; waiting for it to be created",
-            deployment.spec.policy_ref
+        message: i18n::english(
+            Msg::PolicyNotFound,
+            &[("policy", &deployment.spec.policy_ref)],
         ),
     };
     let drill = deployment

@@ -6,6 +6,7 @@ use k8s_openapi::jiff::{Timestamp, civil::Date, tz::TimeZone};
 use super::{Ctx, Outcome, as_percent, join, percent, rate_at_least, rate_at_most};
 use crate::api::{Acquisition, Audience, Dataset, LegalBasis, SampleResult};
 use crate::catalog::defaults as d;
+use crate::i18n::{Msg, english, msg};
 
 pub(crate) fn decide(ctx: &Ctx, row: u8) -> Outcome {
     match row {
@@ -56,7 +57,8 @@ fn list(names: &[&str]) -> String {
         shown += 1;
     }
     if shown < names.len() {
-        out.push_str(&format!(" and {} more", names.len() - shown));
+        out.push(' ');
+        out.push_str(&msg!(AndMore, count = names.len() - shown));
     }
     out
 }
@@ -66,8 +68,8 @@ struct DatasetRule {
     row: u8,
     /// Which datasets the row concerns; `None`: every one.
     concerns: Option<Concern>,
-    /// Why a dataset fails the row; `None` when it meets it.
-    fails: fn(&Dataset, &Ctx) -> Option<String>,
+    /// How a dataset fails the row; `None` when it meets it.
+    fails: fn(&Dataset, &Ctx) -> Option<Failure>,
     /// Reason and message when every dataset concerned meets the row.
     met: (&'static str, Met),
     /// Reason when some dataset fails, and how the failures are told.
@@ -77,14 +79,23 @@ struct DatasetRule {
 /// A kind of dataset some rows are about, and what is said when there is none.
 struct Concern {
     applies: fn(&Dataset) -> bool,
-    none: (&'static str, &'static str),
+    none: (&'static str, Msg),
 }
 
 enum Met {
-    /// "n of n dataset(s) ..." followed by this.
-    Counted(&'static str),
+    /// "n of n dataset(s) ...", a message with a `count` and a `total`.
+    Counted(Msg),
     /// A message of its own, e.g. naming a policy parameter.
     Said(fn(&Ctx) -> String),
+}
+
+/// How a dataset fails a row.
+#[derive(PartialEq)]
+enum Failure {
+    /// A way of failing told for all such datasets at once, by a message with `datasets`.
+    Shared(Msg),
+    /// A sentence of its own, naming the dataset.
+    Own(String),
 }
 
 enum Told {
@@ -96,20 +107,17 @@ enum Told {
 
 const PERSONAL: Option<Concern> = Some(Concern {
     applies: |ds| ds.contains_personal_info,
-    none: (
-        "NoPersonalInformation",
-        "no declared dataset contains personal information",
-    ),
+    none: ("NoPersonalInformation", Msg::NoPersonalData),
 });
 
 const CRAWLED: Option<Concern> = Some(Concern {
     applies: |ds| ds.acquisition == Some(Acquisition::Crawled),
-    none: ("NoCrawledData", "no declared dataset was crawled"),
+    none: ("NoCrawledData", Msg::NoCrawledData),
 });
 
 /// `why` unless the dataset meets the row.
-fn unless(ok: bool, why: &str) -> Option<String> {
-    (!ok).then(|| why.to_owned())
+fn unless(ok: bool, why: Msg) -> Option<Failure> {
+    (!ok).then_some(Failure::Shared(why))
 }
 
 /// Rows 4 to 15, except 5 (evidence only) and 13 (judged over all datasets together).
@@ -120,34 +128,29 @@ const DATASET_RULES: &[DatasetRule] = &[
         fails: |ds, _| {
             unless(
                 ds.acquisition.is_some() && ds.legal_basis.is_some(),
-                "lack acquisition or legalBasis",
+                Msg::DatasetsAcquisitionMissing,
             )
         },
         met: (
             "SourcesLawful",
-            Met::Counted("declare how they were acquired and on what legal basis"),
+            Met::Counted(Msg::DatasetsAcquisitionDeclared),
         ),
         unmet: ("AcquisitionUndeclared", Told::ByName),
     },
     DatasetRule {
         row: 6,
         concerns: None,
-        fails: |ds, _| unless(ds.license.is_some(), "declare no license"),
-        met: ("DatasetsLicensed", Met::Counted("declare a license")),
+        fails: |ds, _| unless(ds.license.is_some(), Msg::DatasetsLicenseMissing),
+        met: ("DatasetsLicensed", Met::Counted(Msg::DatasetsLicensed)),
         unmet: ("LicenseMissing", Told::ByName),
     },
     DatasetRule {
         row: 7,
         concerns: PERSONAL,
-        fails: |ds, _| {
-            unless(
-                ds.legal_basis.is_some(),
-                "contain personal information but declare no legalBasis",
-            )
-        },
+        fails: |ds, _| unless(ds.legal_basis.is_some(), Msg::PersonalDataLegalBasisMissing),
         met: (
             "PersonalDataHasLegalBasis",
-            Met::Counted("with personal information declare a legal basis"),
+            Met::Counted(Msg::PersonalDataHasLegalBasis),
         ),
         unmet: ("LegalBasisMissing", Told::ByName),
     },
@@ -158,15 +161,9 @@ const DATASET_RULES: &[DatasetRule] = &[
             let compliant = ds.crawl_compliance.as_ref().is_some_and(|c| {
                 c.robots_respected && c.terms_respected && c.no_access_control_bypass
             });
-            unless(
-                compliant,
-                "were crawled without declaring robotsRespected, termsRespected and noAccessControlBypass all true",
-            )
+            unless(compliant, Msg::CrawlingNotCompliant)
         },
-        met: (
-            "CrawlingCompliant",
-            Met::Counted("crawled respected robots rules, terms and access controls"),
-        ),
+        met: ("CrawlingCompliant", Met::Counted(Msg::CrawlingCompliant)),
         unmet: ("CrawlNotCompliant", Told::ByName),
     },
     DatasetRule {
@@ -175,12 +172,12 @@ const DATASET_RULES: &[DatasetRule] = &[
         fails: |ds, _| {
             unless(
                 ds.desensitized == Some(true),
-                "contain personal information but are not declared desensitized",
+                Msg::PersonalDataNotDesensitized,
             )
         },
         met: (
             "PersonalDataDesensitized",
-            Met::Counted("with personal information are desensitized"),
+            Met::Counted(Msg::PersonalDataDesensitized),
         ),
         unmet: ("NotDesensitized", Told::ByName),
     },
@@ -190,20 +187,17 @@ const DATASET_RULES: &[DatasetRule] = &[
         fails: |ds, _| {
             unless(
                 ds.validation_method.is_some(),
-                "declare no validationMethod",
+                Msg::DatasetsValidationMissing,
             )
         },
-        met: (
-            "DatasetsValidated",
-            Met::Counted("declare a validation method"),
-        ),
+        met: ("DatasetsValidated", Met::Counted(Msg::DatasetsValidated)),
         unmet: ("ValidationMissing", Told::ByName),
     },
     DatasetRule {
         row: 11,
         concerns: None,
-        fails: |ds, _| unless(ds.cleaning.is_some(), "declare no cleaning step"),
-        met: ("DatasetsCleaned", Met::Counted("declare a cleaning step")),
+        fails: |ds, _| unless(ds.cleaning.is_some(), Msg::DatasetsCleaningMissing),
+        met: ("DatasetsCleaned", Met::Counted(Msg::DatasetsCleaned)),
         unmet: ("CleaningMissing", Told::ByName),
     },
     DatasetRule {
@@ -212,23 +206,15 @@ const DATASET_RULES: &[DatasetRule] = &[
         fails: stale,
         met: (
             "DataFresh",
-            Met::Said(|ctx| {
-                format!(
-                    "every dataset updated within {} days",
-                    training_data_max_age(ctx)
-                )
-            }),
+            Met::Said(|ctx| msg!(DatasetsFresh, days = training_data_max_age(ctx))),
         ),
         unmet: ("DataStale", Told::Each),
     },
     DatasetRule {
         row: 14,
         concerns: None,
-        fails: |ds, _| unless(ds.provenance_ref.is_some(), "declare no provenanceRef"),
-        met: (
-            "ProvenanceRecorded",
-            Met::Counted("declare a provenance record"),
-        ),
+        fails: |ds, _| unless(ds.provenance_ref.is_some(), Msg::ProvenanceMissing),
+        met: ("ProvenanceRecorded", Met::Counted(Msg::ProvenanceRecorded)),
         unmet: ("ProvenanceMissing", Told::ByName),
     },
     DatasetRule {
@@ -240,12 +226,12 @@ const DATASET_RULES: &[DatasetRule] = &[
                     ds.legal_basis,
                     Some(LegalBasis::Consent | LegalBasis::LegalDuty)
                 ),
-                "contain personal information without Consent or LegalDuty as legalBasis",
+                Msg::PersonalDataConsentMissing,
             )
         },
         met: (
             "PersonalDataConsented",
-            Met::Counted("with personal information rest on consent or a legal duty"),
+            Met::Counted(Msg::PersonalDataConsented),
         ),
         unmet: ("ConsentMissing", Told::ByName),
     },
@@ -259,20 +245,28 @@ fn training_data_max_age(ctx: &Ctx) -> i32 {
 }
 
 /// Row 12: why a dataset is not fresh enough.
-fn stale(ds: &Dataset, ctx: &Ctx) -> Option<String> {
+fn stale(ds: &Dataset, ctx: &Ctx) -> Option<Failure> {
     let max = training_data_max_age(ctx);
+    let dataset = &ds.name;
     let Some(day) = ds.last_updated.as_deref() else {
-        return Some(format!("{} declares no lastUpdated", ds.name));
+        return Some(Failure::Own(msg!(
+            DatasetUpdateUndeclared,
+            dataset = dataset
+        )));
     };
-    match age_days(day, ctx.now()) {
-        None => Some(format!("{}: lastUpdated {day} is not a date", ds.name)),
-        Some(age) if age < 0 => Some(format!("{}: lastUpdated {day} is in the future", ds.name)),
-        Some(age) if age > i64::from(max) => Some(format!(
-            "{} last updated {day}, {age} days ago (max {max})",
-            ds.name
-        )),
-        Some(_) => None,
-    }
+    let why = match age_days(day, ctx.now()) {
+        None => msg!(DatasetUpdateNotADate, dataset = dataset, date = day),
+        Some(age) if age < 0 => msg!(DatasetUpdateInFuture, dataset = dataset, date = day),
+        Some(age) if age > i64::from(max) => msg!(
+            DatasetStale,
+            dataset = dataset,
+            date = day,
+            age = age,
+            max = max
+        ),
+        Some(_) => return None,
+    };
+    Some(Failure::Own(why))
 }
 
 fn datasets(ctx: &Ctx, row: u8) -> Outcome {
@@ -283,7 +277,7 @@ fn datasets(ctx: &Ctx, row: u8) -> Outcome {
         .map(|t| t.datasets.as_slice())
         .filter(|d| !d.is_empty())
     else {
-        return Outcome::unmet("NoDatasetsDeclared", "declare spec.training.datasets");
+        return Outcome::unmet("NoDatasetsDeclared", msg!(DeclareDatasets));
     };
     if row == 13 {
         return sources_diverse(ctx, datasets);
@@ -302,9 +296,9 @@ fn each_dataset(ctx: &Ctx, datasets: &[Dataset], rule: &DatasetRule) -> Outcome 
         .filter(|ds| rule.concerns.as_ref().is_none_or(|c| (c.applies)(ds)))
         .collect();
     if let (Some(concern), true) = (&rule.concerns, relevant.is_empty()) {
-        return Outcome::not_applicable(concern.none.0, concern.none.1);
+        return Outcome::not_applicable(concern.none.0, english(concern.none.1, &[]));
     }
-    let failing: Vec<(&str, String)> = relevant
+    let failing: Vec<(&str, Failure)> = relevant
         .iter()
         .filter_map(|ds| Some((ds.name.as_str(), (rule.fails)(ds, ctx)?)))
         .collect();
@@ -312,32 +306,39 @@ fn each_dataset(ctx: &Ctx, datasets: &[Dataset], rule: &DatasetRule) -> Outcome 
     let (unmet_reason, told) = &rule.unmet;
     if failing.is_empty() {
         let message = match met {
-            Met::Counted(what) => {
-                format!("{} of {} dataset(s) {what}", relevant.len(), relevant.len())
-            }
+            Met::Counted(what) => english(
+                *what,
+                &[("count", &relevant.len()), ("total", &relevant.len())],
+            ),
             Met::Said(say) => say(ctx),
         };
         return Outcome::met(met_reason, message);
     }
     let message = match told {
         Told::ByName => by_name(&failing),
-        Told::Each => join(failing.into_iter().map(|(_, why)| why)),
+        Told::Each => join(failing.into_iter().map(|(_, why)| match why {
+            Failure::Own(text) => text,
+            Failure::Shared(why) => english(why, &[]),
+        })),
     };
     Outcome::unmet(unmet_reason, message)
 }
 
 /// "dataset(s) a, b <why>" for each way datasets fail, in the order first met.
-fn by_name(failing: &[(&str, String)]) -> String {
-    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+fn by_name(failing: &[(&str, Failure)]) -> String {
+    let mut groups: Vec<(&Failure, Vec<&str>)> = Vec::new();
     for (name, why) in failing {
-        match groups.iter_mut().find(|(w, _)| w == why) {
+        match groups.iter_mut().find(|(w, _)| *w == why) {
             Some((_, names)) => names.push(name),
             None => groups.push((why, vec![name])),
         }
     }
     let mut parts: Vec<String> = groups
         .into_iter()
-        .map(|(why, names)| format!("dataset(s) {} {why}", list(&names)))
+        .map(|(why, names)| match why {
+            Failure::Shared(why) => english(*why, &[("datasets", &list(&names))]),
+            Failure::Own(text) => text.clone(),
+        })
         .collect();
     // A single sentence is told whole: joining cuts one that is very long.
     if parts.len() == 1 {
@@ -362,15 +363,16 @@ fn sources_diverse(ctx: &Ctx, datasets: &[Dataset]) -> Outcome {
     if sources.len() as i64 >= i64::from(min) {
         Outcome::met(
             "SourcesDiverse",
-            format!("{} distinct sources (min {min})", sources.len()),
+            msg!(SourcesDiverse, count = sources.len(), min = min),
         )
     } else {
         Outcome::unmet(
             "TooFewSources",
-            format!(
-                "{} distinct source(s) declared ({}); the policy asks for at least {min}",
-                sources.len(),
-                list(&sources)
+            msg!(
+                TooFewSources,
+                count = sources.len(),
+                sources = list(&sources),
+                min = min
             ),
         )
     }
@@ -384,10 +386,7 @@ fn annotation_batches(ctx: &Ctx) -> Outcome {
         .map(|t| t.annotation_batches.as_slice())
         .unwrap_or(&[]);
     if batches.is_empty() {
-        return Outcome::unmet(
-            "NoAnnotationBatches",
-            "spec.training.annotationBatches is empty: record the sampling of every annotation batch",
-        );
+        return Outcome::unmet("NoAnnotationBatches", msg!(NoAnnotationBatches));
     }
     let max = ctx
         .policy()
@@ -398,16 +397,16 @@ fn annotation_batches(ctx: &Ctx) -> Outcome {
     let mut voided = 0;
     for b in batches {
         if b.sampled_items == 0 {
-            problems.push(format!("batch {} was not sampled", b.id));
+            problems.push(msg!(BatchNotSampled, batch = b.id));
         } else if !rate_at_most(b.illegal_items, b.sampled_items, max) {
             if b.voided {
                 voided += 1;
             } else {
-                problems.push(format!(
-                    "batch {} has {} illegal content in its sample (max {}) and is not voided",
-                    b.id,
-                    percent(b.illegal_items, b.sampled_items),
-                    as_percent(max)
+                problems.push(msg!(
+                    BatchNotVoided,
+                    batch = b.id,
+                    ratio = percent(b.illegal_items, b.sampled_items),
+                    max = as_percent(max)
                 ));
             }
         }
@@ -415,10 +414,7 @@ fn annotation_batches(ctx: &Ctx) -> Outcome {
     if problems.is_empty() {
         Outcome::met(
             "BatchesSampled",
-            format!(
-                "{} batch(es) sampled; {voided} over the limit voided",
-                batches.len()
-            ),
+            msg!(BatchesSampled, count = batches.len(), voided = voided),
         )
     } else {
         Outcome::unmet("BatchNotVoided", join(problems.into_iter()))
@@ -427,10 +423,7 @@ fn annotation_batches(ctx: &Ctx) -> Outcome {
 
 fn security_assessment(ctx: &Ctx) -> Outcome {
     let Some(a) = ctx.spec().service.security_assessment.as_ref() else {
-        return Outcome::unmet(
-            "AssessmentMissing",
-            "spec.service.securityAssessment is not declared",
-        );
+        return Outcome::unmet("AssessmentMissing", msg!(AssessmentMissing));
     };
     let max = ctx
         .policy()
@@ -440,22 +433,19 @@ fn security_assessment(ctx: &Ctx) -> Outcome {
     match age_days(&a.date, ctx.now()) {
         None => Outcome::unmet(
             "AssessmentDateInvalid",
-            format!("securityAssessment.date {} is not a date", a.date),
+            msg!(AssessmentDateInvalid, date = a.date),
         ),
         Some(age) if age > i64::from(max) => Outcome::unmet(
             "AssessmentStale",
-            format!(
-                "security assessment of {} is {age} days old (max {max}): assess again",
-                a.date
-            ),
+            msg!(AssessmentStale, date = a.date, age = age, max = max),
         ),
         Some(age) if age < 0 => Outcome::unmet(
             "AssessmentInFuture",
-            format!("security assessment date {} is in the future", a.date),
+            msg!(AssessmentInFuture, date = a.date),
         ),
         Some(_) => Outcome::met(
             "AssessmentCurrent",
-            format!("assessment {} of {}", a.reference, a.date),
+            msg!(AssessmentCurrent, reference = a.reference, date = a.date),
         ),
     }
 }
@@ -463,39 +453,34 @@ fn security_assessment(ctx: &Ctx) -> Outcome {
 fn filing(ctx: &Ctx) -> Outcome {
     let service = &ctx.spec().service;
     if !service.public {
-        return Outcome::not_applicable(
-            "NotPublicService",
-            "the service is not offered to the public",
-        );
+        return Outcome::not_applicable("NotPublicService", msg!(NotPublicService));
     }
     let Some(number) = service.filing_number.as_deref() else {
-        return Outcome::unmet("FilingMissing", "spec.service.filingNumber is not declared");
+        return Outcome::unmet("FilingMissing", msg!(FilingMissing));
     };
     let version = &ctx.spec().model.version;
     match service.filed_model_version.as_deref() {
         None => Outcome::unmet(
             "FiledVersionMissing",
-            format!(
-                "filing {number} declares no filedModelVersion: state which model version the filing covers"
-            ),
+            msg!(FiledVersionMissing, filing = number),
         ),
         Some(filed) if filed != version => Outcome::unmet(
             "RefilingRequired",
-            format!(
-                "filing {number} covers model version {filed} but version {version} is served: file the change"
+            msg!(
+                RefilingRequired,
+                filing = number,
+                filed = filed,
+                version = version
             ),
         ),
-        Some(_) => Outcome::met("Filed", format!("filing {number} covers version {version}")),
+        Some(_) => Outcome::met("Filed", msg!(Filed, filing = number, version = version)),
     }
 }
 
 fn disclosure(ctx: &Ctx) -> Outcome {
     match ctx.spec().service.disclosure_url.as_deref() {
-        Some(url) => Outcome::met("UsagePublished", format!("published at {url}")),
-        None => Outcome::unmet(
-            "DisclosureMissing",
-            "spec.service.disclosureUrl is not declared",
-        ),
+        Some(url) => Outcome::met("UsagePublished", msg!(UsagePublished, url = url)),
+        None => Outcome::unmet("DisclosureMissing", msg!(DisclosureMissing)),
     }
 }
 
@@ -506,17 +491,14 @@ fn input_retention(ctx: &Ctx) -> Outcome {
         .input_retention_max_days
         .unwrap_or(d::INPUT_RETENTION_MAX_DAYS);
     match ctx.spec().service.input_retention_days {
-        None => Outcome::unmet(
-            "RetentionUndeclared",
-            "spec.service.inputRetentionDays is not declared",
-        ),
+        None => Outcome::unmet("RetentionUndeclared", msg!(RetentionUndeclared)),
         Some(days) if days > max => Outcome::unmet(
             "RetentionTooLong",
-            format!("user input is kept {days} days; the policy allows at most {max}"),
+            msg!(RetentionTooLong, days = days, max = max),
         ),
         Some(days) => Outcome::met(
             "RetentionLimited",
-            format!("user input kept {days} days (max {max})"),
+            msg!(RetentionLimited, days = days, max = max),
         ),
     }
 }
@@ -524,10 +506,10 @@ fn input_retention(ctx: &Ctx) -> Outcome {
 fn channel(ctx: &Ctx, row: u8) -> Outcome {
     let service = &ctx.spec().service;
     let params = &ctx.policy().parameters;
-    let (channel, field, max) = if row == 36 {
+    let (channel, (field, undeclared), max) = if row == 36 {
         (
             service.personal_info_channel.as_ref(),
-            "personalInfoChannel",
+            ("personalInfoChannel", Msg::PersonalInfoChannelMissing),
             params
                 .personal_info_request_max_days
                 .unwrap_or(d::PERSONAL_INFO_REQUEST_MAX_DAYS),
@@ -535,30 +517,26 @@ fn channel(ctx: &Ctx, row: u8) -> Outcome {
     } else {
         (
             service.complaint_channel.as_ref(),
-            "complaintChannel",
+            ("complaintChannel", Msg::ComplaintChannelMissing),
             params
                 .complaint_response_max_days
                 .unwrap_or(d::COMPLAINT_RESPONSE_MAX_DAYS),
         )
     };
     match channel {
-        None => Outcome::unmet(
-            "ChannelMissing",
-            format!("spec.service.{field} is not declared"),
-        ),
+        None => Outcome::unmet("ChannelMissing", english(undeclared, &[])),
         Some(c) if c.response_days > max => Outcome::unmet(
             "ResponseTooSlow",
-            format!(
-                "{field} promises an answer in {} days; the policy allows at most {max}",
-                c.response_days
+            msg!(
+                ResponseTooSlow,
+                channel = field,
+                days = c.response_days,
+                max = max
             ),
         ),
         Some(c) => Outcome::met(
             "ChannelOpen",
-            format!(
-                "{} answers within {} days (max {max})",
-                c.url, c.response_days
-            ),
+            msg!(ChannelOpen, url = c.url, days = c.response_days, max = max),
         ),
     }
 }
@@ -566,16 +544,10 @@ fn channel(ctx: &Ctx, row: u8) -> Outcome {
 fn minors(ctx: &Ctx) -> Outcome {
     let service = &ctx.spec().service;
     if !service.audiences.contains(&Audience::Minors) {
-        return Outcome::not_applicable(
-            "MinorsNotAdmitted",
-            "the declared audiences do not include minors",
-        );
+        return Outcome::not_applicable("MinorsNotAdmitted", msg!(MinorsNotAdmitted));
     }
     let Some(p) = service.minors_protection.as_ref() else {
-        return Outcome::unmet(
-            "MinorsProtectionMissing",
-            "audiences include Minors but spec.service.minorsProtection is not declared",
-        );
+        return Outcome::unmet("MinorsProtectionMissing", msg!(MinorsProtectionMissing));
     };
     let mut missing = Vec::new();
     if !p.minors_mode {
@@ -588,14 +560,11 @@ fn minors(ctx: &Ctx) -> Outcome {
         missing.push("ageAppropriateContent");
     }
     if missing.is_empty() {
-        Outcome::met(
-            "MinorsProtected",
-            "minors mode, time limits and age-appropriate content enabled",
-        )
+        Outcome::met("MinorsProtected", msg!(MinorsProtected))
     } else {
         Outcome::unmet(
             "MinorsProtectionIncomplete",
-            format!("minorsProtection lacks {}", missing.join(", ")),
+            msg!(MinorsProtectionIncomplete, fields = missing.join(", ")),
         )
     }
 }
@@ -603,11 +572,12 @@ fn minors(ctx: &Ctx) -> Outcome {
 fn supervision(ctx: &Ctx) -> Outcome {
     let spec = ctx.spec();
     let mut missing = Vec::new();
+    let mut unsized_sets: Vec<&str> = Vec::new();
     if spec.model.algorithm_description.is_none() {
         missing.push("model.algorithmDescription".to_owned());
     }
     match spec.training.as_ref() {
-        None => missing.push("training (datasets and annotation rules)".to_owned()),
+        None => missing.push(msg!(TrainingUndeclared)),
         Some(t) => {
             if t.annotation_rules_ref.is_none() {
                 missing.push("training.annotationRulesRef".to_owned());
@@ -615,51 +585,50 @@ fn supervision(ctx: &Ctx) -> Outcome {
             if t.datasets.is_empty() {
                 missing.push("training.datasets".to_owned());
             }
-            let unsized_sets: Vec<&str> = t
+            unsized_sets = t
                 .datasets
                 .iter()
                 .filter(|ds| ds.records.is_none() || ds.source.is_none())
                 .map(|ds| ds.name.as_str())
                 .collect();
-            if !unsized_sets.is_empty() {
-                missing.push(format!(
-                    "records and source of dataset(s) {}",
-                    list(&unsized_sets)
-                ));
-            }
         }
     }
-    if missing.is_empty() {
-        Outcome::met(
-            "ReportComplete",
-            "sources, scale, annotation rules and algorithm declared for the regulator report",
-        )
-    } else {
-        Outcome::unmet(
-            "ReportIncomplete",
-            format!("the regulator report lacks {}", missing.join(", ")),
-        )
-    }
+    let fields = missing.join(", ");
+    let message = match (missing.is_empty(), unsized_sets.is_empty()) {
+        (true, true) => return Outcome::met("ReportComplete", msg!(ReportComplete)),
+        (false, true) => msg!(ReportLacks, fields = fields),
+        (true, false) => msg!(ReportLacksRecords, datasets = list(&unsized_sets)),
+        (false, false) => msg!(
+            ReportLacksFieldsAndRecords,
+            fields = fields,
+            datasets = list(&unsized_sets)
+        ),
+    };
+    Outcome::unmet("ReportIncomplete", message)
 }
 
 fn sample_check(
     problems: &mut Vec<String>,
-    what: &str,
+    what: Msg,
     s: &SampleResult,
     min_items: i64,
     min_rate: f64,
 ) {
+    let sample = english(what, &[]);
     if s.items < min_items {
-        problems.push(format!(
-            "{what} sample has {} items (min {min_items})",
-            s.items
+        problems.push(msg!(
+            SampleTooSmall,
+            sample = sample,
+            items = s.items,
+            min = min_items
         ));
     }
     if !rate_at_least(s.passed, s.items, min_rate) {
-        problems.push(format!(
-            "{what} pass rate {} is below {}",
-            percent(s.passed, s.items),
-            as_percent(min_rate)
+        problems.push(msg!(
+            PassRateTooLow,
+            sample = sample,
+            rate = percent(s.passed, s.items),
+            min = as_percent(min_rate)
         ));
     }
 }
@@ -674,10 +643,7 @@ fn evaluation_outcome(problems: Vec<String>, met: String) -> Outcome {
 
 fn corpus_evaluation(ctx: &Ctx) -> Outcome {
     let Some(e) = ctx.spec().evaluation.corpus.as_ref() else {
-        return Outcome::unmet(
-            "EvaluationMissing",
-            "no corpus safety evaluation recorded in spec.evaluation.corpus",
-        );
+        return Outcome::unmet("EvaluationMissing", msg!(CorpusEvaluationMissing));
     };
     let t = ctx
         .policy()
@@ -696,35 +662,33 @@ fn corpus_evaluation(ctx: &Ctx) -> Outcome {
         .automated_min_pass_rate
         .unwrap_or(d::CORPUS_AUTOMATED_MIN_PASS_RATE);
     let mut problems = Vec::new();
-    sample_check(&mut problems, "manual", &e.manual, manual_min, manual_rate);
+    let (manual, automated) = (Msg::SampleManual, Msg::SampleAutomated);
+    sample_check(&mut problems, manual, &e.manual, manual_min, manual_rate);
     if !rate_at_least(e.automated.items, e.corpus_size, auto_ratio) {
-        problems.push(format!(
-            "automated sample covers {} of the corpus (min {})",
-            percent(e.automated.items, e.corpus_size),
-            as_percent(auto_ratio)
+        problems.push(msg!(
+            AutomatedCoverageTooLow,
+            ratio = percent(e.automated.items, e.corpus_size),
+            min = as_percent(auto_ratio)
         ));
     }
-    sample_check(&mut problems, "automated", &e.automated, 0, auto_rate);
+    sample_check(&mut problems, automated, &e.automated, 0, auto_rate);
     evaluation_outcome(
         problems,
-        format!(
-            "manual {} of {} passed, automated {} of {} ({} of the corpus) on {}",
-            percent(e.manual.passed, e.manual.items),
-            e.manual.items,
-            percent(e.automated.passed, e.automated.items),
-            e.automated.items,
-            percent(e.automated.items, e.corpus_size),
-            e.date
+        msg!(
+            CorpusEvaluated,
+            manual_rate = percent(e.manual.passed, e.manual.items),
+            manual_items = e.manual.items,
+            automated_rate = percent(e.automated.passed, e.automated.items),
+            automated_items = e.automated.items,
+            coverage = percent(e.automated.items, e.corpus_size),
+            date = e.date
         ),
     )
 }
 
 fn content_evaluation(ctx: &Ctx) -> Outcome {
     let Some(e) = ctx.spec().evaluation.generated_content.as_ref() else {
-        return Outcome::unmet(
-            "EvaluationMissing",
-            "no generated-content safety evaluation recorded in spec.evaluation.generatedContent",
-        );
+        return Outcome::unmet("EvaluationMissing", msg!(ContentEvaluationMissing));
     };
     let t = ctx
         .policy()
@@ -735,27 +699,30 @@ fn content_evaluation(ctx: &Ctx) -> Outcome {
     let min = t.min_items.unwrap_or(d::CONTENT_MIN_ITEMS);
     let rate = t.min_pass_rate.unwrap_or(d::CONTENT_MIN_PASS_RATE);
     let mut problems = Vec::new();
-    sample_check(&mut problems, "manual", &e.manual, min, rate);
-    sample_check(&mut problems, "keyword", &e.keyword, min, rate);
-    sample_check(&mut problems, "classifier", &e.classifier, min, rate);
+    sample_check(&mut problems, Msg::SampleManual, &e.manual, min, rate);
+    sample_check(&mut problems, Msg::SampleKeyword, &e.keyword, min, rate);
+    sample_check(
+        &mut problems,
+        Msg::SampleClassifier,
+        &e.classifier,
+        min,
+        rate,
+    );
     evaluation_outcome(
         problems,
-        format!(
-            "manual {}, keyword {}, classifier {} passed on {}",
-            percent(e.manual.passed, e.manual.items),
-            percent(e.keyword.passed, e.keyword.items),
-            percent(e.classifier.passed, e.classifier.items),
-            e.date
+        msg!(
+            ContentEvaluated,
+            manual = percent(e.manual.passed, e.manual.items),
+            keyword = percent(e.keyword.passed, e.keyword.items),
+            classifier = percent(e.classifier.passed, e.classifier.items),
+            date = e.date
         ),
     )
 }
 
 fn refusal_evaluation(ctx: &Ctx) -> Outcome {
     let Some(e) = ctx.spec().evaluation.refusal.as_ref() else {
-        return Outcome::unmet(
-            "EvaluationMissing",
-            "no refusal evaluation recorded in spec.evaluation.refusal",
-        );
+        return Outcome::unmet("EvaluationMissing", msg!(RefusalEvaluationMissing));
     };
     let t = ctx
         .policy()
@@ -773,33 +740,34 @@ fn refusal_evaluation(ctx: &Ctx) -> Outcome {
     let mut problems = Vec::new();
     sample_check(
         &mut problems,
-        "should-refuse",
+        Msg::SampleShouldRefuse,
         &e.should_refuse,
         min,
         refuse_rate,
     );
     let answered = &e.should_answer;
     if answered.items < min {
-        problems.push(format!(
-            "should-answer set has {} items (min {min})",
-            answered.items
+        problems.push(msg!(
+            ShouldAnswerTooSmall,
+            items = answered.items,
+            min = min
         ));
     }
     let refused = answered.items - answered.passed;
     if !rate_at_most(refused, answered.items, over_refusal) {
-        problems.push(format!(
-            "{} of should-answer items refused (max {})",
-            percent(refused, answered.items),
-            as_percent(over_refusal)
+        problems.push(msg!(
+            OverRefusal,
+            rate = percent(refused, answered.items),
+            max = as_percent(over_refusal)
         ));
     }
     evaluation_outcome(
         problems,
-        format!(
-            "refused {} of should-refuse items and {} of should-answer items on {}",
-            percent(e.should_refuse.passed, e.should_refuse.items),
-            percent(refused, answered.items),
-            e.date
+        msg!(
+            RefusalEvaluated,
+            refused = percent(e.should_refuse.passed, e.should_refuse.items),
+            over_refused = percent(refused, answered.items),
+            date = e.date
         ),
     )
 }

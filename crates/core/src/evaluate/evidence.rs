@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{Ctx, Obligation, Outcome, State, date_of};
 use crate::api::ComplianceEvidence;
 use crate::catalog::defaults::EVIDENCE_EXPIRY_WARNING_DAYS;
+use crate::i18n::msg;
 
 /// Evidence a decision relied on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -112,20 +113,22 @@ fn reference(e: &ComplianceEvidence) -> EvidenceRef {
 /// Decides an obligation that only evidence satisfies.
 pub(crate) fn require(ctx: &Ctx, id: Obligation) -> Outcome {
     let what = match id {
-        Obligation::Row(n) => format!("row {n}"),
-        Obligation::Measure(m) => format!("measure {}", m.as_str()),
+        Obligation::Row(n) => msg!(EvidenceRow, row = n),
+        Obligation::Measure(m) => msg!(EvidenceMeasure, measure = m.as_str()),
     };
     match lookup(ctx, id) {
         Lookup::Valid(e) => {
             let name = e.metadata.name.as_deref().unwrap_or("");
             let days_left = (e.spec.valid_until.0 - ctx.now()).get_seconds() / 86_400;
-            let mut message = format!(
-                "attested by {} in ComplianceEvidence {name}, valid until {}",
-                e.spec.attested_by,
-                date_of(e.spec.valid_until.0)
+            let mut message = msg!(
+                EvidenceValid,
+                attester = e.spec.attested_by,
+                evidence = name,
+                date = date_of(e.spec.valid_until.0)
             );
             let reason = if days_left < EVIDENCE_EXPIRY_WARNING_DAYS {
-                message.push_str(&format!("; expires in {days_left} days: attest again"));
+                message.push_str("; ");
+                message.push_str(&msg!(EvidenceExpiresSoon, days = days_left));
                 "EvidenceExpiringSoon"
             } else {
                 "EvidenceValid"
@@ -134,28 +137,33 @@ pub(crate) fn require(ctx: &Ctx, id: Obligation) -> Outcome {
         }
         Lookup::Expired(e) => Outcome::unmet(
             "EvidenceExpired",
-            format!(
-                "ComplianceEvidence {} for {what} expired on {}: create a new one",
-                e.metadata.name.as_deref().unwrap_or(""),
-                date_of(e.spec.valid_until.0)
+            msg!(
+                EvidenceExpired,
+                evidence = e.metadata.name.as_deref().unwrap_or(""),
+                obligation = what,
+                date = date_of(e.spec.valid_until.0)
             ),
         ),
         Lookup::NotYetValid(e) => Outcome::unmet(
             "EvidenceNotYetValid",
-            format!(
-                "ComplianceEvidence {} for {what} is attested for {}, later than now",
-                e.metadata.name.as_deref().unwrap_or(""),
-                date_of(e.spec.attested_at.0)
+            msg!(
+                EvidenceNotYetValid,
+                evidence = e.metadata.name.as_deref().unwrap_or(""),
+                obligation = what,
+                date = date_of(e.spec.attested_at.0)
             ),
         ),
         Lookup::Missing(elsewhere) => {
-            let mut message = format!("no ComplianceEvidence in {} attests it", ctx.namespace);
-            if !elsewhere.is_empty() {
-                message.push_str(&format!(
-                    " ({} covers {what} but targets other deployments)",
-                    elsewhere.join(", ")
-                ));
-            }
+            let message = if elsewhere.is_empty() {
+                msg!(EvidenceMissing, namespace = ctx.namespace)
+            } else {
+                msg!(
+                    EvidenceMissingElsewhere,
+                    namespace = ctx.namespace,
+                    evidence = elsewhere.join(", "),
+                    obligation = what
+                )
+            };
             Outcome::unmet("EvidenceMissing", message)
         }
     }

@@ -18,6 +18,7 @@ use crate::api::{
     UnknownRows,
 };
 use crate::catalog::{self, Basis, MeasureEntry, Row};
+use crate::i18n::msg;
 use crate::snapshot::Snapshot;
 
 pub use evidence::{EvidenceRef, met_by_evidence, valid_evidence};
@@ -300,7 +301,8 @@ pub(crate) fn join(parts: impl Iterator<Item = String>) -> String {
         out.push_str(&part);
     }
     if left > 0 {
-        out.push_str(&format!("; and {left} more"));
+        out.push_str("; ");
+        out.push_str(&msg!(AndMore, count = left));
     }
     out
 }
@@ -504,10 +506,10 @@ pub fn policy_applicability(
 fn finish(ctx: &Ctx, id: Obligation, severity: Severity, outcome: Outcome) -> Decision {
     let (applicable, remark) = applicability(ctx, id);
     if !applicable {
-        let message = format!(
-            "not applicable under policy {}: {}",
-            ctx.inputs.policy.metadata.name.as_deref().unwrap_or(""),
-            remark.as_deref().unwrap_or("")
+        let message = msg!(
+            NotApplicableByPolicy,
+            policy = ctx.inputs.policy.metadata.name.as_deref().unwrap_or(""),
+            remark = remark.as_deref().unwrap_or("")
         );
         return Decision {
             id,
@@ -555,20 +557,20 @@ fn apply_exception(ctx: &Ctx, decision: &mut Decision) {
                 best = Some(exception);
             }
         } else {
-            lapsed = Some(format!(
-                "risk acceptance approved by {} expired on {}",
-                exception.approved_by,
-                date_of(exception.expires_at.0)
+            lapsed = Some(msg!(
+                RiskAcceptanceExpired,
+                approver = exception.approved_by,
+                date = date_of(exception.expires_at.0)
             ));
         }
     }
     if let Some(e) = best {
-        decision.message = format!(
-            "risk accepted by {} until {} ({}); without it: {}",
-            e.approved_by,
-            date_of(e.expires_at.0),
-            e.justification,
-            decision.message
+        decision.message = msg!(
+            RiskAccepted,
+            approver = e.approved_by,
+            date = date_of(e.expires_at.0),
+            justification = e.justification,
+            message = decision.message
         );
         decision.state = State::Excepted;
         decision.reason = "RiskAccepted";

@@ -18,7 +18,41 @@ use crate::api::{
     ComplianceEvidence, CompliancePolicy, CompliancePolicySpec, Dataset, InferenceEnvironment,
     Measure, ModelDeployment, ModelDeploymentSpec, ServiceInfo, TrainingEnvironment,
 };
+use crate::catalog::Lang;
+use crate::i18n;
 use crate::snapshot::{AccessReview, FactSource, NamespaceObjects, Snapshot, VolumeSnapshot};
+
+/// Every message of `evaluation` is built from the message templates and reads in Chinese
+/// without English prose left (the policy's remarks and justifications are its authors'
+/// text), and every reason has a human text.
+#[track_caller]
+pub(crate) fn assert_readable_in_chinese(policy: &CompliancePolicy, evaluation: &Evaluation) {
+    let spec = &policy.spec;
+    let mut authored: Vec<&str> = spec
+        .rows
+        .iter()
+        .filter_map(|r| r.remark.as_deref())
+        .chain(spec.measures.iter().filter_map(|m| m.remark.as_deref()))
+        .chain(spec.exceptions.iter().map(|e| e.justification.as_str()))
+        .collect();
+    authored.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    for d in &evaluation.decisions {
+        assert!(
+            i18n::reason_text(d.reason, Lang::Zh).is_some(),
+            "{}: reason {} has no human text",
+            d.id,
+            d.reason
+        );
+        let Some(mut zh) = i18n::translate(&d.message) else {
+            panic!("{}: no message template reads {:?}", d.id, d.message);
+        };
+        for text in &authored {
+            zh = zh.replace(text, "");
+        }
+        let left = i18n::english_prose(&zh);
+        assert!(left.is_empty(), "{}: {left:?} left in {zh:?}", d.id);
+    }
+}
 
 /// The fixed evaluation time of every fixture.
 pub(crate) const NOW: &str = "2026-12-01T00:00:00Z";
@@ -111,8 +145,12 @@ impl Fixture {
         }
     }
 
+    /// Evaluates the fixture; every message and reason it gives must read in Chinese too,
+    /// so every scenario of the evaluation tests also proves the message tables cover it.
     pub fn evaluate(&self) -> Evaluation {
-        evaluate(self.inputs())
+        let evaluation = evaluate(self.inputs());
+        assert_readable_in_chinese(&self.policy, &evaluation);
+        evaluation
     }
 
     pub fn spec(&mut self) -> &mut ModelDeploymentSpec {

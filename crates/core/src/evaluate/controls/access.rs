@@ -9,6 +9,7 @@ use super::pods::{pods_in, selected};
 use super::{ControlFacts, missing_unless_enforced};
 use crate::api::{AccessControl, InferenceEnvironment, Measure, TrainingEnvironment};
 use crate::evaluate::{Ctx, Findings, Obligation, Outcome, State, applicability};
+use crate::i18n::{Msg, msg};
 use crate::labels::{DEPLOYMENT_UID, MANAGED_BY};
 use crate::snapshot::{NamespaceObjects, Snapshot};
 
@@ -37,15 +38,12 @@ fn combine(parts: &[(&str, &Outcome)]) -> Outcome {
         .filter(|(_, o)| o.state != State::NotApplicable)
         .collect();
     if relevant.is_empty() {
-        return Outcome::not_applicable(
-            "NoTrainingData",
-            "no training data is declared for this deployment",
-        );
+        return Outcome::not_applicable("NoTrainingData", msg!(NoTrainingData));
     }
     let worst = |state: State| relevant.iter().filter(move |(_, o)| o.state == state);
     let describe = |items: Vec<&&(&str, &Outcome)>| {
         let conditions: Vec<&str> = items.into_iter().map(|(c, _)| *c).collect();
-        format!("see {}", conditions.join(", "))
+        msg!(SeeConditions, conditions = conditions.join(", "))
     };
     if let Some((_, first)) = worst(State::NonCompliant).next() {
         return Outcome::unmet(first.reason, describe(worst(State::NonCompliant).collect()));
@@ -59,10 +57,7 @@ fn combine(parts: &[(&str, &Outcome)]) -> Outcome {
 pub(super) fn access_control(ctx: &Ctx) -> Outcome {
     let spec = ctx.spec();
     let Some(training) = spec.training.as_ref() else {
-        return Outcome::not_applicable(
-            "NoTrainingEnvironment",
-            "no training environment is declared",
-        );
+        return Outcome::not_applicable("NoTrainingEnvironment", msg!(NoTrainingEnvironment));
     };
     let snapshot = ctx.snapshot();
     let live = snapshot.is_live();
@@ -74,7 +69,7 @@ pub(super) fn access_control(ctx: &Ctx) -> Outcome {
     if let Some(inference) = spec.inference.as_ref() {
         access_reviews(snapshot, training, inference, &mut f);
     }
-    f.passed("no other binding grants training data");
+    f.passed(msg!(NoOtherBinding));
     f.outcome("AccessRestricted")
 }
 
@@ -121,9 +116,11 @@ fn bindings(
             }
             f.problem(
                 "OverBroadBinding",
-                format!(
-                    "RoleBinding {}/{binding_name} grants training data to {} {} who is not a named reader",
-                    training.namespace, subject.kind, subject.name
+                msg!(
+                    OverBroadBinding,
+                    binding = format!("{}/{binding_name}", training.namespace),
+                    kind = subject.kind,
+                    subject = subject.name
                 ),
             );
         }
@@ -208,19 +205,16 @@ fn readers_bound(
         .map(|r| format!("{} {}", r.kind.as_str(), r.name))
         .collect();
     if !unbound.is_empty() {
-        let message = format!(
-            "reader(s) {} have no RoleBinding to training data",
-            unbound.join(", ")
-        );
+        let message = msg!(ReaderBindingMissing, readers = unbound.join(", "));
         missing_unless_enforced(
             f,
             control.mode,
             live,
             ("ReaderBindingMissing", message),
-            ("PendingEnforcement", "creates it"),
+            ("PendingEnforcement", Msg::EnforceCreates),
         );
     } else if !control.readers.is_empty() {
-        f.passed(format!("{} named reader(s) bound", control.readers.len()));
+        f.passed(msg!(ReadersBound, count = control.readers.len()));
     }
 }
 
@@ -239,10 +233,7 @@ fn access_reviews(
     .map(|p| format!("{}/{}", inference.namespace, p.service_account()))
     .collect();
     if !snapshot.is_live() {
-        f.open(
-            "AccessReviewPending",
-            "that inference service accounts cannot read training data is proven by SubjectAccessReview in the cluster",
-        );
+        f.open("AccessReviewPending", msg!(AccessReviewOnlyLive));
         return;
     }
     for account in &accounts {
@@ -254,23 +245,22 @@ fn access_reviews(
         if reviews.is_empty() {
             f.open(
                 "AccessReviewPending",
-                format!("no SubjectAccessReview answer yet for {account}"),
+                msg!(AccessReviewPending, account = account),
             );
         }
         for r in reviews.iter().filter(|r| r.allowed) {
             f.problem(
                 "InferenceCanReadTrainingData",
-                format!(
-                    "inference service account {account} can read {} in namespace {}",
-                    r.resource, r.namespace
+                msg!(
+                    InferenceCanRead,
+                    account = account,
+                    resource = r.resource,
+                    namespace = r.namespace
                 ),
             );
         }
     }
     if !accounts.is_empty() && !f.has_problems() {
-        f.passed(format!(
-            "SubjectAccessReview denies {} inference service account(s)",
-            accounts.len()
-        ));
+        f.passed(msg!(AccessDenied, count = accounts.len()));
     }
 }

@@ -7,15 +7,13 @@ use crate::api::{BackupEngine, DrillOutcome, EnforcementMode};
 use crate::backups::{self, declared_volumes};
 use crate::catalog::defaults as d;
 use crate::evaluate::{Ctx, Findings, Outcome};
+use crate::i18n::msg;
 use crate::snapshot::Snapshot;
 
 pub(super) fn backup(ctx: &Ctx) -> Outcome {
     let volumes = declared_volumes(ctx.spec());
     if volumes.is_empty() {
-        return Outcome::unmet(
-            "NoVolumesDeclared",
-            "declare training.dataVolumes or inference.modelVolumes so that they are backed up",
-        );
+        return Outcome::unmet("NoVolumesDeclared", msg!(NoVolumesDeclared));
     }
     let control = &ctx.policy().controls.backup;
     if let Err(e) = backups::schedule_of(ctx.inputs.policy) {
@@ -31,9 +29,7 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
     if !snapshot.is_live() {
         return Outcome::unknown(
             "BackupAgeUnknown",
-            format!(
-                "the age of the newest backup of {names} is only known in the cluster (max {max_hours} h)"
-            ),
+            msg!(BackupAgeOnlyLive, volumes = names, max = max_hours),
         );
     }
     if control.engine == BackupEngine::Velero {
@@ -42,9 +38,7 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
     if snapshot.volume_snapshot_api_missing {
         return Outcome::unmet(
             "SnapshotApiMissing",
-            format!(
-                "the VolumeSnapshot API (snapshot.storage.k8s.io/v1) is not installed, so {names} cannot be backed up; install the CSI snapshot CRDs and controller, or set controls.backup.engine: Velero"
-            ),
+            msg!(SnapshotApiMissing, volumes = names),
         );
     }
     let mut f = Findings::default();
@@ -52,7 +46,7 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
         match newest_backup(snapshot, ns, volume) {
             None => f.problem(
                 "NoBackup",
-                format!("no ready VolumeSnapshot of {ns}/{volume}"),
+                msg!(NoReadySnapshot, volume = format!("{ns}/{volume}")),
             ),
             Some(t) => {
                 let seconds = (ctx.now() - t).get_seconds();
@@ -60,8 +54,11 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
                 if seconds > max_hours * 3600 {
                     f.problem(
                         "BackupTooOld",
-                        format!(
-                            "newest backup of {ns}/{volume} is {hours} h old (max {max_hours} h)"
+                        msg!(
+                            BackupTooOld,
+                            volume = format!("{ns}/{volume}"),
+                            hours = hours,
+                            max = max_hours
                         ),
                     );
                 }
@@ -87,9 +84,7 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
             );
         }
     }
-    f.passed(format!(
-        "every declared volume ({names}) has a ready backup younger than {max_hours} h"
-    ));
+    f.passed(msg!(BackupsCurrent, volumes = names, max = max_hours));
     f.outcome("BackupsCurrent")
 }
 
@@ -119,12 +114,7 @@ fn velero(ctx: &Ctx, max_hours: i64) -> Outcome {
     let namespaces = backups::velero_namespaces(ctx.spec());
     let covered = namespaces.join(", ");
     if snapshot.velero_api_missing {
-        return Outcome::unmet(
-            "VeleroMissing",
-            format!(
-                "Velero (velero.io/v1 Schedules and Backups) is not installed, so namespaces {covered} cannot be backed up; install Velero or set controls.backup.engine: VolumeSnapshot"
-            ),
-        );
+        return Outcome::unmet("VeleroMissing", msg!(VeleroMissing, namespaces = covered));
     }
     let newest = snapshot
         .ns(velero_ns)
@@ -143,9 +133,14 @@ fn velero(ctx: &Ctx, max_hours: i64) -> Outcome {
     let Some((done, name)) = newest else {
         return Outcome::unmet(
             "NoBackup",
-            format!(
-                "no completed Velero Backup in namespace {velero_ns} covers {covered} (Schedule {velero_ns}/{})",
-                backups::velero_schedule_name(ctx.inputs.policy, ctx.inputs.deployment)
+            msg!(
+                NoVeleroBackup,
+                velero_namespace = velero_ns,
+                namespaces = covered,
+                schedule = format!(
+                    "{velero_ns}/{}",
+                    backups::velero_schedule_name(ctx.inputs.policy, ctx.inputs.deployment)
+                )
             ),
         );
     };
@@ -153,15 +148,23 @@ fn velero(ctx: &Ctx, max_hours: i64) -> Outcome {
     if (ctx.now() - done).get_seconds() > max_hours * 3600 {
         return Outcome::unmet(
             "BackupTooOld",
-            format!(
-                "newest Velero Backup {velero_ns}/{name} of {covered} is {hours} h old (max {max_hours} h)"
+            msg!(
+                VeleroBackupTooOld,
+                backup = format!("{velero_ns}/{name}"),
+                namespaces = covered,
+                hours = hours,
+                max = max_hours
             ),
         );
     }
     Outcome::met(
         "BackupsCurrent",
-        format!(
-            "Velero Backup {velero_ns}/{name} of {covered} completed {hours} h ago (max {max_hours} h)"
+        msg!(
+            VeleroBackupCurrent,
+            backup = format!("{velero_ns}/{name}"),
+            namespaces = covered,
+            hours = hours,
+            max = max_hours
         ),
     )
 }

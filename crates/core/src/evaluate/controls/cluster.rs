@@ -3,16 +3,14 @@
 
 use crate::api::{NamespacedWorkloadRef, RecurringJobCheck, WorkloadKind};
 use crate::evaluate::{Ctx, Findings, Obligation, Outcome, State, evidence};
+use crate::i18n::msg;
 use crate::snapshot::NamespaceObjects;
 
 /// Row 2: the policy's platform-monitoring workloads exist and are ready.
 pub(super) fn platform_monitoring(ctx: &Ctx) -> Outcome {
     let named = &ctx.policy().cluster_checks.platform_monitoring;
     if named.is_empty() {
-        return Outcome::unmet(
-            "NothingNamed",
-            "the policy names no clusterChecks.platformMonitoring workload",
-        );
+        return Outcome::unmet("NothingNamed", msg!(NoMonitoringNamed));
     }
     let snapshot = ctx.snapshot();
     let live = snapshot.is_live();
@@ -21,19 +19,13 @@ pub(super) fn platform_monitoring(ctx: &Ctx) -> Outcome {
         let ready = ready_replicas(snapshot.ns(&w.namespace), w);
         let what = format!("{} {}/{}", w.kind.as_str(), w.namespace, w.name);
         match (ready, live) {
-            (None, true) => f.problem("MonitoringMissing", format!("{what} does not exist")),
-            (None, false) => f.open(
-                "NotInManifests",
-                format!("{what} is not in the manifests read"),
-            ),
-            (Some(_), false) => f.open(
-                "ReadinessUnknown",
-                format!("readiness of {what} is only known in the cluster"),
-            ),
+            (None, true) => f.problem("MonitoringMissing", msg!(ObjectMissing, object = what)),
+            (None, false) => f.open("NotInManifests", msg!(NotInManifests, object = what)),
+            (Some(_), false) => f.open("ReadinessUnknown", msg!(ReadinessOnlyLive, object = what)),
             (Some(0), true) => {
-                f.problem("MonitoringNotReady", format!("{what} has no ready replica"))
+                f.problem("MonitoringNotReady", msg!(NoReadyReplica, workload = what))
             }
-            (Some(n), true) => f.passed(format!("{what} has {n} ready replica(s)")),
+            (Some(n), true) => f.passed(msg!(ReadyReplicas, workload = what, count = n)),
         }
     }
     f.outcome("MonitoringReady")
@@ -69,10 +61,7 @@ fn ready_replicas(objects: &NamespaceObjects, w: &NamespacedWorkloadRef) -> Opti
 /// Row 28 and 8.1c: a CronJob that succeeded recently.
 pub(super) fn recurring_job(ctx: &Ctx, check: Option<&RecurringJobCheck>, field: &str) -> Outcome {
     let Some(check) = check else {
-        return Outcome::unmet(
-            "NothingNamed",
-            format!("the policy names no clusterChecks.{field} CronJob"),
-        );
+        return Outcome::unmet("NothingNamed", msg!(NoJobNamed, field = field));
     };
     let snapshot = ctx.snapshot();
     let what = format!("CronJob {}/{}", check.namespace, check.name);
@@ -82,34 +71,25 @@ pub(super) fn recurring_job(ctx: &Ctx, check: Option<&RecurringJobCheck>, field:
         .iter()
         .find(|c| c.metadata.name.as_deref() == Some(&check.name));
     match (job, snapshot.is_live()) {
-        (None, true) => Outcome::unmet("JobMissing", format!("{what} does not exist")),
-        (None, false) => Outcome::unknown(
-            "NotInManifests",
-            format!("{what} is not in the manifests read"),
-        ),
-        (Some(_), false) => Outcome::unknown(
-            "LastRunUnknown",
-            format!("the last successful run of {what} is only known in the cluster"),
-        ),
+        (None, true) => Outcome::unmet("JobMissing", msg!(ObjectMissing, object = what)),
+        (None, false) => Outcome::unknown("NotInManifests", msg!(NotInManifests, object = what)),
+        (Some(_), false) => Outcome::unknown("LastRunUnknown", msg!(LastRunOnlyLive, job = what)),
         (Some(job), true) => match job
             .status
             .as_ref()
             .and_then(|s| s.last_successful_time.as_ref())
         {
-            None => Outcome::unmet("NeverSucceeded", format!("{what} has never succeeded")),
+            None => Outcome::unmet("NeverSucceeded", msg!(JobNeverSucceeded, job = what)),
             Some(t) => {
                 let seconds = (ctx.now() - t.0).get_seconds();
                 let days = seconds / 86_400;
                 if seconds > i64::from(check.max_age_days) * 86_400 {
                     Outcome::unmet(
                         "JobStale",
-                        format!(
-                            "{what} last succeeded {days} days ago (max {})",
-                            check.max_age_days
-                        ),
+                        msg!(JobStale, job = what, days = days, max = check.max_age_days),
                     )
                 } else {
-                    Outcome::met("JobRecent", format!("{what} succeeded {days} day(s) ago"))
+                    Outcome::met("JobRecent", msg!(JobRecent, job = what, days = days))
                 }
             }
         },
@@ -126,7 +106,11 @@ pub(super) fn cluster_or_evidence(ctx: &Ctx, id: Obligation, cluster: Outcome) -
         return evidence;
     }
     Outcome {
-        message: format!("{}; or attest it: {}", cluster.message, evidence.message),
+        message: msg!(
+            OrAttest,
+            cluster = cluster.message,
+            evidence = evidence.message
+        ),
         ..cluster
     }
 }

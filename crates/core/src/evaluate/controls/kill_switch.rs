@@ -5,18 +5,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::api::selector;
 use crate::evaluate::{Ctx, Findings, Obligation, Outcome, State, evidence};
+use crate::i18n::msg;
 
 pub(super) fn kill_switch(ctx: &Ctx) -> Outcome {
     let spec = ctx.spec();
     let Some(inference) = spec.inference.as_ref() else {
-        return Outcome::not_applicable(
-            "NoInferenceEnvironment",
-            "no inference environment is declared",
-        );
+        return Outcome::not_applicable("NoInferenceEnvironment", msg!(NoInferenceEnvironment));
     };
     let mut f = Findings::default();
     if selector::is_empty(&inference.pod_selector) {
-        f.problem("SelectorEmpty", "spec.inference.podSelector is empty: the kill switch would cut every pod in the namespace");
+        f.problem("SelectorEmpty", msg!(SelectorEmpty));
     } else if spec.suspend {
         let snapshot = ctx.snapshot();
         let cut = snapshot
@@ -25,18 +23,21 @@ pub(super) fn kill_switch(ctx: &Ctx) -> Outcome {
             .iter()
             .any(|np| is_deny_all_for(np, &inference.pod_selector));
         match (cut, snapshot.is_live()) {
-            (true, _) => f.passed("suspended: all ingress to the inference pods is denied"),
-            (false, true) => f.problem("SuspendNotApplied", "spec.suspend is true but no deny-all NetworkPolicy covers the inference pods yet"),
-            (false, false) => f.open("SuspendPending", "spec.suspend is true; the operator applies the deny-all NetworkPolicy in the cluster"),
+            (true, _) => f.passed(msg!(Suspended)),
+            (false, true) => f.problem("SuspendNotApplied", msg!(SuspendNotApplied)),
+            (false, false) => f.open("SuspendPending", msg!(SuspendPending)),
         }
     } else {
-        f.passed("kill switch armed: spec.suspend cuts ingress to the inference pods");
+        f.passed(msg!(KillSwitchArmed));
     }
     let evidence = evidence::require(ctx, Obligation::Row(40));
     let refs = evidence.evidence.clone();
     match evidence.state {
-        State::Compliant => f.passed(format!("procedure {}", evidence.message)),
-        _ => f.problem(evidence.reason, format!("procedure: {}", evidence.message)),
+        State::Compliant => f.passed(msg!(ProcedureAttested, evidence = evidence.message)),
+        _ => f.problem(
+            evidence.reason,
+            msg!(ProcedureMissing, evidence = evidence.message),
+        ),
     }
     f.outcome("KillSwitchReady").with_evidence(refs)
 }

@@ -12,6 +12,7 @@ mod sidecar;
 
 use super::{Ctx, Findings, Obligation, Outcome, evidence};
 use crate::api::{EnforcementMode, Measure};
+use crate::i18n::{Msg, english, msg};
 
 /// Outcomes shared by several rows, computed once per evaluation.
 pub(crate) struct ControlFacts {
@@ -39,7 +40,7 @@ pub(crate) fn decide_row(ctx: &Ctx, facts: &ControlFacts, row: u8) -> Outcome {
         }
         19 => access::training_data_protected(ctx, facts),
         23 => isolation::safety_annotations(ctx, &facts.isolation),
-        27 => sidecar_row("input-safety filter", &facts.sidecar),
+        27 => sidecar_row(Msg::InputFilterSee, &facts.sidecar),
         28 => {
             let check = ctx.policy().cluster_checks.safety_evaluation.as_ref();
             cluster::cluster_or_evidence(
@@ -48,7 +49,7 @@ pub(crate) fn decide_row(ctx: &Ctx, facts: &ControlFacts, row: u8) -> Outcome {
                 cluster::recurring_job(ctx, check, "safetyEvaluation"),
             )
         }
-        37 => sidecar_row("labeling sidecar", &facts.sidecar),
+        37 => sidecar_row(Msg::LabelingSidecarSee, &facts.sidecar),
         40 => kill_switch::kill_switch(ctx),
         _ => unreachable!("row {row} is not decided from the cluster"),
     }
@@ -58,7 +59,10 @@ pub(crate) fn decide_measure(ctx: &Ctx, facts: &ControlFacts, measure: Measure) 
     match measure {
         Measure::Isolation => facts.isolation.clone(),
         Measure::AccessControl => facts.access.clone(),
-        Measure::ContentSafety => prefixed("sidecar", &facts.sidecar),
+        Measure::ContentSafety => Outcome {
+            message: msg!(SidecarPrefixed, message = facts.sidecar.message),
+            ..facts.sidecar.clone()
+        },
         Measure::Backup => facts.backup.clone(),
         Measure::CodeAudit => {
             let check = ctx.policy().cluster_checks.code_audit.as_ref();
@@ -74,18 +78,10 @@ pub(crate) fn decide_measure(ctx: &Ctx, facts: &ControlFacts, measure: Measure) 
 
 /// Rows 27 and 37 rest on the sidecar, whose measure condition says what is missing: the
 /// rows name their role of it and point there, so that the status says it once.
-fn sidecar_row(what: &str, outcome: &Outcome) -> Outcome {
+fn sidecar_row(role: Msg, outcome: &Outcome) -> Outcome {
     let see = crate::catalog::measure_entry(Measure::ContentSafety).condition_type;
     Outcome {
-        message: format!("{what}: see {see}"),
-        ..outcome.clone()
-    }
-}
-
-/// The sidecar serves several rows; each message says which role of it is meant.
-fn prefixed(what: &str, outcome: &Outcome) -> Outcome {
-    Outcome {
-        message: format!("{what}: {}", outcome.message),
+        message: english(role, &[("condition", &see)]),
         ..outcome.clone()
     }
 }
@@ -97,13 +93,10 @@ fn missing_unless_enforced(
     mode: EnforcementMode,
     live: bool,
     (reason, message): (&'static str, String),
-    (pending_reason, remedy): (&'static str, &str),
+    (pending_reason, remedy): (&'static str, Msg),
 ) {
     if mode == EnforcementMode::Enforce && !live {
-        f.open(
-            pending_reason,
-            format!("{message}; the operator {remedy} (Enforce mode)"),
-        );
+        f.open(pending_reason, english(remedy, &[("message", &message)]));
     } else {
         f.problem(reason, message);
     }

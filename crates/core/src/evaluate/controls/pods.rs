@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::api::selector;
+use crate::i18n::{Msg, english, msg};
 use crate::snapshot::Snapshot;
 
 /// A pod as the rules see it: a live Pod, or offline the template of a workload.
@@ -123,21 +124,15 @@ pub(super) fn origins(pods: &[&PodView]) -> String {
     let names: Vec<String> = pods.iter().take(4).map(|p| p.origin.to_string()).collect();
     match pods.len() {
         0..=4 => names.join(", "),
-        n => format!("{} and {} more", names.join(", "), n - 4),
+        n => format!("{} {}", names.join(", "), msg!(AndMore, count = n - 4)),
     }
 }
 
 pub(super) fn no_pods(role: &str, namespace: &str, live: bool) -> String {
-    format!(
-        "no pod in {namespace} matches spec.{role}.podSelector{}",
-        offline_hint(live)
-    )
-}
-
-fn offline_hint(live: bool) -> &'static str {
-    if live {
-        ""
+    let id = if live {
+        Msg::NoPodsMatch
     } else {
-        " (not in the manifests read)"
-    }
+        Msg::NoPodsMatchOffline
+    };
+    english(id, &[("namespace", &namespace), ("role", &role)])
 }

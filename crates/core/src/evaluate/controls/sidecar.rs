@@ -11,6 +11,7 @@ use super::pods::{PodView, no_pods, origins, pods_in, selected};
 use crate::api::{EnforcementMode, InferenceEnvironment, WorkloadKind};
 use crate::catalog::defaults as d;
 use crate::evaluate::{Ctx, Findings, Outcome};
+use crate::i18n::{Msg, msg};
 use crate::snapshot::Snapshot;
 
 /// The sidecar the policy asks for.
@@ -22,10 +23,7 @@ struct Wanted<'a> {
 
 pub(super) fn sidecar(ctx: &Ctx) -> Outcome {
     let Some(inference) = ctx.spec().inference.as_ref() else {
-        return Outcome::not_applicable(
-            "NoInferenceEnvironment",
-            "no inference environment is declared",
-        );
+        return Outcome::not_applicable("NoInferenceEnvironment", msg!(NoInferenceEnvironment));
     };
     let snapshot = ctx.snapshot();
     let live = snapshot.is_live();
@@ -50,7 +48,7 @@ pub(super) fn sidecar(ctx: &Ctx) -> Outcome {
     if !live && !servers.is_empty() {
         f.open(
             "ReadinessUnknown",
-            format!("readiness of {} is only known in the cluster", wanted.name),
+            msg!(ReadinessOnlyLive, object = wanted.name),
         );
     }
     for service in routing(snapshot, inference, &servers, &mut f) {
@@ -63,9 +61,10 @@ pub(super) fn sidecar(ctx: &Ctx) -> Outcome {
         );
     }
     if !servers.is_empty() {
-        f.passed(format!(
-            "{} in every inference pod, Service routed through port {}",
-            wanted.name, wanted.port
+        f.passed(msg!(
+            SidecarInPlace,
+            sidecar = wanted.name,
+            port = wanted.port
         ));
     }
     f.outcome("SidecarInPlace")
@@ -88,18 +87,16 @@ fn workloads_exist(snapshot: &Snapshot, inference: &InferenceEnvironment, f: &mu
         if found {
             continue;
         }
-        let message = format!(
-            "{} {}/{} named in spec.inference.workloads does not exist",
-            w.kind.as_str(),
-            inference.namespace,
-            w.name
-        );
+        let workload = format!("{} {}/{}", w.kind.as_str(), inference.namespace, w.name);
         if snapshot.is_live() {
-            f.problem("WorkloadMissing", message)
+            f.problem(
+                "WorkloadMissing",
+                msg!(WorkloadMissing, workload = workload),
+            )
         } else {
             f.open(
                 "WorkloadNotInManifests",
-                format!("{message} in the manifests read"),
+                msg!(WorkloadMissingOffline, workload = workload),
             )
         }
     }
@@ -143,7 +140,7 @@ fn containers(
     }
     let which = |pods: &[&PodView]| {
         if live {
-            format!("{} of {total} inference pods", pods.len())
+            msg!(PodsOfTotal, count = pods.len(), total = total)
         } else {
             origins(pods)
         }
@@ -151,28 +148,30 @@ fn containers(
     for (image, pods) in &other_images {
         f.problem(
             "SidecarImageMismatch",
-            format!(
-                "{} run(s) {name} image {image} instead of {}",
-                which(pods),
-                wanted.image
+            msg!(
+                SidecarImageMismatch,
+                pods = which(pods),
+                sidecar = name,
+                image = image,
+                wanted = wanted.image
             ),
         );
     }
     if not_ready > 0 {
         f.problem(
             "SidecarNotReady",
-            format!("{name} is not ready in {not_ready} of {total} inference pods"),
+            msg!(
+                SidecarNotReady,
+                sidecar = name,
+                count = not_ready,
+                total = total
+            ),
         );
     }
     if !missing.is_empty() {
-        let message = format!("{} lack(s) the {name} container", which(&missing));
+        let message = msg!(SidecarMissing, pods = which(&missing), sidecar = name);
         if mode == EnforcementMode::Enforce && !injectable {
-            f.problem(
-                "ProviderMissing",
-                format!(
-                    "{message}, and the operator cannot inject it: spec.service.provider, which the sidecar writes as ContentProducer, is not set"
-                ),
-            );
+            f.problem("ProviderMissing", msg!(ProviderMissing, message = message));
             return sidecar_ports;
         }
         missing_unless_enforced(
@@ -180,7 +179,7 @@ fn containers(
             mode,
             live,
             ("SidecarMissing", message),
-            ("PendingInjection", "injects it"),
+            ("PendingInjection", Msg::EnforceInjects),
         );
     }
     sidecar_ports
@@ -206,10 +205,7 @@ fn routing<'s>(
         if routing.is_empty() {
             f.open(
                 "NoService",
-                format!(
-                    "no Service in namespace {} routes to the inference pods",
-                    inference.namespace
-                ),
+                msg!(NoService, namespace = inference.namespace),
             );
         }
         return routing;
@@ -227,21 +223,21 @@ fn routing<'s>(
         if !selects_servers && !servers.is_empty() {
             f.problem(
                 "ServiceSelectsOtherPods",
-                format!(
-                    "Service {}/{wanted} does not select the inference pods",
-                    inference.namespace
+                msg!(
+                    ServiceSelectsOtherPods,
+                    service = format!("{}/{wanted}", inference.namespace)
                 ),
             );
         }
     }
     if found.is_empty() {
-        let message = format!("Service {}/{wanted} does not exist", inference.namespace);
+        let service = format!("Service {}/{wanted}", inference.namespace);
         if snapshot.is_live() {
-            f.problem("ServiceMissing", message)
+            f.problem("ServiceMissing", msg!(ObjectMissing, object = service))
         } else {
             f.open(
                 "ServiceNotInManifests",
-                format!("{message} in the manifests read"),
+                msg!(ObjectMissingOffline, object = service),
             )
         }
     }
@@ -287,9 +283,13 @@ fn not_bypassed(
         };
         f.problem(
             "SidecarBypassed",
-            format!(
-                "Service {namespace}/{service_name} port {} targets {target}, bypassing {} on port {port}",
-                p.port, wanted.name
+            msg!(
+                SidecarBypassed,
+                service = format!("{namespace}/{service_name}"),
+                port = p.port,
+                target = target,
+                sidecar = wanted.name,
+                sidecar_port = port
             ),
         );
     }

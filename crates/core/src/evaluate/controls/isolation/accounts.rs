@@ -2,6 +2,7 @@
 
 use super::{Sides, in_common};
 use crate::evaluate::Findings;
+use crate::i18n::msg;
 
 pub(super) fn check(sides: &Sides, f: &mut Findings) {
     // Service accounts are namespaced: in different namespaces the same name is another account.
@@ -15,10 +16,7 @@ pub(super) fn check(sides: &Sides, f: &mut Findings) {
     if !shared.is_empty() {
         f.problem(
             "SharedServiceAccount",
-            format!(
-                "training and inference pods share service account(s) {}",
-                shared.join(", ")
-            ),
+            msg!(SharedServiceAccount, accounts = shared.join(", ")),
         );
     }
 }

@@ -3,20 +3,15 @@
 use crate::api::selector;
 use crate::evaluate::controls::pods::pods_in;
 use crate::evaluate::{Ctx, Findings, Outcome, State};
+use crate::i18n::msg;
 
 /// Only training pods mount safety-annotation data, and training is isolated.
 pub(in crate::evaluate::controls) fn safety_annotations(ctx: &Ctx, isolation: &Outcome) -> Outcome {
     let Some(training) = ctx.spec().training.as_ref() else {
-        return Outcome::not_applicable(
-            "NoTrainingEnvironment",
-            "no training environment is declared",
-        );
+        return Outcome::not_applicable("NoTrainingEnvironment", msg!(NoTrainingEnvironment));
     };
     if training.safety_annotation_volumes.is_empty() {
-        return Outcome::unmet(
-            "VolumesNotDeclared",
-            "spec.training.safetyAnnotationVolumes is empty: declare where safety-annotation data is stored",
-        );
+        return Outcome::unmet("VolumesNotDeclared", msg!(AnnotationVolumesUndeclared));
     }
     let mut f = Findings::default();
     for pod in pods_in(ctx.snapshot(), &training.namespace) {
@@ -30,10 +25,10 @@ pub(in crate::evaluate::controls) fn safety_annotations(ctx: &Ctx, isolation: &O
         if !mounted.is_empty() {
             f.problem(
                 "MountedOutsideTraining",
-                format!(
-                    "{} is not a training pod but mounts {}",
-                    pod.origin,
-                    mounted.join(", ")
+                msg!(
+                    MountedOutsideTraining,
+                    pod = pod.origin,
+                    volumes = mounted.join(", ")
                 ),
             );
         }
@@ -43,14 +38,14 @@ pub(in crate::evaluate::controls) fn safety_annotations(ctx: &Ctx, isolation: &O
     match isolation.state {
         State::NonCompliant => f.problem(
             "TrainingNotIsolated",
-            format!("training environment not isolated: see {see}"),
+            msg!(TrainingNotIsolated, condition = see),
         ),
-        State::Unknown => f.open(isolation.reason, format!("isolation: see {see}")),
+        State::Unknown => f.open(isolation.reason, msg!(IsolationSee, condition = see)),
         _ => {}
     }
-    f.passed(format!(
-        "{} mounted only by training pods",
-        training.safety_annotation_volumes.join(", ")
+    f.passed(msg!(
+        AnnotationsIsolated,
+        volumes = training.safety_annotation_volumes.join(", ")
     ));
     f.outcome("StoredInIsolation")
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use super::pods::{PodView, no_pods, pods_in, selected};
 use crate::api::{InferenceEnvironment, TrainingEnvironment};
 use crate::evaluate::{Ctx, Findings, Outcome};
+use crate::i18n::msg;
 
 pub(super) use annotations::safety_annotations;
 
@@ -36,10 +37,7 @@ pub(super) fn isolation(ctx: &Ctx) -> Outcome {
     let spec = ctx.spec();
     let (Some(training), Some(inference)) = (spec.training.as_ref(), spec.inference.as_ref())
     else {
-        return Outcome::not_applicable(
-            "SingleEnvironment",
-            "training and inference are not both declared, so there is nothing to isolate",
-        );
+        return Outcome::not_applicable("SingleEnvironment", msg!(SingleEnvironment));
     };
     let snapshot = ctx.snapshot();
     let training_ns_pods = pods_in(snapshot, &training.namespace);
@@ -68,7 +66,7 @@ pub(super) fn isolation(ctx: &Ctx) -> Outcome {
     }
     network::check(ctx, &sides, control, &mut f);
     if !f.has_problems() && !sides.servers.is_empty() && !sides.trainers.is_empty() {
-        f.passed("no shared volumes or service accounts");
+        f.passed(msg!(NothingShared));
     }
     f.outcome("Isolated")
 }
@@ -94,10 +92,7 @@ fn pods_found(sides: &Sides, f: &mut Findings) {
     {
         f.problem(
             "SelectorsOverlap",
-            format!(
-                "{} matches both the training and the inference selector",
-                both.origin
-            ),
+            msg!(SelectorsOverlap, pod = both.origin),
         );
     }
 }

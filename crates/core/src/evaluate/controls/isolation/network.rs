@@ -10,6 +10,7 @@ use crate::api::{IsolationControl, selector};
 use crate::evaluate::controls::missing_unless_enforced;
 use crate::evaluate::controls::pods::{PodView, origins};
 use crate::evaluate::{Ctx, Findings};
+use crate::i18n::{Msg, msg};
 
 pub(super) fn check(ctx: &Ctx, sides: &Sides, control: &IsolationControl, f: &mut Findings) {
     if sides.trainers.is_empty() {
@@ -31,22 +32,19 @@ pub(super) fn check(ctx: &Ctx, sides: &Sides, control: &IsolationControl, f: &mu
         }
     }
     if !unprotected.is_empty() {
-        let message = format!(
-            "no NetworkPolicy restricts ingress to {}",
-            origins(&unprotected)
-        );
+        let message = msg!(NetworkPolicyMissing, pods = origins(&unprotected));
         missing_unless_enforced(
             f,
             control.mode,
             sides.live,
             ("NetworkPolicyMissing", message),
-            ("PendingEnforcement", "creates it"),
+            ("PendingEnforcement", Msg::EnforceCreates),
         );
     } else {
-        f.passed(format!(
-            "ingress to {} training pod(s) only from training peers and namespace(s) {}",
-            sides.trainers.len(),
-            allowed.iter().copied().collect::<Vec<_>>().join(", ")
+        f.passed(msg!(
+            IngressRestricted,
+            count = sides.trainers.len(),
+            namespaces = allowed.iter().copied().collect::<Vec<_>>().join(", ")
         ));
     }
 }
@@ -106,7 +104,7 @@ fn ingress_leaks(
         .flatten()
     {
         let Some(peers) = rule.from.as_ref().filter(|p| !p.is_empty()) else {
-            leaks.push(format!("{policy} allows ingress from any source"));
+            leaks.push(msg!(IngressFromAnySource, policy = policy));
             continue;
         };
         for peer in peers {
@@ -127,10 +125,7 @@ fn peer_leaks(
 ) {
     let training_ns = sides.training.namespace.as_str();
     if let Some(block) = &peer.ip_block {
-        leaks.push(format!(
-            "{policy} allows ingress from ipBlock {}",
-            block.cidr
-        ));
+        leaks.push(msg!(IngressFromIpBlock, policy = policy, cidr = block.cidr));
         return;
     }
     if peer
@@ -138,7 +133,7 @@ fn peer_leaks(
         .as_ref()
         .is_some_and(selector::is_empty)
     {
-        leaks.push(format!("{policy} allows ingress from every namespace"));
+        leaks.push(msg!(IngressFromEveryNamespace, policy = policy));
         return;
     }
     let namespaces: Vec<String> = match &peer.namespace_selector {
@@ -149,7 +144,7 @@ fn peer_leaks(
         .iter()
         .filter(|ns| !allowed.contains(ns.as_str()))
     {
-        leaks.push(format!("{policy} allows ingress from namespace {ns}"));
+        leaks.push(msg!(IngressFromNamespace, policy = policy, namespace = ns));
     }
     if namespaces.iter().any(|ns| ns == training_ns) {
         let pod_selector = peer.pod_selector.clone().unwrap_or_default();
@@ -160,9 +155,10 @@ fn peer_leaks(
             .filter(|p| !sides.trainers.iter().any(|t| t.origin == p.origin))
             .collect();
         if !strangers.is_empty() {
-            leaks.push(format!(
-                "{policy} admits non-training pods {}",
-                origins(&strangers)
+            leaks.push(msg!(
+                IngressFromStrangers,
+                policy = policy,
+                pods = origins(&strangers)
             ));
         }
     }

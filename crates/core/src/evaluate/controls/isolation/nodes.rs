@@ -2,13 +2,11 @@
 
 use super::{Sides, in_common};
 use crate::evaluate::Findings;
+use crate::i18n::msg;
 
 pub(super) fn check(sides: &Sides, f: &mut Findings) {
     if !sides.live {
-        f.open(
-            "NodePlacementUnknown",
-            "node placement is only known in the cluster",
-        );
+        f.open("NodePlacementUnknown", msg!(NodePlacementUnknown));
         return;
     }
     let shared = in_common(
@@ -16,12 +14,6 @@ pub(super) fn check(sides: &Sides, f: &mut Findings) {
         sides.servers.iter().filter_map(|p| p.node()),
     );
     if !shared.is_empty() {
-        f.problem(
-            "SharedNode",
-            format!(
-                "training and inference pods share node(s) {}",
-                shared.join(", ")
-            ),
-        );
+        f.problem("SharedNode", msg!(SharedNode, nodes = shared.join(", ")));
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use super::Sides;
 use crate::evaluate::Findings;
+use crate::i18n::msg;
 
 pub(super) fn check(sides: &Sides, f: &mut Findings) {
     if sides.same_namespace() {
@@ -21,10 +22,10 @@ pub(super) fn check(sides: &Sides, f: &mut Findings) {
             if !shared.is_empty() {
                 f.problem(
                     "SharedVolume",
-                    format!(
-                        "{} mounts training volume(s) {}",
-                        server.origin,
-                        shared.join(", ")
+                    msg!(
+                        SharedVolume,
+                        pod = server.origin,
+                        volumes = shared.join(", ")
                     ),
                 );
             }
@@ -40,10 +41,10 @@ pub(super) fn check(sides: &Sides, f: &mut Findings) {
             if !shared.is_empty() {
                 f.problem(
                     "SharedVolume",
-                    format!(
-                        "{} mounts claim(s) {} named as training data volumes",
-                        server.origin,
-                        shared.join(", ")
+                    msg!(
+                        SharedClaimName,
+                        pod = server.origin,
+                        claims = shared.join(", ")
                     ),
                 );
             }

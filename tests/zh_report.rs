@@ -1,0 +1,381 @@
+//! A report in Chinese says everything in Chinese: no English sentence is left in any format
+//! of `check --lang zh` (table, Markdown, CSV, JSON, JUnit, HTML) nor in the regulator's
+//! dossier, and every message and reason of every deployment in the examples and the
+//! fixtures, and of the status written for it, has its Chinese text.
+//!
+//! What counts as English left is `i18n::english_prose`: two or more lowercase English words
+//! in a row, or a lone English function word, outside identifiers (names, field paths,
+//! condition types) and backticks. Text the policy's authors wrote (remarks, justifications)
+//! is theirs, in whatever language they wrote it, and is not checked; nor are the keys and
+//! identifiers that tools read (JSON keys, CSV header, HTML markup).
+
+use std::path::Path;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use model_compliance_operator::api::{CompliancePolicy, ModelDeployment};
+use model_compliance_operator::catalog::Lang;
+use model_compliance_operator::check::{self, Manifests, Report, load};
+use model_compliance_operator::conditions::{self, Progress};
+use model_compliance_operator::evaluate::{self, Evaluation, Inputs};
+use model_compliance_operator::i18n;
+use model_compliance_operator::view::dossier::Dossier;
+use model_compliance_operator::view::{self, Format, Options};
+
+const NOW: &str = "2026-12-01T00:00:00Z";
+
+/// Every folder of valid manifests the tests read.
+const INPUTS: &[&str] = &[
+    "examples",
+    "tests/fixtures/e2e-controller",
+    "tests/fixtures/nulls",
+];
+
+/// Folders whose manifests have problems, which the report lists.
+const INVALID: &[&str] = &["tests/fixtures/invalid-input", "tests/fixtures/invalid-crs"];
+
+const FORMATS: [Format; 6] = [
+    Format::Table,
+    Format::Markdown,
+    Format::Csv,
+    Format::Json,
+    Format::Junit,
+    Format::Html,
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn now() -> Timestamp {
+    NOW.parse().expect("valid instant")
+}
+
+/// The texts the authors of the manifests wrote, longest first, so that a text containing
+/// another is removed whole: the policies' remarks and exceptions, and the prose declared in
+/// ModelDeployments and ComplianceEvidence (descriptions, sources, licences, summaries).
+fn authored(manifests: &Manifests) -> Vec<String> {
+    let mut authored = Vec::new();
+    for p in &manifests.policies {
+        let spec = &p.object.spec;
+        authored.extend(spec.rows.iter().filter_map(|r| r.remark.clone()));
+        authored.extend(spec.measures.iter().filter_map(|m| m.remark.clone()));
+        for e in &spec.exceptions {
+            authored.push(e.justification.clone());
+            authored.push(e.approved_by.clone());
+        }
+    }
+    let mut declared = Vec::new();
+    for d in &manifests.model_deployments {
+        json_strings(
+            &serde_json::to_value(&d.object.spec).expect("JSON"),
+            &mut declared,
+        );
+    }
+    for e in &manifests.evidence {
+        json_strings(
+            &serde_json::to_value(&e.object.spec).expect("JSON"),
+            &mut declared,
+        );
+    }
+    // A value of one word is never prose; a text of several lines is shown whole, on one
+    // line, or line by line.
+    for text in declared.into_iter().filter(|t| t.trim().contains(' ')) {
+        authored.extend(text.lines().map(str::to_owned));
+        authored.push(text.replace('\n', " "));
+        authored.push(text);
+    }
+    authored.retain(|t| !t.trim().is_empty());
+    authored.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    authored.dedup();
+    authored
+}
+
+/// The report of one folder of valid manifests, and the texts its policies' authors wrote.
+fn report(input: &str) -> (Report, Vec<String>) {
+    let manifests = load(&[root().join(input)]);
+    assert!(
+        manifests.problems.is_empty(),
+        "{input}: {:?}",
+        manifests.problems
+    );
+    let authored = authored(&manifests);
+    (check::evaluate_manifests(manifests, now(), 30), authored)
+}
+
+/// Each deployment of a folder with its policy, its evaluation and the status the operator
+/// writes for it.
+fn evaluated(manifests: &Manifests) -> Vec<(ModelDeployment, CompliancePolicy, Evaluation)> {
+    let evidence: Vec<_> = manifests
+        .evidence
+        .iter()
+        .map(|e| e.object.clone())
+        .collect();
+    manifests
+        .model_deployments
+        .iter()
+        .map(|d| {
+            let policy = manifests
+                .policies
+                .iter()
+                .find(|p| p.object.metadata.name.as_deref() == Some(&d.object.spec.policy_ref))
+                .map(|p| p.object.clone())
+                .expect("the policy is in the folder");
+            let evaluation = evaluate::evaluate(Inputs {
+                policy: &policy,
+                deployment: &d.object,
+                evidence: &evidence,
+                snapshot: &manifests.snapshot,
+                now: now(),
+            });
+            let progress = Progress::Applied {
+                suspended: evaluate::suspended(&policy, &d.object, &evaluation),
+            };
+            let mut deployment = d.object.clone();
+            deployment.status = Some(conditions::status(
+                &evaluation,
+                &progress,
+                None,
+                &[],
+                &Time(now()),
+            ));
+            (deployment, policy, evaluation)
+        })
+        .collect()
+}
+
+/// Each string of a JSON document, keys left out: what a reader of the values sees.
+fn json_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| json_strings(v, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|v| json_strings(v, out)),
+        _ => {}
+    }
+}
+
+/// The text of an HTML page as a reader sees it: the style sheet and the markup left out,
+/// each element's text on a line of its own.
+fn html_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    if let (Some(a), Some(b)) = (rest.find("<style>"), rest.find("</style>")) {
+        text.push_str(&rest[..a]);
+        text.push('\n');
+        rest = &rest[b..];
+    }
+    let mut in_tag = false;
+    for c in rest.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push('\n');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    unescape(&text)
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// What a reader sees of a rendering, line by line.
+fn readable(format: Format, text: &str) -> String {
+    match format {
+        Format::Table | Format::Markdown => text.to_owned(),
+        Format::Html => html_text(text),
+        Format::Junit => unescape(text),
+        Format::Json => {
+            let value: serde_json::Value = serde_json::from_str(text).expect("JSON");
+            let mut strings = Vec::new();
+            json_strings(&value, &mut strings);
+            strings.join("\n")
+        }
+        Format::Csv => {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            reader
+                .records()
+                .flat_map(|r| {
+                    r.expect("CSV")
+                        .iter()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    }
+}
+
+/// The lines of `text` that still hold English prose, with what was found.
+fn english_lines(text: &str, authored: &[String]) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let mut ours = line.to_owned();
+            for a in authored {
+                ours = ours.replace(a.as_str(), "");
+            }
+            let found = i18n::english_prose(&ours);
+            (!found.is_empty()).then(|| format!("{found:?} in: {}", line.trim()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_chinese_report_has_no_english_sentence_in_any_format() {
+    let mut failures = Vec::new();
+    for input in INPUTS {
+        let (report, authored) = report(input);
+        assert!(!report.document.deployments.is_empty(), "{input}");
+        for format in FORMATS {
+            let text = view::render(&report.document, &Options::new(format, Lang::Zh));
+            for line in english_lines(&readable(format, &text), &authored) {
+                failures.push(format!("{input} ({format:?}): {line}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} line(s) of a Chinese report still in English:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn a_chinese_report_of_invalid_input_lists_its_problems_in_chinese() {
+    let mut failures = Vec::new();
+    for input in INVALID {
+        let manifests = load(&[root().join(input)]);
+        assert!(!manifests.problems.is_empty(), "{input}");
+        let authored = authored(&manifests);
+        let report = check::evaluate_manifests(manifests, now(), 30);
+        for format in FORMATS {
+            let text = view::render(&report.document, &Options::new(format, Lang::Zh));
+            for line in english_lines(&readable(format, &text), &authored) {
+                failures.push(format!("{input} ({format:?}): {line}"));
+            }
+        }
+    }
+    let empty = check::evaluate_manifests(load(&[]), now(), 30);
+    let text = view::render(&empty.document, &Options::new(Format::Table, Lang::Zh));
+    for line in english_lines(&text, &[]) {
+        failures.push(format!("no input: {line}"));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} line(s) of a Chinese report still in English:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn a_chinese_dossier_has_no_english_sentence() {
+    let mut failures = Vec::new();
+    let mut dossiers = 0;
+    for input in INPUTS {
+        let manifests = load(&[root().join(input)]);
+        let authored = authored(&manifests);
+        let evidence: Vec<_> = manifests
+            .evidence
+            .iter()
+            .map(|e| e.object.clone())
+            .collect();
+        for (deployment, policy, _) in evaluated(&manifests) {
+            let view = view::deployment_view(
+                &deployment,
+                Some(&policy),
+                &evidence,
+                now(),
+                "cluster".to_owned(),
+            );
+            let dossier = Dossier::build(
+                &deployment,
+                Some(&policy),
+                &evidence,
+                &view,
+                now(),
+                Lang::Zh,
+            );
+            dossiers += 1;
+            for (format, text) in [
+                (Format::Markdown, dossier.markdown()),
+                (Format::Html, dossier.html()),
+            ] {
+                for line in english_lines(&readable(format, &text), &authored) {
+                    failures.push(format!(
+                        "{input} {}/{} ({format:?}): {line}",
+                        view.namespace, view.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(dossiers > 0);
+    assert!(
+        failures.is_empty(),
+        "{} line(s) of a Chinese dossier still in English:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_message_and_reason_has_its_chinese_text() {
+    let mut messages = std::collections::BTreeSet::new();
+    let mut reasons = std::collections::BTreeSet::new();
+    let mut authored_all = Vec::new();
+    let time = Time(now());
+    for input in INPUTS {
+        let manifests = load(&[root().join(input)]);
+        authored_all.extend(authored(&manifests));
+        for (_, _, evaluation) in evaluated(&manifests) {
+            for decision in &evaluation.decisions {
+                messages.insert(decision.message.clone());
+                reasons.insert(decision.reason.to_owned());
+            }
+            for progress in [
+                Progress::Applied { suspended: false },
+                Progress::Applied { suspended: true },
+            ] {
+                for c in conditions::conditions(&evaluation, &progress, Some(1), &[], &time) {
+                    messages.insert(c.message);
+                    reasons.insert(c.reason);
+                }
+            }
+        }
+    }
+    messages.remove("");
+    authored_all.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    let untranslated: Vec<&String> = messages
+        .iter()
+        .filter(|m| {
+            i18n::translate(m).is_none_or(|zh| !english_lines(&zh, &authored_all).is_empty())
+        })
+        .collect();
+    let unknown: Vec<&String> = reasons
+        .iter()
+        .filter(|r| i18n::reason_text(r, Lang::Zh).is_none())
+        .collect();
+    assert!(
+        untranslated.is_empty() && unknown.is_empty(),
+        "of {} messages, not translated:\n{untranslated:#?}\nof {} reasons, without a text: {unknown:?}",
+        messages.len(),
+        reasons.len()
+    );
+    eprintln!(
+        "{} distinct messages and {} distinct reasons translated",
+        messages.len(),
+        reasons.len()
+    );
+}
