@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
+use k8s_openapi::Resource;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::api::selector;
@@ -69,7 +71,7 @@ pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &'a str) -> Vec<Pod
             .filter_map(|p| {
                 Some(PodView {
                     origin: Origin {
-                        kind: "Pod",
+                        kind: Pod::KIND,
                         namespace,
                         name: p.metadata.name.as_deref()?,
                     },
@@ -84,7 +86,7 @@ pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &'a str) -> Vec<Pod
         let template = &w.spec.as_ref()?.template;
         Some(PodView {
             origin: Origin {
-                kind: "Deployment",
+                kind: Deployment::KIND,
                 namespace,
                 name: w.metadata.name.as_deref()?,
             },
@@ -97,7 +99,7 @@ pub(super) fn pods_in<'a>(snapshot: &'a Snapshot, namespace: &'a str) -> Vec<Pod
         let template = &w.spec.as_ref()?.template;
         Some(PodView {
             origin: Origin {
-                kind: "StatefulSet",
+                kind: StatefulSet::KIND,
                 namespace,
                 name: w.metadata.name.as_deref()?,
             },
