@@ -141,14 +141,42 @@ fn changes<T: Clone>(
     decisions(&with) != decisions(&without)
 }
 
+/// Counts, over the candidates of one rule, those that changed a decision and those the rule
+/// pruned; fails at once on a candidate that changed a decision the rule says it cannot reach.
+#[derive(Default)]
+struct Tally {
+    reaching: usize,
+    pruned: usize,
+}
+
+impl Tally {
+    fn record(&mut self, what: &str, changed: bool, reaches: bool) {
+        assert!(
+            !changed || reaches,
+            "{what}: changes a decision but is said not to reach it"
+        );
+        self.reaching += usize::from(changed);
+        self.pruned += usize::from(!reaches);
+    }
+
+    /// Neither vacuous nor waking everything.
+    fn check(self, reaching: usize, pruned: usize) {
+        let Tally {
+            reaching: r,
+            pruned: p,
+        } = self;
+        assert!(r >= reaching, "the candidates change decisions ({r} did)");
+        assert!(p >= pruned, "the rule wakes fewer than all ({p} pruned)");
+    }
+}
+
 fn same_name<T: kube::Resource>(a: &T, b: &T) -> bool {
     a.meta().name == b.meta().name && a.meta().namespace == b.meta().namespace
 }
 
 #[test]
 fn a_network_policy_that_changes_a_decision_reaches_the_deployment() {
-    let mut reaching = 0;
-    let mut pruned = 0;
+    let mut tally = Tally::default();
     for f in fixtures() {
         for (what, np) in policies() {
             let ns = np.metadata.namespace.clone().unwrap();
@@ -174,28 +202,15 @@ fn a_network_policy_that_changes_a_decision_reaches_the_deployment() {
                 &np,
                 same_name,
             );
-            assert!(
-                !changed || reaches,
-                "{what}: changes a decision but is said not to reach it"
-            );
-            reaching += usize::from(changed);
-            pruned += usize::from(!reaches);
+            tally.record(what, changed, reaches);
         }
     }
-    assert!(
-        reaching >= 4,
-        "the candidates change decisions ({reaching} did)"
-    );
-    assert!(
-        pruned >= 4,
-        "the rule wakes fewer than all ({pruned} pruned)"
-    );
+    tally.check(4, 4);
 }
 
 #[test]
 fn a_role_binding_that_changes_a_decision_reaches_the_deployment() {
-    let mut reaching = 0;
-    let mut pruned = 0;
+    let mut tally = Tally::default();
     for f in fixtures() {
         for (what, binding) in bindings() {
             let reaches = reach::role_binding(&f.deployment.spec, Some(UID), TRAINING_NS, &binding);
@@ -205,12 +220,7 @@ fn a_role_binding_that_changes_a_decision_reaches_the_deployment() {
                 &binding,
                 same_name,
             );
-            assert!(
-                !changed || reaches,
-                "{what}: changes a decision but is said not to reach it"
-            );
-            reaching += usize::from(changed);
-            pruned += usize::from(!reaches);
+            tally.record(what, changed, reaches);
         }
         // Without its own binding, a deployment's reader is not bound by another's.
         let mut alone = f.clone();
@@ -223,14 +233,7 @@ fn a_role_binding_that_changes_a_decision_reaches_the_deployment() {
             same_name
         ));
     }
-    assert!(
-        reaching >= 4,
-        "the candidates change decisions ({reaching} did)"
-    );
-    assert!(
-        pruned >= 4,
-        "the rule wakes fewer than all ({pruned} pruned)"
-    );
+    tally.check(4, 4);
 }
 
 #[test]
@@ -315,26 +318,14 @@ fn a_pod_that_changes_a_decision_reaches_the_deployment() {
             labelled("elsewhere", "e", "llm-serve", "training-data"),
         ),
     ];
-    let (mut reaching, mut pruned) = (0, 0);
+    let mut tally = Tally::default();
     for f in fixtures() {
         for (what, p) in &candidates {
             let ns = p.metadata.namespace.clone().unwrap();
             let reaches = reach::pod(&f.deployment.spec, &ns, p.metadata.labels.as_ref());
             let changed = changes(&f, |f| &mut f.snapshot.ns_mut(&ns).pods, p, same_name);
-            assert!(
-                !changed || reaches,
-                "{what}: changes a decision but is said not to reach it"
-            );
-            reaching += usize::from(changed);
-            pruned += usize::from(!reaches);
+            tally.record(what, changed, reaches);
         }
     }
-    assert!(
-        reaching >= 4,
-        "the candidates change decisions ({reaching} did)"
-    );
-    assert!(
-        pruned >= 4,
-        "the rule wakes fewer than all ({pruned} pruned)"
-    );
+    tally.check(4, 4);
 }
