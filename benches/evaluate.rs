@@ -76,6 +76,8 @@ struct Run {
 /// Runs `program args` with standard output to a file, and waits for it with `wait4`, which
 /// gives the child's own peak resident set size.
 #[allow(unsafe_code)]
+// The child is reaped by wait4, not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn measure(program: &Path, args: &[&str], out: &Path) -> Run {
     let start = Instant::now();
     let child = std::process::Command::new(program)

@@ -446,7 +446,7 @@ fn junit(fleet: &Fleet, views: &mut Views<'_>, lang: Lang, out: &mut dyn Write) 
         one.add_test_suite(suite);
         let xml = to_xml(&one)?;
         let (head, tail) = split_root(&xml);
-        out.write_all(xml[head.len()..xml.len() - tail.len()].as_bytes())
+        out.write_all(&xml.as_bytes()[head.len()..xml.len() - tail.len()])
     };
     for d in views {
         let mut suite = TestSuite::new(format!("{}/{}", d.namespace, d.name));
