@@ -221,13 +221,21 @@ impl Cli {
     fn run(self) -> ExitCode {
         match self.command {
             Command::Check { paths, show } => {
-                let (out, errors, code) = check::run(
-                    &paths,
-                    &show.options(),
+                let check = check::Check::new(
+                    check::load(&paths),
                     show.now.unwrap_or_else(Timestamp::now),
                     show.expiring_days(),
                 );
-                print(&out, &errors, code)
+                for e in check::errors(&check) {
+                    eprintln!("{e}");
+                }
+                // Written as it is rendered, one deployment at a time. A closed pipe
+                // (`| head`) is not an error of the command.
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                let _ = check
+                    .render(&show.options(), &mut out)
+                    .and_then(|()| out.flush());
+                ExitCode::from(check.exit_code())
             }
             Command::Report {
                 kubeconfig,

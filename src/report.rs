@@ -144,14 +144,14 @@ pub fn document(objects: &Objects, origin: Origin, now: Timestamp, expiring_days
         })
         .cloned()
         .collect();
-    Document {
+    Document::new(
         origin,
         now,
         expiring_days,
-        deployments: views,
-        expiring: view::expiring(&shown, now, expiring_days),
+        views,
+        view::expiring(&shown, now, expiring_days),
         problems,
-    }
+    )
 }
 
 /// What `report` prints.
@@ -193,10 +193,15 @@ pub async fn run(
         }
     };
     let doc = document(&objects, origin, now, expiring_days);
-    let errors: Vec<String> = doc.problems.iter().map(|p| format!("error: {p}")).collect();
-    let code = if !doc.problems.is_empty() {
+    let errors: Vec<String> = doc
+        .fleet
+        .problems
+        .iter()
+        .map(|p| format!("error: {p}"))
+        .collect();
+    let code = if !doc.fleet.problems.is_empty() {
         exit::INPUT
-    } else if !doc.acceptable() {
+    } else if !doc.fleet.acceptable() {
         exit::UNACCEPTABLE
     } else {
         exit::OK

@@ -148,6 +148,11 @@ async fn evidence_expiry_flips_its_row() {
         (row["status"].as_str(), row["reason"].as_str()),
         (Some("True"), Some("EvidenceExpiringSoon"))
     );
+    // The status says which evidence lapses next, for `kubectl get mdep`.
+    assert_eq!(
+        api.object(MDEP).unwrap()["status"]["evidenceExpiry"],
+        "2026-12-01T12:00:00Z"
+    );
 
     ctx = Arc::new(
         Context::new(api.client(), stores(&api), watch::channel(true).1)
@@ -558,6 +563,8 @@ async fn metrics_show_each_deployments_rows_risk_and_evidence_expiry() {
         series("deployment_evidence_expiry_timestamp_seconds", ""),
         expiry.as_second()
     );
+    // The status shows the same instant as the metric.
+    assert_eq!(status["evidenceExpiry"], "2027-09-30T00:00:00Z");
 
     let mut deleting = api.object(MDEP).unwrap();
     deleting["metadata"]["deletionTimestamp"] = json!("2026-12-01T00:00:00Z");

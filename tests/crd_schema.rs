@@ -726,7 +726,41 @@ fn model_deployment_printer_columns() {
                 "string",
                 ".status.conditions[?(@.type==\"Ready\")].status"
             ),
+            // A string: kubectl shows a future date column as `<invalid>`.
+            ("Evidence expires", "string", ".status.evidenceExpiry"),
             ("Age", "date", ".metadata.creationTimestamp"),
+        ]
+    );
+}
+
+/// `kubectl get cev` shows what an attestation covers, for whom and until when; the measures
+/// and the attester with `-o wide` (priority 1).
+#[test]
+fn compliance_evidence_printer_columns() {
+    let c = crd("ComplianceEvidence");
+    let columns: Vec<(&str, &str, &str, i32)> = version(&c)
+        .additional_printer_columns
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|col| {
+            (
+                col.name.as_str(),
+                col.type_.as_str(),
+                col.json_path.as_str(),
+                col.priority.unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("Rows", "string", ".spec.rows", 0),
+            ("Measures", "string", ".spec.measures", 1),
+            ("Targets", "string", ".spec.targets", 0),
+            ("Valid until", "string", ".spec.validUntil", 0),
+            ("Attested by", "string", ".spec.attestedBy", 1),
+            ("Age", "date", ".metadata.creationTimestamp", 0),
         ]
     );
 }

@@ -775,6 +775,60 @@ async fn printer_columns(client: &Client, namespace: &str, name: &str) -> Vec<(S
         .collect()
 }
 
+/// The real kubectl: `$KUBECTL`, else `kubectl` on the PATH.
+fn kubectl() -> PathBuf {
+    std::env::var_os("KUBECTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "kubectl".into())
+}
+
+/// `kubectl get KIND -n NAMESPACE` as a person reads it: per line, (column, cell), the cells
+/// cut at the header's column starts.
+fn kubectl_get(namespace: &str, kind: &str) -> Vec<Vec<(String, String)>> {
+    let out = Command::new(kubectl())
+        .args(["get", kind, "-n", namespace])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} (set KUBECTL): {e}", kubectl().display()));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kubectl get {kind}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("kubectl get {kind} -n {namespace}:\n{text}");
+    let mut lines = text.lines();
+    let header = lines.next().expect("a header line");
+    // A column starts at the text's start or after two spaces or more.
+    let bytes = header.as_bytes();
+    let starts: Vec<usize> = (0..bytes.len())
+        .filter(|&i| {
+            bytes[i] != b' ' && (i == 0 || (i >= 2 && bytes[i - 1] == b' ' && bytes[i - 2] == b' '))
+        })
+        .collect();
+    lines
+        .map(|line| {
+            starts
+                .iter()
+                .enumerate()
+                .map(|(n, &start)| {
+                    let end = starts.get(n + 1).copied().unwrap_or(usize::MAX);
+                    let cell = line.get(start..end.min(line.len())).unwrap_or("");
+                    let name = header[start..end.min(header.len())].trim();
+                    (name.to_owned(), cell.trim().to_owned())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The line of `kubectl get` whose NAME is `name`, as (column, cell).
+fn kubectl_line<'a>(lines: &'a [Vec<(String, String)>], name: &str) -> &'a [(String, String)] {
+    lines
+        .iter()
+        .find(|l| l.first().is_some_and(|(c, v)| c == "NAME" && v == name))
+        .unwrap_or_else(|| panic!("no line {name} in {lines:?}"))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------------------------
@@ -1284,6 +1338,42 @@ async fn evidence_decides_and_expires_on_time() {
         })
         .await;
         assert_eq!(a1.message, "", "a met row's reason says it");
+
+        // What lapses next, as `kubectl get cev` and `kubectl get mdep` show it.
+        let lines = kubectl_get(&env.serve, "cev");
+        let shown: Vec<(&str, &str)> = kubectl_line(&lines, "chat-platform")
+            .iter()
+            .map(|(c, v)| (c.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            shown[..4],
+            [
+                ("NAME", "chat-platform"),
+                ("ROWS", "[1]"),
+                ("TARGETS", "[\"chat\"]"),
+                ("VALID UNTIL", "2099-12-31T00:00:00Z"),
+            ]
+        );
+        assert_eq!(
+            shown[4..].iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            ["AGE"]
+        );
+        let lines = kubectl_get(&env.serve, "mdep");
+        let chat = kubectl_line(&lines, "chat");
+        let columns: Vec<&str> = chat.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(
+            columns,
+            [
+                "NAME",
+                "POLICY",
+                "COMPLIANT",
+                "RISK",
+                "READY",
+                "EVIDENCE EXPIRES",
+                "AGE"
+            ]
+        );
+        assert_eq!(chat[5].1, "2099-12-31T00:00:00Z");
 
         // A second deployment whose evidence lapses in a few seconds, and a third whose
         // evidence becomes valid in a few seconds.

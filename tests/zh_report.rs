@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use model_compliance_operator::api::{CompliancePolicy, ModelDeployment};
 use model_compliance_operator::catalog::Lang;
-use model_compliance_operator::check::{self, Manifests, Report, load};
+use model_compliance_operator::check::{Check, Manifests, load};
 use model_compliance_operator::conditions::{self, Progress};
 use model_compliance_operator::evaluate::{self, Evaluation, Inputs};
 use model_compliance_operator::i18n;
@@ -92,7 +92,7 @@ fn authored(manifests: &Manifests) -> Vec<String> {
 }
 
 /// The report of one folder of valid manifests, and the texts its policies' authors wrote.
-fn report(input: &str) -> (Report, Vec<String>) {
+fn report(input: &str) -> (Check, Vec<String>) {
     let manifests = load(&[root().join(input)]);
     assert!(
         manifests.problems.is_empty(),
@@ -100,7 +100,16 @@ fn report(input: &str) -> (Report, Vec<String>) {
         manifests.problems
     );
     let authored = authored(&manifests);
-    (check::evaluate_manifests(manifests, now(), 30), authored)
+    (Check::new(manifests, now(), 30), authored)
+}
+
+/// The check in Chinese, in `format`.
+fn rendered(check: &Check, format: Format) -> String {
+    let mut out = Vec::new();
+    check
+        .render(&Options::new(format, Lang::Zh), &mut out)
+        .expect("write to memory");
+    String::from_utf8(out).expect("UTF-8")
 }
 
 /// Each deployment of a folder with its policy, its evaluation and the status the operator
@@ -235,9 +244,9 @@ fn a_chinese_report_has_no_english_sentence_in_any_format() {
     let mut failures = Vec::new();
     for input in INPUTS {
         let (report, authored) = report(input);
-        assert!(!report.document.deployments.is_empty(), "{input}");
+        assert!(!report.fleet().deployments.is_empty(), "{input}");
         for format in FORMATS {
-            let text = view::render(&report.document, &Options::new(format, Lang::Zh));
+            let text = rendered(&report, format);
             for line in english_lines(&readable(format, &text), &authored) {
                 failures.push(format!("{input} ({format:?}): {line}"));
             }
@@ -258,16 +267,16 @@ fn a_chinese_report_of_invalid_input_lists_its_problems_in_chinese() {
         let manifests = load(&[root().join(input)]);
         assert!(!manifests.problems.is_empty(), "{input}");
         let authored = authored(&manifests);
-        let report = check::evaluate_manifests(manifests, now(), 30);
+        let report = Check::new(manifests, now(), 30);
         for format in FORMATS {
-            let text = view::render(&report.document, &Options::new(format, Lang::Zh));
+            let text = rendered(&report, format);
             for line in english_lines(&readable(format, &text), &authored) {
                 failures.push(format!("{input} ({format:?}): {line}"));
             }
         }
     }
-    let empty = check::evaluate_manifests(load(&[]), now(), 30);
-    let text = view::render(&empty.document, &Options::new(Format::Table, Lang::Zh));
+    let empty = Check::new(load(&[]), now(), 30);
+    let text = rendered(&empty, Format::Table);
     for line in english_lines(&text, &[]) {
         failures.push(format!("no input: {line}"));
     }

@@ -4,11 +4,13 @@
 
 use quick_xml::escape::escape;
 
-use super::render::{by_risk_text, expiring_text, finding_text, now_text, obligation_text};
+use std::io::{self, Write};
+
+use super::render::{Views, by_risk_text, expiring_text, finding_text, now_text, obligation_text};
 use super::text::{
     self, labels, remark, risk_class, risk_name, state_class, state_label, titles, yes_no,
 };
-use super::{DeploymentView, Document};
+use super::{DeploymentView, Fleet};
 use crate::catalog::Lang;
 
 /// The colours of the states and risk levels; the screenshot test samples these exact values.
@@ -63,122 +65,133 @@ fn e(text: &str) -> String {
 }
 
 /// The anchor of a deployment's section.
-fn anchor(d: &DeploymentView) -> String {
-    format!("{}-{}", d.namespace, d.name)
+fn anchor(namespace: &str, name: &str) -> String {
+    format!("{namespace}-{name}")
 }
 
-pub fn page(doc: &Document, lang: Lang) -> String {
+/// The page: the header, the table of contents and the fleet from `fleet`, then each
+/// deployment's section as `views` yields it.
+pub fn page(
+    fleet: &Fleet,
+    views: &mut Views<'_>,
+    lang: Lang,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let l = labels(lang);
     let html_lang = match lang {
         Lang::En => "en",
         Lang::Zh => "zh-CN",
     };
-    let mut out = format!(
+    let mut head = format!(
         "<!DOCTYPE html>\n<html lang=\"{html_lang}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n<p class=\"origin\">{}</p>\n",
         e(l.title),
         e(l.title),
         e(&text::origin_line(
-            &doc.origin,
-            doc.deployments.len(),
-            &now_text(doc),
+            &fleet.origin,
+            fleet.deployments.len(),
+            &now_text(fleet),
             lang
         ))
     );
-    let risk = doc.highest_risk();
-    let unacceptable = doc.deployments.iter().filter(|d| !d.acceptable).count();
-    out.push_str(&format!(
+    let risk = fleet.highest_risk();
+    let unacceptable = fleet.deployments.iter().filter(|d| !d.acceptable).count();
+    head.push_str(&format!(
         "<div class=\"risk risk-{}\">{}: {} — {} {}/{}</div>\n</header>\n",
         risk_class(risk),
         e(l.highest_risk),
         risk_name(risk, lang),
         e(l.not_acceptable),
         unacceptable,
-        doc.deployments.len()
+        fleet.deployments.len()
     ));
 
     // Table of contents: the fleet, then each deployment with its risk.
-    out.push_str(&format!(
+    head.push_str(&format!(
         "<nav>\n<h3>{}</h3>\n<ol>\n<li><a href=\"#fleet\">{}</a></li>\n",
         e(l.contents),
         e(l.fleet)
     ));
-    for d in &doc.deployments {
-        out.push_str(&format!(
+    for d in &fleet.deployments {
+        head.push_str(&format!(
             "<li><a href=\"#{}\">{}/{}</a> — <span class=\"risk-text\">{} {}</span></li>\n",
-            e(&anchor(d)),
+            e(&anchor(&d.namespace, &d.name)),
             e(&d.namespace),
             e(&d.name),
             e(l.risk),
             risk_name(d.risk, lang)
         ));
     }
-    out.push_str("</ol>\n</nav>\n");
+    head.push_str("</ol>\n</nav>\n");
 
     // The fleet.
-    out.push_str(&format!(
+    head.push_str(&format!(
         "<section id=\"fleet\">\n<h2>{}</h2>\n<table class=\"fleet\">\n<thead><tr><th>{}</th><th>{}</th></tr></thead>\n<tbody>\n",
         e(l.fleet),
         e(l.risk),
         e(l.deployments)
     ));
-    for (r, n) in doc.by_risk() {
-        out.push_str(&format!(
+    for (r, n) in fleet.by_risk() {
+        head.push_str(&format!(
             "<tr><td><span class=\"risk risk-{}\">{}</span></td><td>{n}</td></tr>\n",
             risk_class(r),
             risk_name(r, lang)
         ));
     }
-    out.push_str("</tbody>\n</table>\n");
-    out.push_str(&format!("<h3>{}</h3>\n", e(l.most_unmet)));
-    let unmet = doc.most_unmet(5);
+    head.push_str("</tbody>\n</table>\n");
+    head.push_str(&format!("<h3>{}</h3>\n", e(l.most_unmet)));
+    let unmet = fleet.most_unmet(5);
     if unmet.is_empty() {
-        out.push_str(&format!("<p>{}</p>\n", e(l.none)));
+        head.push_str(&format!("<p>{}</p>\n", e(l.none)));
     } else {
-        out.push_str("<ol>\n");
+        head.push_str("<ol>\n");
         for (id, n) in unmet {
-            out.push_str(&format!(
+            head.push_str(&format!(
                 "<li>{} ({n})</li>\n",
                 e(&obligation_text(id, lang))
             ));
         }
-        out.push_str("</ol>\n");
+        head.push_str("</ol>\n");
     }
-    out.push_str(&format!(
+    head.push_str(&format!(
         "<h3>{}</h3>\n",
-        e(&text::expiring_heading(doc.expiring_days, lang))
+        e(&text::expiring_heading(fleet.expiring_days, lang))
     ));
-    if doc.expiring.is_empty() {
-        out.push_str(&format!("<p>{}</p>\n", e(l.none)));
+    if fleet.expiring.is_empty() {
+        head.push_str(&format!("<p>{}</p>\n", e(l.none)));
     } else {
-        out.push_str("<ul>\n");
-        for x in &doc.expiring {
-            out.push_str(&format!("<li>{}</li>\n", e(&expiring_text(x, lang))));
+        head.push_str("<ul>\n");
+        for x in &fleet.expiring {
+            head.push_str(&format!("<li>{}</li>\n", e(&expiring_text(x, lang))));
         }
-        out.push_str("</ul>\n");
+        head.push_str("</ul>\n");
     }
-    out.push_str(&format!(
+    head.push_str(&format!(
         "<p>{}: {}</p>\n</section>\n",
         e(l.risk_levels),
-        e(&by_risk_text(doc, lang))
+        e(&by_risk_text(fleet, lang))
     ));
+    out.write_all(head.as_bytes())?;
 
-    for d in &doc.deployments {
-        deployment(&mut out, d, lang);
+    for d in views {
+        let mut section = String::new();
+        deployment(&mut section, &d, lang);
+        out.write_all(section.as_bytes())?;
     }
-    if !doc.problems.is_empty() {
-        out.push_str(&format!("<section>\n<h2>{}</h2>\n<ul>\n", e(l.problems)));
-        for p in &doc.problems {
-            out.push_str(&format!("<li>{}</li>\n", e(&text::message_text(p, lang))));
+    let mut tail = String::new();
+    if !fleet.problems.is_empty() {
+        tail.push_str(&format!("<section>\n<h2>{}</h2>\n<ul>\n", e(l.problems)));
+        for p in &fleet.problems {
+            tail.push_str(&format!("<li>{}</li>\n", e(&text::message_text(p, lang))));
         }
-        out.push_str("</ul>\n</section>\n");
+        tail.push_str("</ul>\n</section>\n");
     }
-    out.push_str("</body>\n</html>\n");
-    out
+    tail.push_str("</body>\n</html>\n");
+    out.write_all(tail.as_bytes())
 }
 
 fn deployment(out: &mut String, d: &DeploymentView, lang: Lang) {
     let l = labels(lang);
-    let id = anchor(d);
+    let id = anchor(&d.namespace, &d.name);
     out.push_str(&format!(
         "<section class=\"deployment\" id=\"{}\">\n<h2>{}</h2>\n<div class=\"risk risk-{}\">{}</div>\n<p class=\"source\">{}: {}</p>\n",
         e(&id),

@@ -26,7 +26,7 @@ use crate::conditions;
 use crate::evaluate::{self, Obligation, State, Summary};
 use crate::i18n::{self, Msg};
 
-pub use render::{Format, Options, render};
+pub use render::{Format, Options, Views, render, render_to};
 
 /// Where the shown objects were read from.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -46,24 +46,109 @@ pub enum Origin {
     },
 }
 
-/// Everything one run of `check` or `report` shows.
+/// What the fleet summary, the table of contents and the totals show: a few figures per
+/// deployment, gathered before any deployment is rendered, so that `check` can render the
+/// deployments one at a time and keep none of them.
 #[derive(Clone, Debug)]
-pub struct Document {
+pub struct Fleet {
     pub origin: Origin,
     /// The instant evidence validity is judged at.
     pub now: Timestamp,
     /// Evidence lapsing within this many days is listed.
     pub expiring_days: i64,
-    /// Sorted by namespace, then name.
-    pub deployments: Vec<DeploymentView>,
     /// Evidence lapsing within `expiring_days`, soonest first.
     pub expiring: Vec<ExpiringEvidence>,
     /// Input problems (`file:line: …`) or objects that could not be shown, in English; shown
     /// through [`text::message_text`].
     pub problems: Vec<String>,
+    /// The deployments shown, sorted by namespace, then name.
+    pub deployments: Vec<Entry>,
+    /// Per obligation in table order, how many deployments do not meet it.
+    unmet: Vec<(Obligation, usize)>,
+    /// Rows and measures of every deployment by state.
+    pub rows: RowCounts,
+    /// Deployments shown with a note instead of (or above) their table.
+    pub notes: usize,
 }
 
-impl Document {
+/// One deployment in the fleet: what the summary and the table of contents name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub namespace: String,
+    pub name: String,
+    pub risk: RiskLevel,
+    pub acceptable: bool,
+}
+
+/// Rows and measures by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    pub compliant: usize,
+    pub non_compliant: usize,
+    pub not_applicable: usize,
+    pub excepted: usize,
+    pub unknown: usize,
+}
+
+impl RowCounts {
+    pub fn total(&self) -> usize {
+        self.compliant + self.non_compliant + self.not_applicable + self.excepted + self.unknown
+    }
+
+    fn add(&mut self, state: State) {
+        match state {
+            State::Compliant => self.compliant += 1,
+            State::NonCompliant => self.non_compliant += 1,
+            State::NotApplicable => self.not_applicable += 1,
+            State::Excepted => self.excepted += 1,
+            State::Unknown => self.unknown += 1,
+        }
+    }
+}
+
+impl Fleet {
+    /// A fleet of no deployment yet; [`Fleet::add`] each deployment shown, in order.
+    pub fn new(
+        origin: Origin,
+        now: Timestamp,
+        expiring_days: i64,
+        expiring: Vec<ExpiringEvidence>,
+        problems: Vec<String>,
+    ) -> Self {
+        Fleet {
+            origin,
+            now,
+            expiring_days,
+            expiring,
+            problems,
+            deployments: Vec::new(),
+            unmet: evaluate::obligations().map(|id| (id, 0)).collect(),
+            rows: RowCounts::default(),
+            notes: 0,
+        }
+    }
+
+    /// Counts one deployment in; only its figures are kept.
+    pub fn add(&mut self, d: &DeploymentView) {
+        self.deployments.push(Entry {
+            namespace: d.namespace.clone(),
+            name: d.name.clone(),
+            risk: d.risk,
+            acceptable: d.acceptable,
+        });
+        for r in &d.rows {
+            self.rows.add(r.state);
+            if r.state == State::NonCompliant
+                && let Some((_, n)) = self.unmet.iter_mut().find(|(id, _)| *id == r.id)
+            {
+                *n += 1;
+            }
+        }
+        if d.note.is_some() {
+            self.notes += 1;
+        }
+    }
+
     /// Whether every deployment's risk is within its policy's acceptance.
     pub fn acceptable(&self) -> bool {
         self.deployments.iter().all(|d| d.acceptable)
@@ -95,24 +180,37 @@ impl Document {
     /// Obligations not met in the most deployments: (obligation, deployments), most first,
     /// then in table order; at most `limit`.
     pub fn most_unmet(&self, limit: usize) -> Vec<(Obligation, usize)> {
-        let mut counts: Vec<(Obligation, usize)> = evaluate::obligations()
-            .map(|id| {
-                let n = self
-                    .deployments
-                    .iter()
-                    .filter(|d| {
-                        d.rows
-                            .iter()
-                            .any(|r| r.id == id && r.state == State::NonCompliant)
-                    })
-                    .count();
-                (id, n)
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let mut counts: Vec<(Obligation, usize)> =
+            self.unmet.iter().copied().filter(|(_, n)| *n > 0).collect();
         counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         counts.truncate(limit);
         counts
+    }
+}
+
+/// Everything one run of `report` shows, held at once: the fleet and every deployment.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub fleet: Fleet,
+    /// Sorted by namespace, then name.
+    pub deployments: Vec<DeploymentView>,
+}
+
+impl Document {
+    /// The document of `deployments` (sorted by namespace, then name).
+    pub fn new(
+        origin: Origin,
+        now: Timestamp,
+        expiring_days: i64,
+        deployments: Vec<DeploymentView>,
+        expiring: Vec<ExpiringEvidence>,
+        problems: Vec<String>,
+    ) -> Self {
+        let mut fleet = Fleet::new(origin, now, expiring_days, expiring, problems);
+        for d in &deployments {
+            fleet.add(d);
+        }
+        Document { fleet, deployments }
     }
 }
 

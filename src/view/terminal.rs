@@ -5,9 +5,11 @@
 use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
 use unicode_width::UnicodeWidthStr;
 
-use super::render::{by_risk_text, expiring_text, now_text, obligation_text};
+use std::io::{self, Write};
+
+use super::render::{Views, by_risk_text, expiring_text, now_text, obligation_text};
 use super::text::{self, labels, remark, state_label, titles, yes_no};
-use super::{DeploymentView, Document};
+use super::{DeploymentView, Fleet};
 use crate::catalog::Lang;
 use crate::evaluate::State;
 
@@ -88,25 +90,37 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
-pub fn table(doc: &Document, lang: Lang, terminal: &Terminal) -> String {
+/// The summary from `fleet`, then each deployment as `views` yields it.
+pub fn table(
+    fleet: &Fleet,
+    views: &mut Views<'_>,
+    lang: Lang,
+    terminal: &Terminal,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let l = labels(lang);
     let width = terminal.width.max(MIN_WIDTH);
-    let mut out = wrap(
-        &text::origin_line(&doc.origin, doc.deployments.len(), &now_text(doc), lang),
+    let mut head = wrap(
+        &text::origin_line(
+            &fleet.origin,
+            fleet.deployments.len(),
+            &now_text(fleet),
+            lang,
+        ),
         width,
         "  ",
     );
-    out.push_str(&wrap(
-        &format!("{}: {}", l.risk_levels, by_risk_text(doc, lang)),
+    head.push_str(&wrap(
+        &format!("{}: {}", l.risk_levels, by_risk_text(fleet, lang)),
         width,
         "  ",
     ));
-    let unmet: Vec<String> = doc
+    let unmet: Vec<String> = fleet
         .most_unmet(5)
         .into_iter()
         .map(|(id, n)| format!("{} ({n})", obligation_text(id, lang)))
         .collect();
-    out.push_str(&wrap(
+    head.push_str(&wrap(
         &format!(
             "{}: {}",
             l.most_unmet,
@@ -119,27 +133,29 @@ pub fn table(doc: &Document, lang: Lang, terminal: &Terminal) -> String {
         width,
         "  ",
     ));
-    let expiring = text::expiring_heading(doc.expiring_days, lang);
-    if doc.expiring.is_empty() {
-        out.push_str(&wrap(&format!("{expiring}: {}", l.none), width, "  "));
+    let expiring = text::expiring_heading(fleet.expiring_days, lang);
+    if fleet.expiring.is_empty() {
+        head.push_str(&wrap(&format!("{expiring}: {}", l.none), width, "  "));
     } else {
-        out.push_str(&format!("{expiring}:\n"));
-        for e in &doc.expiring {
-            out.push_str(&wrap(
+        head.push_str(&format!("{expiring}:\n"));
+        for e in &fleet.expiring {
+            head.push_str(&wrap(
                 &format!("  {}", expiring_text(e, lang)),
                 width,
                 "    ",
             ));
         }
     }
-    for d in &doc.deployments {
-        out.push('\n');
-        deployment(&mut out, d, lang, terminal, width);
+    out.write_all(head.as_bytes())?;
+    for d in views {
+        let mut section = String::from("\n");
+        deployment(&mut section, &d, lang, terminal, width);
+        out.write_all(section.as_bytes())?;
     }
-    if doc.deployments.is_empty() {
-        out.push_str(&format!("\n{}\n", l.no_deployment));
+    if fleet.deployments.is_empty() {
+        out.write_all(format!("\n{}\n", l.no_deployment).as_bytes())?;
     }
-    out
+    Ok(())
 }
 
 fn deployment(out: &mut String, d: &DeploymentView, lang: Lang, terminal: &Terminal, width: usize) {

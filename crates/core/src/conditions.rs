@@ -242,6 +242,7 @@ pub fn status(
         risk: Some(evaluation.risk),
         acceptable: Some(evaluation.acceptable),
         backup: None,
+        evidence_expiry: None,
     }
 }
 

@@ -63,11 +63,7 @@ fn figures(
             ("NotApplicable", s.not_applicable),
         ],
         risk: evaluation.risk as i64,
-        earliest_evidence_expiry: evidence
-            .iter()
-            .filter(|e| e.spec.targets.contains(&name))
-            .map(|e| e.spec.valid_until.0.as_second())
-            .min(),
+        earliest_evidence_expiry: evaluate::earliest_expiry(evidence, &name).map(|t| t.as_second()),
     }
 }
 
@@ -120,11 +116,13 @@ pub fn report(
         });
     }
     let drill = backups::drill_status(policy, deployment, applied.snapshot(), now);
+    let expiry = evaluate::earliest_expiry(evidence, &deployment.name_any()).map(Time);
     let mut report = status_report(
         deployment,
         &evaluation,
         &Progress::Applied { suspended: suspend },
         drill,
+        expiry,
         now,
     );
     report.changes = changes;
@@ -146,7 +144,19 @@ pub fn stalled(deployment: &ModelDeployment, now: Timestamp) -> Report {
         .as_ref()
         .and_then(|s| s.backup.as_ref())
         .and_then(|b| b.restore_drill.clone());
-    status_report(deployment, &Evaluation::undecided(), &progress, drill, now)
+    // Without a policy nothing is evaluated: the evidence expiry last written stays.
+    let expiry = deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.evidence_expiry.clone());
+    status_report(
+        deployment,
+        &Evaluation::undecided(),
+        &progress,
+        drill,
+        expiry,
+        now,
+    )
 }
 
 /// The next status, if it differs from the current one, and the Events of its transitions.
@@ -155,10 +165,12 @@ fn status_report(
     evaluation: &Evaluation,
     progress: &Progress,
     drill: Option<RestoreDrillStatus>,
+    evidence_expiry: Option<Time>,
     now: Timestamp,
 ) -> Report {
     let previous = deployment.status.clone().unwrap_or_default();
     let mut status = next_status(deployment, &previous, evaluation, progress, now);
+    status.evidence_expiry = evidence_expiry;
     if let Some(drill) = drill {
         status.conditions.push(conditions::restore_verified(
             &drill,
@@ -229,6 +241,7 @@ fn same_status(a: &ModelDeploymentStatus, b: &ModelDeploymentStatus) -> bool {
         && a.acceptable == b.acceptable
         && a.observed_generation == b.observed_generation
         && a.backup == b.backup
+        && a.evidence_expiry == b.evidence_expiry
 }
 
 /// One Event for the first evaluation, then one per condition whose status flipped.

@@ -32,6 +32,13 @@ use super::common::{RiskLevel, WorkloadRef};
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
+    // A string, not a date: kubectl shows a date column as an age, and a future date as
+    // `<invalid>`.
+    printcolumn(
+        name = "Evidence expires",
+        type_ = "string",
+        json_path = ".status.evidenceExpiry"
+    ),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -520,6 +527,9 @@ pub struct ModelDeploymentStatus {
     /// What the backup control last did (8.1e).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupStatus>,
+    /// When the earliest ComplianceEvidence naming this deployment lapses (or lapsed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_expiry: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
 }
 
 /// What the backup control last did.

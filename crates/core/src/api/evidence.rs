@@ -21,9 +21,14 @@ use super::common::Measure;
     namespaced,
     status = "ComplianceEvidenceStatus",
     cel,
+    // Lists show as JSON arrays (`[4,21]`, `["chat"]`): a JSONPath with `[*]` would show only
+    // the first item. Valid until is a string: a date column would show a future date as
+    // `<invalid>`.
     printcolumn(name = "Rows", type_ = "string", json_path = ".spec.rows"),
-    printcolumn(name = "Attested by", type_ = "string", json_path = ".spec.attestedBy"),
+    printcolumn(name = "Measures", type_ = "string", json_path = ".spec.measures", priority = 1),
+    printcolumn(name = "Targets", type_ = "string", json_path = ".spec.targets"),
     printcolumn(name = "Valid until", type_ = "string", json_path = ".spec.validUntil"),
+    printcolumn(name = "Attested by", type_ = "string", json_path = ".spec.attestedBy", priority = 1),
     printcolumn(
         name = "Age",
         type_ = "date",

@@ -53,6 +53,20 @@ pub fn valid_evidence<'a>(
     }
 }
 
+/// When the earliest of `evidence` (the objects of the deployment's namespace) that names the
+/// deployment `name` as a target lapses, lapsed or not: what the status and the metrics show
+/// as the deployment's next evidence expiry.
+pub fn earliest_expiry(
+    evidence: &[ComplianceEvidence],
+    name: &str,
+) -> Option<k8s_openapi::jiff::Timestamp> {
+    evidence
+        .iter()
+        .filter(|e| e.spec.targets.iter().any(|t| t == name))
+        .map(|e| e.spec.valid_until.0)
+        .min()
+}
+
 /// Whether `reason` is one a decision met by evidence carries.
 pub fn met_by_evidence(reason: &str) -> bool {
     matches!(reason, "EvidenceValid" | "EvidenceExpiringSoon")

@@ -21,7 +21,7 @@ use crate::catalog::{self, Basis, MeasureEntry, Row};
 use crate::i18n::msg;
 use crate::snapshot::Snapshot;
 
-pub use evidence::{EvidenceRef, met_by_evidence, valid_evidence};
+pub use evidence::{EvidenceRef, earliest_expiry, met_by_evidence, valid_evidence};
 
 /// What an evaluation is computed from.
 #[derive(Clone, Copy)]

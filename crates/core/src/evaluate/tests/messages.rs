@@ -124,13 +124,15 @@ fn status_bytes_stay_bounded() {
     f.ns(INFERENCE_NS).pods.clear();
     f.training().datasets.clear();
     let e = f.evaluate();
-    let s = status(
+    let mut s = status(
         &e,
         &Progress::Applied { suspended: false },
         Some(7),
         &[],
         &Time(f.now),
     );
+    // The operator adds when the earliest evidence lapses.
+    s.evidence_expiry = Some(Time(f.now));
     let bytes = serde_json::to_vec(&s).unwrap().len();
     let open = e.findings.len();
     println!(
