@@ -573,6 +573,9 @@ impl Dependents {
                     .iter()
                     .any(|b| reach::role_binding(&d.spec, uid, ns, b)),
                 Reach::Role(_) => reach::role(&d.spec, uid, ns, &referring),
+                Reach::VolumeSnapshot(versions) => versions
+                    .iter()
+                    .any(|s| reach::volume_snapshot(&d.spec, uid, ns, s)),
             }
         };
         out.extend(
@@ -831,6 +834,40 @@ mod tests {
         );
         assert_eq!(
             names(dependents.reached(&pod("serve", &["batch", "other"]))),
+            ["other"]
+        );
+        // Both back up the claim `corpus`. A snapshot taken for `other` wakes `chat` only
+        // once it is ready (the newest ready backup is chat's decision too); a snapshot of a
+        // claim neither declares wakes no one but its owner.
+        let snapshot = |owner: Option<&str>, claim: &str, ready: bool| {
+            let mut labels = serde_json::Map::new();
+            if let Some(uid) = owner {
+                labels.insert(crate::labels::DEPLOYMENT_UID.into(), uid.into());
+            }
+            let snapshot: crate::snapshot::VolumeSnapshot =
+                serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": "s", "namespace": "train", "labels": labels},
+                    "spec": {"source": {"persistentVolumeClaimName": claim}},
+                    "status": {"readyToUse": ready}
+                }))
+                .unwrap();
+            touched(owner, Reach::VolumeSnapshot(vec![Arc::new(snapshot)]))
+        };
+        assert_eq!(
+            names(dependents.reached(&snapshot(Some("other-uid"), "corpus", false))),
+            ["other"]
+        );
+        assert_eq!(
+            names(dependents.reached(&snapshot(Some("other-uid"), "corpus", true))),
+            ["chat", "other"]
+        );
+        assert!(
+            dependents
+                .reached(&snapshot(None, "corpus", false))
+                .is_empty()
+        );
+        assert_eq!(
+            names(dependents.reached(&snapshot(Some("other-uid"), "scratch", true))),
             ["other"]
         );
         // Anything else reaches every deployment reading the namespace.

@@ -383,6 +383,7 @@ pub fn reflect_once_installed<K>(
     api: Api<K>,
     installed: Arc<AtomicBool>,
     sync: &CacheSync,
+    reach: fn(&Changed<K>) -> Reach,
 ) -> (
     Cache<K>,
     impl Stream<Item = Result<Touched, watcher::Error>> + Send + 'static,
@@ -432,7 +433,10 @@ where
                 .modify(|o: &mut K| o.trim());
             into_cache(events, filling.clone()).map(move |change| {
                 change.map(|change| match change {
-                    Change::Object(c) => Touched::namespace(&c),
+                    Change::Object(c) => Touched {
+                        reach: reach(&c),
+                        ..Touched::namespace(&c)
+                    },
                     Change::Listed => {
                         installed.store(true, Ordering::Release);
                         Touched {
@@ -521,6 +525,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         Api::<VolumeSnapshot>::all(client.clone()),
         volume_snapshot_api.clone(),
         sync,
+        |c| Reach::VolumeSnapshot(c.versions().cloned().collect()),
     );
     let velero_schedule_api = Arc::new(AtomicBool::new(false));
     let (velero_schedules, schedules_stream) = reflect_once_installed(
@@ -529,6 +534,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         Api::<VeleroSchedule>::all(client.clone()),
         velero_schedule_api.clone(),
         sync,
+        |_| Reach::Namespace,
     );
     let velero_backup_api = Arc::new(AtomicBool::new(false));
     let (velero_backups, backups_stream) = reflect_once_installed(
@@ -537,6 +543,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         Api::<VeleroBackup>::all(client.clone()),
         velero_backup_api.clone(),
         sync,
+        |_| Reach::Namespace,
     );
     let stores = Stores {
         model_deployments: deployments,
@@ -665,6 +672,8 @@ pub enum Reach {
     RoleBinding(Vec<Arc<RoleBinding>>),
     /// The Role of this name.
     Role(String),
+    /// A VolumeSnapshot, before and after.
+    VolumeSnapshot(Vec<Arc<VolumeSnapshot>>),
 }
 
 impl Touched {

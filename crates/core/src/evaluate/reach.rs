@@ -12,6 +12,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::controls::access::made_for_another;
 use crate::api::{ModelDeploymentSpec, selector};
+use crate::backups::{declared_volumes, ready};
+use crate::desired::owned_by;
+use crate::snapshot::VolumeSnapshot;
 
 /// Labels of a pod of the namespace an object changed in.
 pub type PodLabels<'a> = Option<&'a BTreeMap<String, String>>;
@@ -75,6 +78,27 @@ pub fn role(
     referring: &[&RoleBinding],
 ) -> bool {
     trains_in(spec, namespace) && referring.iter().any(|b| !made_for_another(b, uid))
+}
+
+/// A VolumeSnapshot of `namespace` reaches the deployment (of `uid`) when it is a backup of
+/// one of the volumes it declares there that the backup control counts: a ready one, whoever
+/// took it (the age of the newest ready backup is the decision), or one the operator took for
+/// this deployment (its restore drills start from them). Another deployment's snapshot of a
+/// shared claim that is not ready yet changes nothing here, so the many snapshots a fleet
+/// sharing a claim takes do not wake every deployment.
+pub fn volume_snapshot(
+    spec: &ModelDeploymentSpec,
+    uid: Option<&str>,
+    namespace: &str,
+    snapshot: &VolumeSnapshot,
+) -> bool {
+    let Some(claim) = snapshot.spec.source.persistent_volume_claim_name.as_deref() else {
+        return false;
+    };
+    declared_volumes(spec)
+        .iter()
+        .any(|(ns, volume)| *ns == namespace && *volume == claim)
+        && (ready(snapshot) || uid.is_some_and(|uid| owned_by(&snapshot.metadata, uid)))
 }
 
 fn trains_in(spec: &ModelDeploymentSpec, namespace: &str) -> bool {
