@@ -7,7 +7,10 @@
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::text::{labels, message_text, reason_text, row_label, state_label};
+use super::text::{
+    acquisition_name, audience_name, labels, legal_basis_name, message_text, modality_name,
+    reason_text, row_label, state_label,
+};
 use super::{DeploymentView, day};
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment, SampleResult};
 use crate::catalog::{Lang, defaults};
@@ -111,13 +114,13 @@ impl Dossier {
             .model
             .modalities
             .iter()
-            .map(|m| format!("{m:?}"))
+            .map(|m| modality_name(*m, lang).to_owned())
             .collect();
         let audiences: Vec<String> = spec
             .service
             .audiences
             .iter()
-            .map(|a| format!("{a:?}"))
+            .map(|a| audience_name(*a, lang).to_owned())
             .collect();
         if spec.service.provider.is_none() {
             undeclared.push(t(
@@ -215,7 +218,7 @@ impl Dossier {
                 .iter()
                 .map(|d| {
                     d.acquisition
-                        .map(|a| format!("{a:?}"))
+                        .map(|a| acquisition_name(a, lang).to_owned())
                         .unwrap_or_else(|| "–".into())
                 })
                 .collect();
@@ -269,12 +272,8 @@ impl Dossier {
                     vec![
                         d.name.clone(),
                         or_dash(d.source.as_deref().or(d.uri.as_deref())),
-                        d.acquisition
-                            .map(|a| format!("{a:?}"))
-                            .unwrap_or_else(|| "–".into()),
-                        d.legal_basis
-                            .map(|a| format!("{a:?}"))
-                            .unwrap_or_else(|| "–".into()),
+                        or_dash(d.acquisition.map(|a| acquisition_name(a, lang))),
+                        or_dash(d.legal_basis.map(|b| legal_basis_name(b, lang))),
                         or_dash(d.license.as_deref()),
                         match (d.contains_personal_info, d.desensitized) {
                             (false, _) => t(lang, "none", "无"),

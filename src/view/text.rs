@@ -1,7 +1,7 @@
 //! The words of every format: labels in each language, and the texts of condition messages
 //! and reasons.
 
-use crate::api::{RiskLevel, Severity};
+use crate::api::{Acquisition, Audience, LegalBasis, Modality, RiskLevel, Severity};
 use crate::catalog::{self, Lang};
 use crate::evaluate::{Obligation, State};
 use crate::i18n;
@@ -184,6 +184,90 @@ pub fn risk_name(risk: RiskLevel, lang: Lang) -> &'static str {
 /// The name of a severity: `High`, 高.
 pub fn severity_name(severity: Severity, lang: Lang) -> &'static str {
     i18n::severity(severity, lang)
+}
+
+/// A kind of content a model generates: `Image`, 图片 (the guideline's words for what a
+/// service generates: 文本、图片、音频、视频).
+pub fn modality_name(modality: Modality, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => match modality {
+            Modality::Text => "Text",
+            Modality::Image => "Image",
+            Modality::Audio => "Audio",
+            Modality::Video => "Video",
+        },
+        Lang::Zh => match modality {
+            Modality::Text => "文本",
+            Modality::Image => "图片",
+            Modality::Audio => "音频",
+            Modality::Video => "视频",
+        },
+    }
+}
+
+/// Who a service is for: `Minors`, 未成年人.
+pub fn audience_name(audience: Audience, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => match audience {
+            Audience::General => "General",
+            Audience::Minors => "Minors",
+            Audience::Enterprise => "Enterprise",
+            Audience::Developers => "Developers",
+        },
+        Lang::Zh => match audience {
+            Audience::General => "公众",
+            Audience::Minors => "未成年人",
+            Audience::Enterprise => "企业用户",
+            Audience::Developers => "开发者",
+        },
+    }
+}
+
+/// How a dataset was obtained: `Crawled`, 爬取.
+pub fn acquisition_name(acquisition: Acquisition, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => match acquisition {
+            Acquisition::Licensed => "Licensed",
+            Acquisition::Purchased => "Purchased",
+            Acquisition::Crawled => "Crawled",
+            Acquisition::OpenData => "OpenData",
+            Acquisition::UserProvided => "UserProvided",
+            Acquisition::SelfProduced => "SelfProduced",
+            Acquisition::Synthetic => "Synthetic",
+        },
+        Lang::Zh => match acquisition {
+            Acquisition::Licensed => "授权取得",
+            Acquisition::Purchased => "购买",
+            Acquisition::Crawled => "爬取",
+            Acquisition::OpenData => "开放数据",
+            Acquisition::UserProvided => "使用者提供",
+            Acquisition::SelfProduced => "自行制作",
+            Acquisition::Synthetic => "合成数据",
+        },
+    }
+}
+
+/// The legal basis for using a dataset: `Consent`, 个人同意 (row 7: 取得了个人信息主体同意或者
+/// 获得其他合法性基础), in the words the findings use for it.
+pub fn legal_basis_name(basis: LegalBasis, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => match basis {
+            LegalBasis::Consent => "Consent",
+            LegalBasis::Contract => "Contract",
+            LegalBasis::LegalDuty => "LegalDuty",
+            LegalBasis::PubliclyDisclosed => "PubliclyDisclosed",
+            LegalBasis::License => "License",
+            LegalBasis::Ownership => "Ownership",
+        },
+        Lang::Zh => match basis {
+            LegalBasis::Consent => "个人同意",
+            LegalBasis::Contract => "履行合同所必需",
+            LegalBasis::LegalDuty => "法定义务",
+            LegalBasis::PubliclyDisclosed => "已合法公开的信息",
+            LegalBasis::License => "权利人授权",
+            LegalBasis::Ownership => "自有数据",
+        },
+    }
 }
 
 /// `row 42`, 第42项.
