@@ -379,7 +379,7 @@ pub fn dossier_texts(lang: Lang) -> &'static DossierTexts {
         no_datasets: "训练数据集",
         data_summary: "{datasets} 个数据集，{sources} 个不同来源；其中 {with_records} 个声明了记录数，共 {records} 条；获取方式：{kinds}。",
         no_records: "数据集记录数",
-        no_content_kind: "各数据集的内容类型（文本、图像、音频、视频）：ModelDeployment API 没有该字段",
+        no_content_kind: "各数据集的内容类型（文本、图片、音频、视频）：ModelDeployment API 没有该字段",
         dataset_header: [
             "数据集",
             "来源",
