@@ -7,20 +7,24 @@
 //! in a row, or a lone English function word, outside identifiers (names, field paths,
 //! condition types) and backticks. Text the policy's authors wrote (remarks, justifications)
 //! is theirs, in whatever language they wrote it, and is not checked; nor are the keys and
-//! identifiers that tools read (JSON keys, CSV header, HTML markup).
+//! identifiers that tools read (JSON keys, CSV header, HTML markup). A value of an API enum
+//! (`Image`, `Crawled`, `Consent`) looks like an identifier, so the dossier, which shows the
+//! declared values, is also checked for those by name.
 
 use std::path::Path;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use model_compliance_operator::api::{CompliancePolicy, ModelDeployment};
+use model_compliance_operator::api::{
+    Acquisition, Audience, CompliancePolicy, LegalBasis, Modality, ModelDeployment,
+};
 use model_compliance_operator::catalog::Lang;
 use model_compliance_operator::check::{Check, Manifests, load};
 use model_compliance_operator::conditions::{self, Progress};
 use model_compliance_operator::evaluate::{self, Evaluation, Inputs};
 use model_compliance_operator::i18n;
 use model_compliance_operator::view::dossier::Dossier;
-use model_compliance_operator::view::{self, Format, Options};
+use model_compliance_operator::view::{self, Format, Options, text};
 
 const NOW: &str = "2026-12-01T00:00:00Z";
 
@@ -288,10 +292,20 @@ fn a_chinese_report_of_invalid_input_lists_its_problems_in_chinese() {
     );
 }
 
-#[test]
-fn a_chinese_dossier_has_no_english_sentence() {
-    let mut failures = Vec::new();
-    let mut dossiers = 0;
+/// A Chinese dossier of a deployment of the examples or the fixtures.
+struct ChineseDossier {
+    /// `input ns/name`.
+    label: String,
+    deployment: ModelDeployment,
+    /// The texts the authors of the manifests wrote, as [`authored`] lists them.
+    authored: Vec<String>,
+    /// What a reader sees of the Markdown and of the HTML.
+    readable: Vec<(Format, String)>,
+}
+
+/// The Chinese dossier of every deployment of [`INPUTS`].
+fn chinese_dossiers() -> Vec<ChineseDossier> {
+    let mut dossiers = Vec::new();
     for input in INPUTS {
         let manifests = load(&[root().join(input)]);
         let authored = authored(&manifests);
@@ -316,24 +330,155 @@ fn a_chinese_dossier_has_no_english_sentence() {
                 now(),
                 Lang::Zh,
             );
-            dossiers += 1;
-            for (format, text) in [
-                (Format::Markdown, dossier.markdown()),
-                (Format::Html, dossier.html()),
-            ] {
-                for line in english_lines(&readable(format, &text), &authored) {
-                    failures.push(format!(
-                        "{input} {}/{} ({format:?}): {line}",
-                        view.namespace, view.name
-                    ));
+            dossiers.push(ChineseDossier {
+                label: format!("{input} {}/{}", view.namespace, view.name),
+                deployment,
+                authored: authored.clone(),
+                readable: [
+                    (Format::Markdown, dossier.markdown()),
+                    (Format::Html, dossier.html()),
+                ]
+                .into_iter()
+                .map(|(format, text)| (format, readable(format, &text)))
+                .collect(),
+            });
+        }
+    }
+    assert!(!dossiers.is_empty());
+    dossiers
+}
+
+#[test]
+fn a_chinese_dossier_has_no_english_sentence() {
+    let mut failures = Vec::new();
+    for d in chinese_dossiers() {
+        for (format, text) in &d.readable {
+            for line in english_lines(text, &d.authored) {
+                failures.push(format!("{} ({format:?}): {line}", d.label));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} line(s) of a Chinese dossier still in English:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Every value of an API enum as manifests spell it, read from its schema: the `enum` list
+/// of a plain enum, or the `const` of each variant of a documented one.
+fn api_values<T: schemars::JsonSchema>() -> Vec<String> {
+    fn collect(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(o) => {
+                for (key, v) in o {
+                    match (key.as_str(), v) {
+                        ("const", serde_json::Value::String(s)) => out.push(s.clone()),
+                        ("enum", serde_json::Value::Array(a)) => {
+                            out.extend(a.iter().filter_map(|v| v.as_str().map(str::to_owned)))
+                        }
+                        _ => collect(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(&schemars::schema_for!(T).to_value(), &mut out);
+    assert!(
+        !out.is_empty(),
+        "no values in the schema of {}",
+        std::any::type_name::<T>()
+    );
+    out
+}
+
+/// The words of a text: its stretches of ASCII letters and digits, `.` kept inside so that a
+/// field path (`spec.training.datasets`) is one word, not several.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .map(|w| w.trim_matches('.'))
+        .filter(|w| !w.is_empty())
+}
+
+/// The values a text shows on their own: the items of its lists, table cells and sentence
+/// parts, so that 公众 is found as a value and not inside 面向公众.
+fn items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(['\n', '|', ',', '、', '，', '：', '；', '。'])
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+}
+
+#[test]
+fn a_chinese_dossier_names_the_declared_api_values_in_chinese() {
+    let api_names: Vec<String> = [
+        api_values::<Modality>(),
+        api_values::<Audience>(),
+        api_values::<Acquisition>(),
+        api_values::<LegalBasis>(),
+    ]
+    .concat();
+    let mut failures = Vec::new();
+    let mut declared_values = 0;
+    for d in chinese_dossiers() {
+        let spec = &d.deployment.spec;
+        let datasets = spec
+            .training
+            .as_ref()
+            .map(|t| t.datasets.as_slice())
+            .unwrap_or(&[]);
+        let chinese: Vec<&str> = spec
+            .model
+            .modalities
+            .iter()
+            .map(|m| text::modality_name(*m, Lang::Zh))
+            .chain(
+                spec.service
+                    .audiences
+                    .iter()
+                    .map(|a| text::audience_name(*a, Lang::Zh)),
+            )
+            .chain(
+                datasets
+                    .iter()
+                    .filter_map(|ds| ds.acquisition)
+                    .map(|a| text::acquisition_name(a, Lang::Zh)),
+            )
+            .chain(
+                datasets
+                    .iter()
+                    .filter_map(|ds| ds.legal_basis)
+                    .map(|b| text::legal_basis_name(b, Lang::Zh)),
+            )
+            .collect();
+        declared_values += chinese.len();
+        for (format, text) in &d.readable {
+            let mut ours = text.clone();
+            for a in &d.authored {
+                ours = ours.replace(a.as_str(), "");
+            }
+            let english: Vec<&str> = words(&ours)
+                .filter(|w| api_names.iter().any(|n| n == w))
+                .collect();
+            if !english.is_empty() {
+                failures.push(format!("{} ({format:?}): API values {english:?}", d.label));
+            }
+            for zh in &chinese {
+                if !zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+                    failures.push(format!("{}: {zh:?} is not Chinese", d.label));
+                } else if !items(&ours).any(|i| i == *zh) {
+                    failures.push(format!("{} ({format:?}): {zh:?} not shown", d.label));
                 }
             }
         }
     }
-    assert!(dossiers > 0);
+    assert!(declared_values > 0);
     assert!(
         failures.is_empty(),
-        "{} line(s) of a Chinese dossier still in English:\n{}",
+        "{} failure(s):\n{}",
         failures.len(),
         failures.join("\n")
     );

@@ -5,9 +5,14 @@
 //! ModelDeployment, its policy and the ComplianceEvidence objects, and says plainly what is
 //! not declared.
 
+use std::fmt::Display;
+
 use k8s_openapi::jiff::Timestamp;
 
-use super::text::{labels, message_text, reason_text, row_label, state_label};
+use super::text::{
+    DossierTexts, acquisition_name, audience_name, dossier_texts, labels, legal_basis_name,
+    message_text, modality_name, reason_text, row_label, state_label, yes_no,
+};
 use super::{DeploymentView, day};
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment, SampleResult};
 use crate::catalog::{Lang, defaults};
@@ -33,13 +38,6 @@ pub struct Dossier {
     lang: Lang,
 }
 
-fn t(lang: Lang, en: &str, zh: &str) -> String {
-    match lang {
-        Lang::En => en.to_owned(),
-        Lang::Zh => zh.to_owned(),
-    }
-}
-
 fn or_dash(v: Option<&str>) -> String {
     v.map(str::to_owned).unwrap_or_else(|| "–".to_owned())
 }
@@ -56,6 +54,45 @@ fn rate(r: f64) -> String {
     format!("{:.1} %", r * 100.0)
 }
 
+/// `template` with each `{name}` replaced by its value.
+fn fill(template: &str, values: &[(&str, &dyn Display)]) -> String {
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), &value.to_string())
+        })
+}
+
+/// `what (spec.path)`: what is not declared, and the field that would declare it.
+fn field(x: &DossierTexts, what: &str, path: &str) -> String {
+    fill(x.field, &[("what", &what), ("path", &path)])
+}
+
+/// A table's header.
+fn header<const N: usize>(cells: [&str; N]) -> Vec<String> {
+    cells.map(str::to_owned).to_vec()
+}
+
+/// A table of declared items: item and value.
+fn declared(x: &DossierTexts, items: Vec<(&str, String)>) -> (Vec<String>, Vec<Vec<String>>) {
+    (
+        header([x.item, x.declared]),
+        items
+            .into_iter()
+            .map(|(item, value)| vec![item.to_owned(), value])
+            .collect(),
+    )
+}
+
+impl Section {
+    fn new(title: &str) -> Section {
+        Section {
+            title: title.to_owned(),
+            ..Default::default()
+        }
+    }
+}
+
 impl Dossier {
     pub fn build(
         deployment: &ModelDeployment,
@@ -65,6 +102,7 @@ impl Dossier {
         now: Timestamp,
         lang: Lang,
     ) -> Dossier {
+        let x = dossier_texts(lang);
         let spec = &deployment.spec;
         let mut undeclared = Vec::new();
         let row_state = |n: u8| -> String {
@@ -88,14 +126,12 @@ impl Dossier {
 
         let title = format!(
             "{} — ModelDeployment {}/{}",
-            t(lang, "Regulator dossier (row 42)", "监管说明材料（第42项）"),
-            view.namespace,
-            view.name
+            x.title, view.namespace, view.name
         );
         let intro = vec![
             format!(
                 "{}: {} — {}",
-                t(lang, "As of", "时间"),
+                x.as_of,
                 now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 super::text::verdict(view, lang)
             ),
@@ -103,101 +139,66 @@ impl Dossier {
         ];
 
         // The service and the model.
-        let mut service = Section {
-            title: t(lang, "Service and model", "服务与模型"),
-            ..Default::default()
-        };
-        let modalities: Vec<String> = spec
+        let mut service = Section::new(x.service);
+        let modalities: Vec<&str> = spec
             .model
             .modalities
             .iter()
-            .map(|m| format!("{m:?}"))
+            .map(|m| modality_name(*m, lang))
             .collect();
-        let audiences: Vec<String> = spec
+        let audiences: Vec<&str> = spec
             .service
             .audiences
             .iter()
-            .map(|a| format!("{a:?}"))
+            .map(|a| audience_name(*a, lang))
             .collect();
         if spec.service.provider.is_none() {
-            undeclared.push(t(
-                lang,
-                "the service provider (spec.service.provider)",
-                "服务提供者（spec.service.provider）",
-            ));
+            undeclared.push(field(x, x.no_provider, "spec.service.provider"));
         }
-        service.table = Some((
-            vec![t(lang, "Item", "项目"), t(lang, "Declared", "声明")],
+        service.table = Some(declared(
+            x,
             vec![
-                vec![t(lang, "Model", "模型"), spec.model.name.clone()],
-                vec![t(lang, "Version", "版本"), spec.model.version.clone()],
-                vec![t(lang, "Generates", "生成内容"), modalities.join(", ")],
-                vec![
-                    t(lang, "Provider", "提供者"),
-                    or_dash(spec.service.provider.as_deref()),
-                ],
-                vec![
-                    t(lang, "Offered to the public", "面向公众"),
-                    super::text::yes_no(spec.service.public, lang).to_owned(),
-                ],
-                vec![
-                    t(lang, "Audiences", "服务对象"),
+                (x.model, spec.model.name.clone()),
+                (x.version, spec.model.version.clone()),
+                (x.generates, modalities.join(", ")),
+                (x.provider, or_dash(spec.service.provider.as_deref())),
+                (x.public, yes_no(spec.service.public, lang).to_owned()),
+                (
+                    x.audiences,
                     if audiences.is_empty() {
                         "–".to_owned()
                     } else {
                         audiences.join(", ")
                     },
-                ],
-                vec![
-                    t(lang, "Disclosure", "公开说明"),
+                ),
+                (
+                    x.disclosure,
                     or_dash(spec.service.disclosure_url.as_deref()),
-                ],
+                ),
             ],
         ));
 
         // The algorithm.
-        let mut algorithm = Section {
-            title: t(lang, "Model and algorithm", "模型与算法"),
-            ..Default::default()
-        };
+        let mut algorithm = Section::new(x.algorithm);
         match &spec.model.algorithm_description {
             Some(text) => algorithm.paragraphs.push(text.clone()),
             None => {
-                algorithm.paragraphs.push(t(
-                    lang,
-                    "Not declared: spec.model.algorithmDescription is empty.",
-                    "未声明：spec.model.algorithmDescription 为空。",
-                ));
-                undeclared.push(t(
-                    lang,
-                    "the description of the model and algorithm (spec.model.algorithmDescription)",
-                    "模型与算法说明（spec.model.algorithmDescription）",
-                ));
+                let path = "spec.model.algorithmDescription";
+                algorithm.paragraphs.push(fill(x.empty, &[("path", &path)]));
+                undeclared.push(field(x, x.no_algorithm, path));
             }
         }
 
         // Training data.
-        let mut data = Section {
-            title: t(
-                lang,
-                "Training data: sources, scale and kinds (rows 4–15)",
-                "训练数据：来源、规模与类型（第4–15项）",
-            ),
-            ..Default::default()
-        };
+        let mut data = Section::new(x.data);
         let datasets = spec
             .training
             .as_ref()
             .map(|t| t.datasets.as_slice())
             .unwrap_or(&[]);
         if datasets.is_empty() {
-            data.paragraphs
-                .push(t(lang, "No dataset is declared.", "未声明任何数据集。"));
-            undeclared.push(t(
-                lang,
-                "the training datasets (spec.training.datasets)",
-                "训练数据集（spec.training.datasets）",
-            ));
+            data.paragraphs.push(x.no_dataset.to_owned());
+            undeclared.push(field(x, x.no_datasets, "spec.training.datasets"));
         } else {
             let mut sources: Vec<&str> = datasets
                 .iter()
@@ -213,113 +214,65 @@ impl Dossier {
                 .collect();
             let mut kinds: Vec<String> = datasets
                 .iter()
-                .map(|d| {
-                    d.acquisition
-                        .map(|a| format!("{a:?}"))
-                        .unwrap_or_else(|| "–".into())
-                })
+                .map(|d| or_dash(d.acquisition.map(|a| acquisition_name(a, lang))))
                 .collect();
             kinds.sort();
             kinds.dedup();
-            data.paragraphs.push(match lang {
-                Lang::En => format!(
-                    "{} dataset(s) from {} distinct source(s); {} record(s) declared over {} of them; obtained as: {}.",
-                    datasets.len(),
-                    sources.len(),
-                    with_records.iter().sum::<i64>(),
-                    with_records.len(),
-                    kinds.join(", ")
-                ),
-                Lang::Zh => format!(
-                    "{} 个数据集，{} 个不同来源；其中 {} 个声明了记录数，共 {} 条；获取方式：{}。",
-                    datasets.len(),
-                    sources.len(),
-                    with_records.len(),
-                    with_records.iter().sum::<i64>(),
-                    kinds.join(", ")
-                ),
-            });
-            if !without.is_empty() {
-                undeclared.push(format!(
-                    "{}: {}",
-                    t(lang, "the number of records of dataset(s)", "数据集记录数"),
-                    without.join(", ")
-                ));
-            }
-            undeclared.push(t(
-                lang,
-                "the kind of content of each dataset (text, image, audio, video): the ModelDeployment API has no field for it",
-                "各数据集的内容类型（文本、图像、音频、视频）：ModelDeployment API 没有该字段",
+            data.paragraphs.push(fill(
+                x.data_summary,
+                &[
+                    ("datasets", &datasets.len()),
+                    ("sources", &sources.len()),
+                    ("records", &with_records.iter().sum::<i64>()),
+                    ("with_records", &with_records.len()),
+                    ("kinds", &kinds.join(", ")),
+                ],
             ));
-            let header = [
-                t(lang, "Dataset", "数据集"),
-                t(lang, "Source", "来源"),
-                t(lang, "Obtained", "获取方式"),
-                t(lang, "Legal basis", "合法性基础"),
-                t(lang, "License", "许可"),
-                t(lang, "Personal info", "个人信息"),
-                t(lang, "Records", "记录数"),
-                t(lang, "Last updated", "最近更新"),
-                t(lang, "Provenance", "来源记录"),
-            ]
-            .to_vec();
+            if !without.is_empty() {
+                undeclared.push(format!("{}: {}", x.no_records, without.join(", ")));
+            }
+            undeclared.push(x.no_content_kind.to_owned());
             let rows = datasets
                 .iter()
                 .map(|d| {
                     vec![
                         d.name.clone(),
                         or_dash(d.source.as_deref().or(d.uri.as_deref())),
-                        d.acquisition
-                            .map(|a| format!("{a:?}"))
-                            .unwrap_or_else(|| "–".into()),
-                        d.legal_basis
-                            .map(|a| format!("{a:?}"))
-                            .unwrap_or_else(|| "–".into()),
+                        or_dash(d.acquisition.map(|a| acquisition_name(a, lang))),
+                        or_dash(d.legal_basis.map(|b| legal_basis_name(b, lang))),
                         or_dash(d.license.as_deref()),
                         match (d.contains_personal_info, d.desensitized) {
-                            (false, _) => t(lang, "none", "无"),
-                            (true, Some(true)) => t(lang, "desensitized", "已去标识化"),
-                            (true, _) => t(lang, "yes", "有"),
-                        },
-                        d.records
-                            .map(|r| r.to_string())
-                            .unwrap_or_else(|| "–".into()),
+                            (false, _) => x.personal_none,
+                            (true, Some(true)) => x.personal_desensitized,
+                            (true, _) => x.personal_yes,
+                        }
+                        .to_owned(),
+                        or_dash(d.records.map(|r| r.to_string()).as_deref()),
                         or_dash(d.last_updated.as_deref()),
                         or_dash(d.provenance_ref.as_deref()),
                     ]
                 })
                 .collect();
-            data.table = Some((header, rows));
+            data.table = Some((header(x.dataset_header), rows));
         }
         for n in [4, 6, 7, 13, 14] {
             data.paragraphs.push(row_state(n));
         }
 
         // Annotation.
-        let mut annotation = Section {
-            title: t(
-                lang,
-                "Annotation rules and batch sampling (rows 20–22)",
-                "标注规则与批次抽检（第20–22项）",
-            ),
-            ..Default::default()
-        };
+        let mut annotation = Section::new(x.annotation);
         let training = spec.training.as_ref();
         match training.and_then(|t| t.annotation_rules_ref.as_deref()) {
             Some(r) => annotation
                 .paragraphs
-                .push(format!("{}: {r}", t(lang, "Annotation rules", "标注规则"))),
+                .push(format!("{}: {r}", x.annotation_rules)),
             None => {
-                annotation.paragraphs.push(t(
-                    lang,
-                    "Annotation rules: not declared (spec.training.annotationRulesRef).",
-                    "标注规则：未声明（spec.training.annotationRulesRef）。",
+                let path = "spec.training.annotationRulesRef";
+                annotation.paragraphs.push(fill(
+                    x.not_declared,
+                    &[("what", &x.annotation_rules), ("path", &path)],
                 ));
-                undeclared.push(t(
-                    lang,
-                    "where the annotation rules are kept (spec.training.annotationRulesRef)",
-                    "标注规则存放位置（spec.training.annotationRulesRef）",
-                ));
+                undeclared.push(field(x, x.no_annotation_rules, path));
             }
         }
         let limit = policy
@@ -329,23 +282,10 @@ impl Dossier {
             .map(|t| t.annotation_batches.as_slice())
             .unwrap_or(&[]);
         if batches.is_empty() {
-            undeclared.push(t(
-                lang,
-                "annotation batch sampling records (spec.training.annotationBatches)",
-                "标注批次抽检记录（spec.training.annotationBatches）",
-            ));
+            undeclared.push(field(x, x.no_batches, "spec.training.annotationBatches"));
         } else {
             annotation.table = Some((
-                [
-                    t(lang, "Batch", "批次"),
-                    t(lang, "Items", "条目"),
-                    t(lang, "Sampled", "抽检"),
-                    t(lang, "Illegal", "违法不良"),
-                    t(lang, "Share", "比例"),
-                    t(lang, "Limit", "上限"),
-                    t(lang, "Voided", "已作废"),
-                ]
-                .to_vec(),
+                header(x.batch_header),
                 batches
                     .iter()
                     .map(|b| {
@@ -356,7 +296,7 @@ impl Dossier {
                             b.illegal_items.to_string(),
                             percent(b.illegal_items, b.sampled_items, lang),
                             rate(limit),
-                            super::text::yes_no(b.voided, lang).to_owned(),
+                            yes_no(b.voided, lang).to_owned(),
                         ]
                     })
                     .collect(),
@@ -367,25 +307,13 @@ impl Dossier {
         }
 
         // Safety evaluation against thresholds.
-        let mut safety = Section {
-            title: t(
-                lang,
-                "Safety evaluation against thresholds (rows 31–33)",
-                "安全评估结果与阈值（第31–33项）",
-            ),
-            ..Default::default()
-        };
+        let mut safety = Section::new(x.safety);
         let params = policy
             .map(|p| p.spec.parameters.clone())
             .unwrap_or_default();
         let mut figures: Vec<Vec<String>> = Vec::new();
         let mut check = |what: String, figure: String, threshold: String, met: bool| {
-            figures.push(vec![
-                what,
-                figure,
-                threshold,
-                super::text::yes_no(met, lang).to_owned(),
-            ]);
+            figures.push(vec![what, figure, threshold, yes_no(met, lang).to_owned()]);
         };
         let sample = |label: &str,
                       s: &SampleResult,
@@ -393,13 +321,13 @@ impl Dossier {
                       min_rate: f64,
                       check: &mut dyn FnMut(String, String, String, bool)| {
             check(
-                format!("{label}: {}", t(lang, "items", "样本数")),
+                format!("{label}: {}", x.items),
                 s.items.to_string(),
                 format!(">= {min_items}"),
                 s.items >= min_items,
             );
             check(
-                format!("{label}: {}", t(lang, "pass rate", "合格率")),
+                format!("{label}: {}", x.pass_rate),
                 percent(s.passed, s.items, lang),
                 format!(">= {}", rate(min_rate)),
                 s.items > 0 && s.passed as f64 + 1e-9 >= min_rate * s.items as f64,
@@ -421,37 +349,25 @@ impl Dossier {
                 let auto_rate = th
                     .automated_min_pass_rate
                     .unwrap_or(defaults::CORPUS_AUTOMATED_MIN_PASS_RATE);
-                let l31 = format!(
-                    "31 {} ({})",
-                    t(lang, "corpus, manual", "语料 人工抽检"),
-                    c.date
-                );
+                let l31 = format!("31 {} ({})", x.corpus_manual, c.date);
                 sample(&l31, &c.manual, manual_min, manual_rate, &mut check);
-                let l31a = format!(
-                    "31 {} ({})",
-                    t(lang, "corpus, automated", "语料 技术抽检"),
-                    c.date
-                );
+                let l31a = format!("31 {} ({})", x.corpus_automated, c.date);
                 check(
-                    format!("{l31a}: {}", t(lang, "share of corpus", "占语料比例")),
+                    format!("{l31a}: {}", x.share_of_corpus),
                     percent(c.automated.items, c.corpus_size, lang),
                     format!(">= {}", rate(ratio)),
                     c.corpus_size > 0
                         && c.automated.items as f64 + 1e-9 >= ratio * c.corpus_size as f64,
                 );
                 check(
-                    format!("{l31a}: {}", t(lang, "pass rate", "合格率")),
+                    format!("{l31a}: {}", x.pass_rate),
                     percent(c.automated.passed, c.automated.items, lang),
                     format!(">= {}", rate(auto_rate)),
                     c.automated.items > 0
                         && c.automated.passed as f64 + 1e-9 >= auto_rate * c.automated.items as f64,
                 );
             }
-            None => undeclared.push(t(
-                lang,
-                "the corpus safety evaluation (spec.evaluation.corpus)",
-                "语料安全评估（spec.evaluation.corpus）",
-            )),
+            None => undeclared.push(field(x, x.no_corpus_evaluation, "spec.evaluation.corpus")),
         }
         match &eval.generated_content {
             Some(g) => {
@@ -459,23 +375,17 @@ impl Dossier {
                 let min = th.min_items.unwrap_or(defaults::CONTENT_MIN_ITEMS);
                 let r = th.min_pass_rate.unwrap_or(defaults::CONTENT_MIN_PASS_RATE);
                 for (what, s) in [
-                    (t(lang, "generated, manual", "生成内容 人工抽检"), &g.manual),
-                    (
-                        t(lang, "generated, keyword", "生成内容 关键词抽检"),
-                        &g.keyword,
-                    ),
-                    (
-                        t(lang, "generated, classifier", "生成内容 分类模型抽检"),
-                        &g.classifier,
-                    ),
+                    (x.generated_manual, &g.manual),
+                    (x.generated_keyword, &g.keyword),
+                    (x.generated_classifier, &g.classifier),
                 ] {
                     sample(&format!("32 {what} ({})", g.date), s, min, r, &mut check);
                 }
             }
-            None => undeclared.push(t(
-                lang,
-                "the generated-content safety evaluation (spec.evaluation.generatedContent)",
-                "生成内容安全评估（spec.evaluation.generatedContent）",
+            None => undeclared.push(field(
+                x,
+                x.no_content_evaluation,
+                "spec.evaluation.generatedContent",
             )),
         }
         match &eval.refusal {
@@ -489,11 +399,7 @@ impl Dossier {
                     .should_answer_max_refusal_rate
                     .unwrap_or(defaults::REFUSAL_SHOULD_ANSWER_MAX_RATE);
                 sample(
-                    &format!(
-                        "33 {} ({})",
-                        t(lang, "should refuse, refused", "应拒答 拒答"),
-                        r.date
-                    ),
+                    &format!("33 {} ({})", x.should_refuse, r.date),
                     &r.should_refuse,
                     min,
                     refuse,
@@ -501,100 +407,57 @@ impl Dossier {
                 );
                 let s = &r.should_answer;
                 let refused = s.items - s.passed;
+                let l33 = format!("33 {} ({})", x.should_answer, r.date);
                 check(
-                    format!(
-                        "33 {} ({}): {}",
-                        t(lang, "should answer", "非拒答"),
-                        r.date,
-                        t(lang, "items", "样本数")
-                    ),
+                    format!("{l33}: {}", x.items),
                     s.items.to_string(),
                     format!(">= {min}"),
                     s.items >= min,
                 );
                 check(
-                    format!(
-                        "33 {} ({}): {}",
-                        t(lang, "should answer", "非拒答"),
-                        r.date,
-                        t(lang, "refusal rate", "拒答率")
-                    ),
+                    format!("{l33}: {}", x.refusal_rate),
                     percent(refused, s.items, lang),
                     format!("<= {}", rate(answer_max)),
                     s.items > 0 && refused as f64 <= answer_max * s.items as f64 + 1e-9,
                 );
             }
-            None => undeclared.push(t(
-                lang,
-                "the refusal evaluation (spec.evaluation.refusal)",
-                "拒答评估（spec.evaluation.refusal）",
-            )),
+            None => undeclared.push(field(x, x.no_refusal_evaluation, "spec.evaluation.refusal")),
         }
         if !figures.is_empty() {
-            safety.table = Some((
-                [
-                    t(lang, "Evaluation", "评估"),
-                    t(lang, "Figure", "结果"),
-                    t(lang, "Threshold", "阈值"),
-                    t(lang, "Met", "达标"),
-                ]
-                .to_vec(),
-                figures,
-            ));
+            safety.table = Some((header(x.figures_header), figures));
         }
         for n in [31, 32, 33] {
             safety.paragraphs.push(row_state(n));
         }
 
         // Filing and assessment.
-        let mut filing = Section {
-            title: t(
-                lang,
-                "Filing and security assessment (rows 24, 25)",
-                "备案与安全评估（第24、25项）",
-            ),
-            ..Default::default()
-        };
+        let mut filing = Section::new(x.filing);
         let s = &spec.service;
-        filing.table = Some((
-            vec![t(lang, "Item", "项目"), t(lang, "Declared", "声明")],
+        filing.table = Some(declared(
+            x,
             vec![
-                vec![
-                    t(lang, "Filing number", "备案号"),
-                    or_dash(s.filing_number.as_deref()),
-                ],
-                vec![
-                    t(lang, "Filed model version", "备案模型版本"),
-                    or_dash(s.filed_model_version.as_deref()),
-                ],
-                vec![
-                    t(lang, "Model version in service", "在用模型版本"),
-                    spec.model.version.clone(),
-                ],
-                vec![
-                    t(lang, "Security assessment", "安全评估"),
-                    s.security_assessment
-                        .as_ref()
-                        .map(|a| format!("{} ({})", a.reference, a.date))
-                        .unwrap_or_else(|| "–".into()),
-                ],
+                (x.filing_number, or_dash(s.filing_number.as_deref())),
+                (x.filed_version, or_dash(s.filed_model_version.as_deref())),
+                (x.version_in_service, spec.model.version.clone()),
+                (
+                    x.security_assessment,
+                    or_dash(
+                        s.security_assessment
+                            .as_ref()
+                            .map(|a| format!("{} ({})", a.reference, a.date))
+                            .as_deref(),
+                    ),
+                ),
             ],
         ));
         if s.public && s.filing_number.is_none() {
-            undeclared.push(t(
-                lang,
-                "the algorithm filing number (spec.service.filingNumber)",
-                "算法备案号（spec.service.filingNumber）",
-            ));
+            undeclared.push(field(x, x.no_filing_number, "spec.service.filingNumber"));
         }
         filing.paragraphs.push(row_state(24));
         filing.paragraphs.push(row_state(25));
 
         // Evidence on record.
-        let mut record = Section {
-            title: t(lang, "Evidence on record", "证据清单"),
-            ..Default::default()
-        };
+        let mut record = Section::new(x.record);
         let mut mine: Vec<&ComplianceEvidence> = evidence
             .iter()
             .filter(|e| {
@@ -604,26 +467,20 @@ impl Dossier {
             .collect();
         mine.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         if mine.is_empty() {
-            record.paragraphs.push(t(
-                lang,
-                "No ComplianceEvidence names this deployment.",
-                "没有任何 ComplianceEvidence 指向该部署。",
-            ));
+            record.paragraphs.push(x.no_evidence.to_owned());
         } else {
-            let l = labels(lang);
             record.table = Some((
-                [
-                    t(lang, "Evidence", "证据"),
-                    t(lang, "Covers", "涵盖"),
-                    t(lang, "Summary", "摘要"),
-                    "URI".to_owned(),
-                    "SHA-256".to_owned(),
-                    t(lang, "Attested by", "证明人"),
-                    t(lang, "Attested", "证明日期"),
-                    l.valid_until.to_owned(),
-                    t(lang, "Validity", "有效性"),
-                ]
-                .to_vec(),
+                header([
+                    x.evidence,
+                    x.covers,
+                    x.summary,
+                    "URI",
+                    "SHA-256",
+                    x.attested_by,
+                    x.attested,
+                    labels(lang).valid_until,
+                    x.validity,
+                ]),
                 mine.iter()
                     .map(|e| {
                         let covers: Vec<String> = e
@@ -639,11 +496,11 @@ impl Dossier {
                             )
                             .collect();
                         let validity = if e.spec.valid_until.0 <= now {
-                            t(lang, "expired", "已过期")
+                            x.expired
                         } else if e.spec.attested_at.0 > now {
-                            t(lang, "not yet valid", "尚未生效")
+                            x.not_yet_valid
                         } else {
-                            t(lang, "valid", "有效")
+                            x.valid
                         };
                         vec![
                             e.metadata.name.clone().unwrap_or_default(),
@@ -654,7 +511,7 @@ impl Dossier {
                             e.spec.attested_by.clone(),
                             day(e.spec.attested_at.0),
                             day(e.spec.valid_until.0),
-                            validity,
+                            validity.to_owned(),
                         ]
                     })
                     .collect(),
@@ -670,8 +527,8 @@ impl Dossier {
         }
     }
 
-    fn undeclared_title(&self) -> String {
-        t(self.lang, "Not declared", "未声明的内容")
+    fn undeclared_title(&self) -> &'static str {
+        dossier_texts(self.lang).undeclared
     }
 
     pub fn markdown(&self) -> String {
@@ -733,7 +590,7 @@ impl Dossier {
         }
         out.push_str(&format!(
             "<li><a href=\"#undeclared\">{}</a></li>\n</ol></nav>\n",
-            e(&self.undeclared_title())
+            e(self.undeclared_title())
         ));
         for (i, s) in self.sections.iter().enumerate() {
             out.push_str(&format!(
@@ -766,7 +623,7 @@ impl Dossier {
         }
         out.push_str(&format!(
             "<section id=\"undeclared\">\n<h2>{}</h2>\n<ul>\n",
-            e(&self.undeclared_title())
+            e(self.undeclared_title())
         ));
         if self.undeclared.is_empty() {
             out.push_str(&format!("<li>{}</li>\n", e(labels(self.lang).none)));

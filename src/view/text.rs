@@ -1,7 +1,7 @@
 //! The words of every format: labels in each language, and the texts of condition messages
 //! and reasons.
 
-use crate::api::{RiskLevel, Severity};
+use crate::api::{Acquisition, Audience, LegalBasis, Modality, RiskLevel, Severity};
 use crate::catalog::{self, Lang};
 use crate::evaluate::{Obligation, State};
 use crate::i18n;
@@ -176,6 +176,273 @@ pub fn labels(lang: Lang) -> &'static Labels {
     }
 }
 
+/// The words of the regulator's dossier (row 42). A text with `{name}` in it is a template,
+/// filled in by the dossier.
+pub struct DossierTexts {
+    pub title: &'static str,
+    pub as_of: &'static str,
+    /// The header of a table of declared items.
+    pub item: &'static str,
+    pub declared: &'static str,
+    /// `{what} ({path})`: something not declared and the field that would declare it.
+    pub field: &'static str,
+    /// `{path}` declares nothing.
+    pub empty: &'static str,
+    /// `{what}` is not declared, `{path}` would declare it.
+    pub not_declared: &'static str,
+    /// The title of the list of what is not declared.
+    pub undeclared: &'static str,
+
+    pub service: &'static str,
+    pub model: &'static str,
+    pub version: &'static str,
+    pub generates: &'static str,
+    pub provider: &'static str,
+    pub public: &'static str,
+    pub audiences: &'static str,
+    pub disclosure: &'static str,
+    pub no_provider: &'static str,
+
+    pub algorithm: &'static str,
+    pub no_algorithm: &'static str,
+
+    pub data: &'static str,
+    pub no_dataset: &'static str,
+    pub no_datasets: &'static str,
+    /// `{datasets}` datasets from `{sources}` sources, `{records}` records over
+    /// `{with_records}` of them, obtained as `{kinds}`.
+    pub data_summary: &'static str,
+    pub no_records: &'static str,
+    pub no_content_kind: &'static str,
+    pub dataset_header: [&'static str; 9],
+    pub personal_none: &'static str,
+    pub personal_desensitized: &'static str,
+    pub personal_yes: &'static str,
+
+    pub annotation: &'static str,
+    pub annotation_rules: &'static str,
+    pub no_annotation_rules: &'static str,
+    pub no_batches: &'static str,
+    pub batch_header: [&'static str; 7],
+
+    pub safety: &'static str,
+    pub items: &'static str,
+    pub pass_rate: &'static str,
+    pub share_of_corpus: &'static str,
+    pub refusal_rate: &'static str,
+    pub corpus_manual: &'static str,
+    pub corpus_automated: &'static str,
+    pub generated_manual: &'static str,
+    pub generated_keyword: &'static str,
+    pub generated_classifier: &'static str,
+    pub should_refuse: &'static str,
+    pub should_answer: &'static str,
+    pub no_corpus_evaluation: &'static str,
+    pub no_content_evaluation: &'static str,
+    pub no_refusal_evaluation: &'static str,
+    pub figures_header: [&'static str; 4],
+
+    pub filing: &'static str,
+    pub filing_number: &'static str,
+    pub filed_version: &'static str,
+    pub version_in_service: &'static str,
+    pub security_assessment: &'static str,
+    pub no_filing_number: &'static str,
+
+    pub record: &'static str,
+    pub no_evidence: &'static str,
+    pub evidence: &'static str,
+    pub covers: &'static str,
+    pub summary: &'static str,
+    pub attested_by: &'static str,
+    pub attested: &'static str,
+    pub validity: &'static str,
+    pub expired: &'static str,
+    pub not_yet_valid: &'static str,
+    pub valid: &'static str,
+}
+
+pub fn dossier_texts(lang: Lang) -> &'static DossierTexts {
+    const EN: DossierTexts = DossierTexts {
+        title: "Regulator dossier (row 42)",
+        as_of: "As of",
+        item: "Item",
+        declared: "Declared",
+        field: "{what} ({path})",
+        empty: "Not declared: {path} is empty.",
+        not_declared: "{what}: not declared ({path}).",
+        undeclared: "Not declared",
+
+        service: "Service and model",
+        model: "Model",
+        version: "Version",
+        generates: "Generates",
+        provider: "Provider",
+        public: "Offered to the public",
+        audiences: "Audiences",
+        disclosure: "Disclosure",
+        no_provider: "the service provider",
+
+        algorithm: "Model and algorithm",
+        no_algorithm: "the description of the model and algorithm",
+
+        data: "Training data: sources, scale and kinds (rows 4–15)",
+        no_dataset: "No dataset is declared.",
+        no_datasets: "the training datasets",
+        data_summary: "{datasets} dataset(s) from {sources} distinct source(s); {records} record(s) declared over {with_records} of them; obtained as: {kinds}.",
+        no_records: "the number of records of dataset(s)",
+        no_content_kind: "the kind of content of each dataset (text, image, audio, video): the ModelDeployment API has no field for it",
+        dataset_header: [
+            "Dataset",
+            "Source",
+            "Obtained",
+            "Legal basis",
+            "License",
+            "Personal info",
+            "Records",
+            "Last updated",
+            "Provenance",
+        ],
+        personal_none: "none",
+        personal_desensitized: "desensitized",
+        personal_yes: "yes",
+
+        annotation: "Annotation rules and batch sampling (rows 20–22)",
+        annotation_rules: "Annotation rules",
+        no_annotation_rules: "where the annotation rules are kept",
+        no_batches: "annotation batch sampling records",
+        batch_header: [
+            "Batch", "Items", "Sampled", "Illegal", "Share", "Limit", "Voided",
+        ],
+
+        safety: "Safety evaluation against thresholds (rows 31–33)",
+        items: "items",
+        pass_rate: "pass rate",
+        share_of_corpus: "share of corpus",
+        refusal_rate: "refusal rate",
+        corpus_manual: "corpus, manual",
+        corpus_automated: "corpus, automated",
+        generated_manual: "generated, manual",
+        generated_keyword: "generated, keyword",
+        generated_classifier: "generated, classifier",
+        should_refuse: "should refuse, refused",
+        should_answer: "should answer",
+        no_corpus_evaluation: "the corpus safety evaluation",
+        no_content_evaluation: "the generated-content safety evaluation",
+        no_refusal_evaluation: "the refusal evaluation",
+        figures_header: ["Evaluation", "Figure", "Threshold", "Met"],
+
+        filing: "Filing and security assessment (rows 24, 25)",
+        filing_number: "Filing number",
+        filed_version: "Filed model version",
+        version_in_service: "Model version in service",
+        security_assessment: "Security assessment",
+        no_filing_number: "the algorithm filing number",
+
+        record: "Evidence on record",
+        no_evidence: "No ComplianceEvidence names this deployment.",
+        evidence: "Evidence",
+        covers: "Covers",
+        summary: "Summary",
+        attested_by: "Attested by",
+        attested: "Attested",
+        validity: "Validity",
+        expired: "expired",
+        not_yet_valid: "not yet valid",
+        valid: "valid",
+    };
+    const ZH: DossierTexts = DossierTexts {
+        title: "监管说明材料（第42项）",
+        as_of: "时间",
+        item: "项目",
+        declared: "声明",
+        field: "{what}（{path}）",
+        empty: "未声明：{path} 为空。",
+        not_declared: "{what}：未声明（{path}）。",
+        undeclared: "未声明的内容",
+
+        service: "服务与模型",
+        model: "模型",
+        version: "版本",
+        generates: "生成内容",
+        provider: "提供者",
+        public: "面向公众",
+        audiences: "服务对象",
+        disclosure: "公开说明",
+        no_provider: "服务提供者",
+
+        algorithm: "模型与算法",
+        no_algorithm: "模型与算法说明",
+
+        data: "训练数据：来源、规模与类型（第4–15项）",
+        no_dataset: "未声明任何数据集。",
+        no_datasets: "训练数据集",
+        data_summary: "{datasets} 个数据集，{sources} 个不同来源；其中 {with_records} 个声明了记录数，共 {records} 条；获取方式：{kinds}。",
+        no_records: "数据集记录数",
+        no_content_kind: "各数据集的内容类型（文本、图片、音频、视频）：ModelDeployment API 没有该字段",
+        dataset_header: [
+            "数据集",
+            "来源",
+            "获取方式",
+            "合法性基础",
+            "许可",
+            "个人信息",
+            "记录数",
+            "最近更新",
+            "来源记录",
+        ],
+        personal_none: "无",
+        personal_desensitized: "已去标识化",
+        personal_yes: "有",
+
+        annotation: "标注规则与批次抽检（第20–22项）",
+        annotation_rules: "标注规则",
+        no_annotation_rules: "标注规则存放位置",
+        no_batches: "标注批次抽检记录",
+        batch_header: ["批次", "条目", "抽检", "违法不良", "比例", "上限", "已作废"],
+
+        safety: "安全评估结果与阈值（第31–33项）",
+        items: "样本数",
+        pass_rate: "合格率",
+        share_of_corpus: "占语料比例",
+        refusal_rate: "拒答率",
+        corpus_manual: "语料 人工抽检",
+        corpus_automated: "语料 技术抽检",
+        generated_manual: "生成内容 人工抽检",
+        generated_keyword: "生成内容 关键词抽检",
+        generated_classifier: "生成内容 分类模型抽检",
+        should_refuse: "应拒答 拒答",
+        should_answer: "非拒答",
+        no_corpus_evaluation: "语料安全评估",
+        no_content_evaluation: "生成内容安全评估",
+        no_refusal_evaluation: "拒答评估",
+        figures_header: ["评估", "结果", "阈值", "达标"],
+
+        filing: "备案与安全评估（第24、25项）",
+        filing_number: "备案号",
+        filed_version: "备案模型版本",
+        version_in_service: "在用模型版本",
+        security_assessment: "安全评估",
+        no_filing_number: "算法备案号",
+
+        record: "证据清单",
+        no_evidence: "没有任何 ComplianceEvidence 指向该部署。",
+        evidence: "证据",
+        covers: "涵盖",
+        summary: "摘要",
+        attested_by: "证明人",
+        attested: "证明日期",
+        validity: "有效性",
+        expired: "已过期",
+        not_yet_valid: "尚未生效",
+        valid: "有效",
+    };
+    match lang {
+        Lang::En => &EN,
+        Lang::Zh => &ZH,
+    }
+}
+
 /// The name of a risk level: `Critical`, 严重.
 pub fn risk_name(risk: RiskLevel, lang: Lang) -> &'static str {
     i18n::risk_level(risk, lang)
@@ -184,6 +451,90 @@ pub fn risk_name(risk: RiskLevel, lang: Lang) -> &'static str {
 /// The name of a severity: `High`, 高.
 pub fn severity_name(severity: Severity, lang: Lang) -> &'static str {
     i18n::severity(severity, lang)
+}
+
+/// A kind of content a model generates: `Image`, 图片 (the guideline's words for what a
+/// service generates: 文本、图片、音频、视频).
+pub fn modality_name(modality: Modality, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => match modality {
+            Modality::Text => "Text",
+            Modality::Image => "Image",
+            Modality::Audio => "Audio",
+            Modality::Video => "Video",
+        },
+        Lang::Zh => match modality {
+            Modality::Text => "文本",
+            Modality::Image => "图片",
+            Modality::Audio => "音频",
+            Modality::Video => "视频",
+        },
+    }
+}
+
+/// Who a service is for: `Minors`, 未成年人.
+pub fn audience_name(audience: Audience, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => match audience {
+            Audience::General => "General",
+            Audience::Minors => "Minors",
+            Audience::Enterprise => "Enterprise",
+            Audience::Developers => "Developers",
+        },
+        Lang::Zh => match audience {
+            Audience::General => "公众",
+            Audience::Minors => "未成年人",
+            Audience::Enterprise => "企业用户",
+            Audience::Developers => "开发者",
+        },
+    }
+}
+
+/// How a dataset was obtained: `Crawled`, 爬取.
+pub fn acquisition_name(acquisition: Acquisition, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => match acquisition {
+            Acquisition::Licensed => "Licensed",
+            Acquisition::Purchased => "Purchased",
+            Acquisition::Crawled => "Crawled",
+            Acquisition::OpenData => "OpenData",
+            Acquisition::UserProvided => "UserProvided",
+            Acquisition::SelfProduced => "SelfProduced",
+            Acquisition::Synthetic => "Synthetic",
+        },
+        Lang::Zh => match acquisition {
+            Acquisition::Licensed => "授权取得",
+            Acquisition::Purchased => "购买",
+            Acquisition::Crawled => "爬取",
+            Acquisition::OpenData => "开放数据",
+            Acquisition::UserProvided => "使用者提供",
+            Acquisition::SelfProduced => "自行制作",
+            Acquisition::Synthetic => "合成数据",
+        },
+    }
+}
+
+/// The legal basis for using a dataset: `Consent`, 个人同意 (row 7: 取得了个人信息主体同意或者
+/// 获得其他合法性基础), in the words the findings use for it.
+pub fn legal_basis_name(basis: LegalBasis, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => match basis {
+            LegalBasis::Consent => "Consent",
+            LegalBasis::Contract => "Contract",
+            LegalBasis::LegalDuty => "LegalDuty",
+            LegalBasis::PubliclyDisclosed => "PubliclyDisclosed",
+            LegalBasis::License => "License",
+            LegalBasis::Ownership => "Ownership",
+        },
+        Lang::Zh => match basis {
+            LegalBasis::Consent => "个人同意",
+            LegalBasis::Contract => "履行合同所必需",
+            LegalBasis::LegalDuty => "法定义务",
+            LegalBasis::PubliclyDisclosed => "已合法公开的信息",
+            LegalBasis::License => "权利人授权",
+            LegalBasis::Ownership => "自有数据",
+        },
+    }
 }
 
 /// `row 42`, 第42项.
@@ -381,5 +732,28 @@ mod tests {
         assert_eq!(reason_text("SomeNewReason", Lang::En), "Some new reason");
         assert_eq!(reason_text("SomeNewReason", Lang::Zh), "SomeNewReason");
         assert_eq!(reason_text("X", Lang::En), "X");
+    }
+
+    #[test]
+    fn dossier_templates_have_the_same_placeholders_in_each_language() {
+        fn slots(template: &str) -> Vec<&str> {
+            let mut slots: Vec<&str> = template
+                .split('{')
+                .skip(1)
+                .filter_map(|s| s.split_once('}').map(|(name, _)| name))
+                .collect();
+            slots.sort_unstable();
+            slots
+        }
+        let (en, zh) = (dossier_texts(Lang::En), dossier_texts(Lang::Zh));
+        for (en, zh) in [
+            (en.field, zh.field),
+            (en.empty, zh.empty),
+            (en.not_declared, zh.not_declared),
+            (en.data_summary, zh.data_summary),
+        ] {
+            assert!(!slots(en).is_empty(), "{en}");
+            assert_eq!(slots(en), slots(zh), "{en} / {zh}");
+        }
     }
 }
