@@ -12,6 +12,9 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::PostParams;
 use kube::{Api, Client};
 
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+
+use super::stores::Stores;
 use crate::api::ModelDeployment;
 use crate::api::selector;
 use crate::snapshot::{AccessReview, Snapshot};
@@ -40,17 +43,38 @@ pub struct Reviews {
     answers: Mutex<BTreeMap<Question, Answer>>,
 }
 
-/// A fingerprint of the RBAC objects of a namespace, from the cache.
-fn rbac_fingerprint(snapshot: &Snapshot, namespace: &str) -> u64 {
+/// A fingerprint of the RBAC objects of a namespace: every Role and RoleBinding the cache
+/// holds there, at the version the snapshot holds where it has one (what this reconcile
+/// applied, which the cache may not show yet). The snapshot alone would not do: it keeps only
+/// the objects that reach the deployment, and a binding made for another deployment can still
+/// change what a service account may read.
+fn rbac_fingerprint(stores: &Stores, snapshot: &Snapshot, namespace: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    fn versions<K: kube::Resource>(
+        kind: &'static str,
+        objects: impl IntoIterator<Item = impl std::ops::Deref<Target = K>>,
+        into: &mut BTreeMap<(&'static str, String), Option<String>>,
+    ) {
+        for o in objects {
+            let meta = o.meta();
+            into.insert(
+                (kind, meta.name.clone().unwrap_or_default()),
+                meta.resource_version.clone(),
+            );
+        }
+    }
+    let mut all = BTreeMap::new();
+    versions::<Role>("Role", stores.roles.in_namespace(namespace), &mut all);
+    versions::<RoleBinding>(
+        "RoleBinding",
+        stores.role_bindings.in_namespace(namespace),
+        &mut all,
+    );
     let objects = snapshot.ns(namespace);
-    for r in &objects.roles {
-        (&r.metadata.uid, &r.metadata.resource_version).hash(&mut hasher);
-    }
-    for b in &objects.role_bindings {
-        (&b.metadata.uid, &b.metadata.resource_version).hash(&mut hasher);
-    }
+    versions::<Role>("Role", &objects.roles, &mut all);
+    versions::<RoleBinding>("RoleBinding", &objects.role_bindings, &mut all);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    all.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -109,12 +133,16 @@ impl Reviews {
     pub async fn answer(
         &self,
         client: &Client,
+        stores: &Stores,
         deployment: &ModelDeployment,
         snapshot: &Snapshot,
     ) -> Result<Vec<AccessReview>, kube::Error> {
         let mut out = Vec::new();
+        let mut fingerprints: BTreeMap<String, u64> = BTreeMap::new();
         for q in questions(deployment, snapshot) {
-            let rbac = rbac_fingerprint(snapshot, &q.namespace);
+            let rbac = *fingerprints
+                .entry(q.namespace.clone())
+                .or_insert_with(|| rbac_fingerprint(stores, snapshot, &q.namespace));
             let cached = self
                 .answers
                 .lock()

@@ -153,11 +153,26 @@ impl<K: Resource> Cache<K> {
     where
         K: Clone,
     {
+        self.kept_in(namespace, |_| true)
+    }
+
+    /// Copies of the objects of `namespace` that `keep` admits, by name; the others are
+    /// neither copied nor counted.
+    pub fn kept_in(&self, namespace: &str, keep: impl Fn(&K) -> bool) -> Vec<K>
+    where
+        K: Clone,
+    {
         let inner = self.inner.read().expect("cache lock");
         inner
             .by_namespace
             .get(namespace)
-            .map(|names| names.values().map(|o| (**o).clone()).collect())
+            .map(|names| {
+                names
+                    .values()
+                    .filter(|o| keep(o))
+                    .map(|o| (**o).clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -14,6 +14,7 @@ use k8s_openapi::api::{
     rbac::v1::{Role, RoleBinding},
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::wait::{Condition, conditions::is_crd_established};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -750,30 +751,64 @@ impl Stores {
     }
 
     /// The live snapshot for one deployment: the objects of the namespaces it depends on.
+    ///
+    /// Of the kinds [`reach`] has a rule for, only the objects that can reach the deployment
+    /// are copied, and those made for it (its plan compares and prunes them): an object that
+    /// cannot reach it changes none of its decisions, and in a namespace shared by many
+    /// deployments, the others' pods, policies, bindings and snapshots would otherwise be
+    /// copied into every reconcile, making each one's cost grow with the fleet.
     pub fn snapshot(&self, policy: &CompliancePolicy, deployment: &ModelDeployment) -> Snapshot {
         let namespaces = namespaces_of(policy, deployment);
+        let spec = &deployment.spec;
+        let uid = deployment.metadata.uid.as_deref();
+        let mine = |meta: &ObjectMeta| uid.is_some_and(|uid| crate::desired::owned_by(meta, uid));
         let mut snapshot = Snapshot::new(FactSource::Cluster);
         for ns in &namespaces {
             let objects = snapshot.ns_mut(ns);
             objects.namespace = self.namespaces.get("", ns).map(|o| (*o).clone());
             objects.apps_deployments = self.apps_deployments.cloned_in(ns);
             objects.stateful_sets = self.stateful_sets.cloned_in(ns);
-            // Only the pods the deployment's decisions read: in a namespace shared by many
-            // services, the others' pods would be copied into every snapshot for nothing.
             objects.pods = self
                 .pods
                 .in_namespace(ns)
                 .iter()
-                .filter(|p| reach::pod(&deployment.spec, ns, p.metadata.labels.as_ref()))
+                .filter(|p| reach::pod(spec, ns, p.metadata.labels.as_ref()))
                 .map(|p| p.to_pod())
                 .collect();
+            // The pods a policy's rule looks at are those of the deployment, all kept above.
+            let labels: Vec<reach::PodLabels> = objects
+                .pods
+                .iter()
+                .map(|p| p.metadata.labels.as_ref())
+                .collect();
+            objects.network_policies = self.network_policies.kept_in(ns, |np| {
+                let selector = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
+                mine(&np.metadata)
+                    || reach::network_policy(
+                        spec,
+                        ns,
+                        selector.unwrap_or(&Default::default()),
+                        &labels,
+                    )
+            });
+            objects.role_bindings = self.role_bindings.kept_in(ns, |b| {
+                mine(&b.metadata) || reach::role_binding(spec, uid, ns, b)
+            });
+            let bindings = &objects.role_bindings;
+            objects.roles = self.roles.kept_in(ns, |r| {
+                let name = r.metadata.name.as_deref().unwrap_or_default();
+                let referring: Vec<&RoleBinding> = bindings
+                    .iter()
+                    .filter(|b| b.role_ref.kind == "Role" && b.role_ref.name == name)
+                    .collect();
+                mine(&r.metadata) || reach::role(spec, uid, ns, &referring)
+            });
+            objects.volume_snapshots = self.volume_snapshots.kept_in(ns, |s| {
+                mine(&s.metadata) || reach::volume_snapshot(spec, uid, ns, s)
+            });
             objects.services = self.services.cloned_in(ns);
-            objects.network_policies = self.network_policies.cloned_in(ns);
-            objects.roles = self.roles.cloned_in(ns);
-            objects.role_bindings = self.role_bindings.cloned_in(ns);
             objects.pvcs = self.pvcs.cloned_in(ns);
             objects.cron_jobs = self.cron_jobs.cloned_in(ns);
-            objects.volume_snapshots = self.volume_snapshots.cloned_in(ns);
             objects.velero_schedules = self.velero_schedules.cloned_in(ns);
             objects.velero_backups = self.velero_backups.cloned_in(ns);
         }

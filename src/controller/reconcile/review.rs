@@ -22,7 +22,7 @@ pub async fn review(
 ) -> Result<Reviewed, kube::Error> {
     let answers = ctx
         .reviews
-        .answer(&ctx.client, deployment, applied.snapshot())
+        .answer(&ctx.client, &ctx.stores, deployment, applied.snapshot())
         .await?;
     applied.snapshot_mut().access_reviews = answers;
     Ok(Reviewed(applied))
