@@ -367,7 +367,7 @@ pub fn dossier_texts(lang: Lang) -> &'static DossierTexts {
         generates: "生成内容",
         provider: "提供者",
         public: "面向公众",
-        audiences: "服务对象",
+        audiences: "适用人群",
         disclosure: "公开说明",
         no_provider: "服务提供者",
 
@@ -392,7 +392,7 @@ pub fn dossier_texts(lang: Lang) -> &'static DossierTexts {
             "来源记录",
         ],
         personal_none: "无",
-        personal_desensitized: "已去标识化",
+        personal_desensitized: "已脱敏",
         personal_yes: "有",
 
         annotation: "标注规则与批次抽检（第20–22项）",
