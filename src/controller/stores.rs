@@ -894,3 +894,125 @@ mod tests {
         assert_ne!(d.decision_digest(), before);
     }
 }
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+    use crate::labels::{DEPLOYMENT_UID, MANAGED_BY};
+    use serde_json::{Value, json};
+
+    fn labels(owner: Option<&str>) -> Value {
+        match owner {
+            Some(uid) => json!({ MANAGED_BY.0: MANAGED_BY.1, DEPLOYMENT_UID: uid }),
+            None => json!({}),
+        }
+    }
+
+    fn names<K: Resource>(objects: &[K]) -> Vec<String> {
+        let mut out: Vec<String> = objects
+            .iter()
+            .map(|o| o.meta().name.clone().unwrap_or_default())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// `chat` shares its training namespace with another deployment: of the other's objects,
+    /// only those that can change chat's decisions are in chat's snapshot; its own and the
+    /// user's that reach it are all there.
+    #[test]
+    fn a_snapshot_holds_what_reaches_the_deployment_and_what_was_made_for_it() {
+        let api = api_stand_in::FakeApi::new();
+        let deployment = api_stand_in::fixtures::chat_deployment();
+        api.insert(api_stand_in::fixtures::CHAT_DEPLOYMENT, deployment.clone());
+        let policy: CompliancePolicy = serde_json::from_value(json!({
+            "apiVersion": "modelcompliance.io/v1alpha1", "kind": "CompliancePolicy",
+            "metadata": {"name": "p"}, "spec": {}
+        }))
+        .unwrap();
+        let deployment: ModelDeployment = serde_json::from_value(deployment).unwrap();
+        let rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/train";
+        let np = |name: &str, owner: Option<&str>, role: &str| {
+            api.insert(
+                &format!("/apis/networking.k8s.io/v1/namespaces/train/networkpolicies/{name}"),
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": name, "namespace": "train", "labels": labels(owner)},
+                    "spec": {"podSelector": {"matchLabels": {"role": role}}}}),
+            );
+        };
+        let binding = |name: &str, owner: Option<&str>, role: &str| {
+            api.insert(
+                &format!("{rbac}/rolebindings/{name}"),
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": name, "namespace": "train", "labels": labels(owner)},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+                    "subjects": [{"kind": "User", "name": "alice"}]}),
+            );
+        };
+        let role = |name: &str, owner: Option<&str>| {
+            api.insert(
+                &format!("{rbac}/roles/{name}"),
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": name, "namespace": "train", "labels": labels(owner)},
+                    "rules": []}),
+            );
+        };
+        let snapshot = |name: &str, owner: Option<&str>, claim: &str, ready: bool| {
+            api.insert(
+                &format!(
+                    "/apis/snapshot.storage.k8s.io/v1/namespaces/train/volumesnapshots/{name}"
+                ),
+                json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+                    "metadata": {"name": name, "namespace": "train", "labels": labels(owner)},
+                    "spec": {"source": {"persistentVolumeClaimName": claim}},
+                    "status": {"readyToUse": ready}}),
+            );
+        };
+        api.insert(
+            "/api/v1/namespaces/train/pods/trainer-0",
+            json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "trainer-0", "namespace": "train", "labels": {"role": "trainer"}},
+                "spec": {"containers": [{"name": "c", "image": "i"}]}}),
+        );
+        np("chat-isolation", Some("mdep-uid"), "nobody");
+        np("users", None, "trainer");
+        np("other-isolation", Some("other-uid"), "other");
+        binding("chat-readers", Some("mdep-uid"), "chat-reader");
+        binding("users", None, "shared");
+        binding("other-readers", Some("other-uid"), "other-reader");
+        role("chat-reader", Some("mdep-uid"));
+        role("shared", None);
+        role("other-reader", Some("other-uid"));
+        role("unbound", None);
+        snapshot("chat-corpus", Some("mdep-uid"), "corpus", false);
+        snapshot("other-corpus-ready", Some("other-uid"), "corpus", true);
+        snapshot("other-corpus-pending", Some("other-uid"), "corpus", false);
+        snapshot("other-scratch", Some("other-uid"), "scratch", true);
+
+        let mut stores = Stores::empty();
+        stores.pods = api.store("/pods/").into();
+        stores.network_policies = api.store("/networkpolicies/").into();
+        stores.role_bindings = api.store("/rolebindings/").into();
+        stores.roles = api.store("/roles/").into();
+        stores.volume_snapshots = api.store("/volumesnapshots/").into();
+        let s = stores.snapshot(&policy, &deployment);
+        let train = s.ns("train");
+        assert_eq!(names(&train.pods), ["trainer-0"]);
+        assert_eq!(
+            names(&train.network_policies),
+            ["chat-isolation", "users"],
+            "the other's policy selects none of chat's pods"
+        );
+        assert_eq!(names(&train.role_bindings), ["chat-readers", "users"]);
+        assert_eq!(
+            names(&train.roles),
+            ["chat-reader", "shared"],
+            "only the roles of the bindings chat reads"
+        );
+        assert_eq!(
+            names(&train.volume_snapshots),
+            ["chat-corpus", "other-corpus-ready"],
+            "a ready backup of chat's claim counts whoever took it"
+        );
+    }
+}
