@@ -13,6 +13,7 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::stores::Stores;
 use crate::api::ModelDeployment;
@@ -50,29 +51,24 @@ pub struct Reviews {
 /// change what a service account may read.
 fn rbac_fingerprint(stores: &Stores, snapshot: &Snapshot, namespace: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    fn versions<K: kube::Resource>(
-        kind: &'static str,
+    fn versions<K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>>(
         objects: impl IntoIterator<Item = impl std::ops::Deref<Target = K>>,
         into: &mut BTreeMap<(&'static str, String), Option<String>>,
     ) {
         for o in objects {
-            let meta = o.meta();
+            let meta = o.metadata();
             into.insert(
-                (kind, meta.name.clone().unwrap_or_default()),
+                (K::KIND, meta.name.clone().unwrap_or_default()),
                 meta.resource_version.clone(),
             );
         }
     }
     let mut all = BTreeMap::new();
-    versions::<Role>("Role", stores.roles.in_namespace(namespace), &mut all);
-    versions::<RoleBinding>(
-        "RoleBinding",
-        stores.role_bindings.in_namespace(namespace),
-        &mut all,
-    );
+    versions::<Role>(stores.roles.in_namespace(namespace), &mut all);
+    versions::<RoleBinding>(stores.role_bindings.in_namespace(namespace), &mut all);
     let objects = snapshot.ns(namespace);
-    versions::<Role>("Role", &objects.roles, &mut all);
-    versions::<RoleBinding>("RoleBinding", &objects.role_bindings, &mut all);
+    versions::<Role>(&objects.roles, &mut all);
+    versions::<RoleBinding>(&objects.role_bindings, &mut all);
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     all.hash(&mut hasher);
     hasher.finish()
