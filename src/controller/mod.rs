@@ -545,8 +545,14 @@ impl Dependents {
             Reach::NetworkPolicy(_) => self.stores.pods.in_namespace(ns),
             _ => vec![],
         };
-        let labels: Vec<reach::PodLabels> =
-            pods.iter().map(|p| p.metadata.labels.as_ref()).collect();
+        // For each selector of a policy, the pods it selects, found once for all readers.
+        let selected: Vec<Vec<reach::PodLabels>> = match &touched.reach {
+            Reach::NetworkPolicy(selectors) => selectors
+                .iter()
+                .map(|s| reach::selected(s, pods.iter().map(|p| p.metadata.labels.as_ref())))
+                .collect(),
+            _ => vec![],
+        };
         let bindings = match &touched.reach {
             Reach::Role(_) => self.stores.role_bindings.in_namespace(ns),
             _ => vec![],
@@ -565,7 +571,8 @@ impl Dependents {
                 Reach::Namespace => true,
                 Reach::NetworkPolicy(selectors) => selectors
                     .iter()
-                    .any(|s| reach::network_policy(&d.spec, ns, s, &labels)),
+                    .zip(&selected)
+                    .any(|(s, pods)| reach::network_policy(&d.spec, ns, s, pods)),
                 Reach::Pod(versions) => versions
                     .iter()
                     .any(|labels| reach::pod(&d.spec, ns, Some(labels))),

@@ -775,12 +775,13 @@ impl Stores {
                 .filter(|p| reach::pod(spec, ns, p.metadata.labels.as_ref()))
                 .map(|p| p.to_pod())
                 .collect();
-            // The pods a policy's rule looks at are those of the deployment, all kept above.
-            let labels: Vec<reach::PodLabels> = objects
-                .pods
-                .iter()
-                .map(|p| p.metadata.labels.as_ref())
-                .collect();
+            // The policies' rule looks only at the deployment's own pods: found once here,
+            // not among every pod of the namespace for each policy.
+            let labels = reach::own_pods(
+                spec,
+                ns,
+                objects.pods.iter().map(|p| p.metadata.labels.as_ref()),
+            );
             objects.network_policies = self.network_policies.kept_in(ns, |np| {
                 let selector = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
                 mine(&np.metadata)

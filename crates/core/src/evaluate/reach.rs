@@ -22,7 +22,11 @@ pub type PodLabels<'a> = Option<&'a BTreeMap<String, String>>;
 /// A NetworkPolicy of `namespace` selecting pods by `policy_selector` reaches the deployment
 /// when it selects one of its training pods (isolation judges the policies that select
 /// them), or when it is the deny-all of its inference pods (the kill switch looks for a
-/// policy with the inference selector), or selects one of them. `pods` are the namespace's.
+/// policy with the inference selector), or selects one of them.
+///
+/// `pods` are the namespace's, or any part of them holding every pod the policy selects (see
+/// [`selected`]) or every pod of the deployment (see [`own_pods`]): the rule looks only at
+/// pods that are both, so a caller with many pods and many policies narrows them first.
 pub fn network_policy(
     spec: &ModelDeploymentSpec,
     namespace: &str,
@@ -43,6 +47,39 @@ pub fn network_policy(
             && (&i.pod_selector == policy_selector || selects_one_of(&i.pod_selector))
     });
     training || inference
+}
+
+/// Of `pods` (of `namespace`), those the deployment's training or inference selector picks.
+pub fn own_pods<'a>(
+    spec: &ModelDeploymentSpec,
+    namespace: &str,
+    pods: impl IntoIterator<Item = PodLabels<'a>>,
+) -> Vec<PodLabels<'a>> {
+    let selectors: Vec<&LabelSelector> = spec
+        .training
+        .iter()
+        .filter(|t| t.namespace == namespace)
+        .map(|t| &t.pod_selector)
+        .chain(
+            spec.inference
+                .iter()
+                .filter(|i| i.namespace == namespace)
+                .map(|i| &i.pod_selector),
+        )
+        .collect();
+    pods.into_iter()
+        .filter(|labels| selectors.iter().any(|s| selector::matches(s, *labels)))
+        .collect()
+}
+
+/// Of `pods`, those `policy_selector` selects.
+pub fn selected<'a>(
+    policy_selector: &LabelSelector,
+    pods: impl IntoIterator<Item = PodLabels<'a>>,
+) -> Vec<PodLabels<'a>> {
+    pods.into_iter()
+        .filter(|labels| selector::matches(policy_selector, *labels))
+        .collect()
 }
 
 /// A pod of `namespace` with `labels` reaches the deployment when its training namespace

@@ -196,6 +196,16 @@ fn a_network_policy_that_changes_a_decision_reaches_the_deployment() {
                 .clone()
                 .unwrap_or_default();
             let reaches = reach::network_policy(&f.deployment.spec, ns_for, &selector, &labels);
+            // Narrowed to the deployment's pods or to the policy's, the rule says the same.
+            let own = reach::own_pods(&f.deployment.spec, ns_for, labels.iter().copied());
+            let selected = reach::selected(&selector, labels.iter().copied());
+            for (narrowed, pods) in [("own", &own), ("selected", &selected)] {
+                assert_eq!(
+                    reach::network_policy(&f.deployment.spec, ns_for, &selector, pods),
+                    reaches,
+                    "{what}: narrowed to the {narrowed} pods"
+                );
+            }
             let changed = changes(
                 &f,
                 |f| &mut f.snapshot.ns_mut(ns_for).network_policies,
