@@ -699,10 +699,9 @@ fn names_scope_and_categories() {
     }
 }
 
-#[test]
-fn model_deployment_printer_columns() {
-    let c = crd("ModelDeployment");
-    let columns: Vec<(&str, &str, &str)> = version(&c)
+/// A CRD's printer columns: name, type, JSON path and priority (0 when unset).
+fn printer_columns(c: &CustomResourceDefinition) -> Vec<(&str, &str, &str, i32)> {
+    version(c)
         .additional_printer_columns
         .as_deref()
         .unwrap_or_default()
@@ -712,8 +711,18 @@ fn model_deployment_printer_columns() {
                 col.name.as_str(),
                 col.type_.as_str(),
                 col.json_path.as_str(),
+                col.priority.unwrap_or(0),
             )
         })
+        .collect()
+}
+
+#[test]
+fn model_deployment_printer_columns() {
+    let c = crd("ModelDeployment");
+    let columns: Vec<(&str, &str, &str)> = printer_columns(&c)
+        .into_iter()
+        .map(|(name, type_, path, _)| (name, type_, path))
         .collect();
     assert_eq!(
         columns,
@@ -738,20 +747,7 @@ fn model_deployment_printer_columns() {
 #[test]
 fn compliance_evidence_printer_columns() {
     let c = crd("ComplianceEvidence");
-    let columns: Vec<(&str, &str, &str, i32)> = version(&c)
-        .additional_printer_columns
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .map(|col| {
-            (
-                col.name.as_str(),
-                col.type_.as_str(),
-                col.json_path.as_str(),
-                col.priority.unwrap_or(0),
-            )
-        })
-        .collect();
+    let columns = printer_columns(&c);
     assert_eq!(
         columns,
         [
