@@ -165,6 +165,7 @@ fn pod(namespace: &str, name: &str, labels: Value) -> SlimPod {
 fn stores(api: &FakeApi, pods: &Store<SlimPod>) -> Stores {
     Stores {
         model_deployments: api.store("/modeldeployments/"),
+        statuses: Default::default(),
         policies: api.store("/compliancepolicies/"),
         evidence: api.store("/__none__/").into(),
         namespaces: api.store("/__none__/").into(),

@@ -8,6 +8,7 @@ pub mod owned;
 pub mod readiness;
 pub mod reconcile;
 pub mod slim;
+pub mod statuses;
 pub mod stores;
 
 use std::collections::{BTreeSet, HashMap};
@@ -72,9 +73,6 @@ pub struct Context {
     /// `(kind, namespace, name)` of objects of create-once kinds (keys) known to exist: the
     /// operator does not watch them, and asks the API only once per process.
     pub created: Mutex<BTreeSet<(String, String, String)>>,
-    /// The status last written per ModelDeployment (by uid), and when: until the cache shows
-    /// it, the next reconcile compares with it instead of the cache's older copy.
-    written: Mutex<HashMap<String, (ModelDeploymentStatus, std::time::Instant)>>,
     synced: watch::Receiver<bool>,
     shutdown: CancellationToken,
     clock: fn() -> Timestamp,
@@ -94,7 +92,6 @@ impl Context {
             metrics: Arc::default(),
             failures: Mutex::new(HashMap::new()),
             created: Mutex::default(),
-            written: Mutex::default(),
             synced,
             shutdown: CancellationToken::new(),
             clock: Timestamp::now,
@@ -128,37 +125,29 @@ impl Context {
         }
     }
 
-    /// How long a written status is trusted over the cache's copy: a cache that has not
-    /// caught up by then is not lagging but was changed by someone else, and is believed.
-    const WRITTEN_TRUSTED_FOR: Duration = Duration::from_secs(30);
-
-    /// `deployment` with the status this process last wrote for it, when the cache has not
-    /// caught up with that write yet.
+    /// `deployment` with the status to decide against: the cache holds deployments without
+    /// status, which [`statuses::Statuses`] keeps beside it, with the one this process last
+    /// wrote until the watch delivers it.
     pub fn with_last_status<'d>(
         &self,
         deployment: &'d ModelDeployment,
     ) -> std::borrow::Cow<'d, ModelDeployment> {
         let uid = deployment.uid().unwrap_or_default();
-        let mut written = self.written.lock().expect("written lock");
-        let Some((status, at)) = written.get(&uid) else {
-            return std::borrow::Cow::Borrowed(deployment);
-        };
-        if at.elapsed() > Self::WRITTEN_TRUSTED_FOR || deployment.status.as_ref() == Some(status) {
-            written.remove(&uid);
-            return std::borrow::Cow::Borrowed(deployment);
+        match self.stores.statuses.last(&uid) {
+            Some(status) => {
+                let mut current = deployment.clone();
+                current.status = Some(status);
+                std::borrow::Cow::Owned(current)
+            }
+            // No status yet, or not a watched deployment (tests hand some in): its own stands.
+            None => std::borrow::Cow::Borrowed(deployment),
         }
-        let mut current = deployment.clone();
-        current.status = Some(status.clone());
-        std::borrow::Cow::Owned(current)
     }
 
     /// Remembers the status just written for `deployment`.
-    pub fn wrote_status(&self, deployment: &ModelDeployment, status: ModelDeploymentStatus) {
+    pub fn wrote_status(&self, deployment: &ModelDeployment, status: &ModelDeploymentStatus) {
         let uid = deployment.uid().unwrap_or_default();
-        self.written
-            .lock()
-            .expect("written lock")
-            .insert(uid, (status, std::time::Instant::now()));
+        self.stores.statuses.wrote(&uid, status);
     }
 
     /// A reconcile of the deployment `namespace/name` succeeded: its backoff starts over.

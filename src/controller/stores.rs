@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
     batch::v1::CronJob,
@@ -34,7 +34,9 @@ use crate::snapshot::{FactSource, Snapshot, VeleroBackup, VeleroSchedule, Volume
 /// [`Cache`]s indexed by namespace and owner.
 #[derive(Clone)]
 pub struct Stores {
+    /// ModelDeployments without their status, which `statuses` keeps.
     pub model_deployments: Store<ModelDeployment>,
+    pub statuses: super::statuses::Statuses,
     pub policies: Store<CompliancePolicy>,
     pub evidence: Cache<ComplianceEvidence>,
     pub namespaces: Cache<Namespace>,
@@ -214,6 +216,7 @@ pub fn reflect<K>(
     api: Api<K>,
     config: watcher::Config,
     sync: &CacheSync,
+    mut observe: impl FnMut(&mut watcher::Event<K>) + Send + 'static,
 ) -> (
     Store<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
@@ -228,6 +231,10 @@ where
     let events = watcher(api, config)
         .default_backoff()
         .modify(|o: &mut K| o.trim())
+        .map_ok(move |mut event| {
+            observe(&mut event);
+            event
+        })
         .reflect(writer)
         // The reflector has stored the list by the time its end passes here.
         .inspect(move |event| {
@@ -493,10 +500,22 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
     if let Some(selector) = &scope.selector {
         deployments_cfg = deployments_cfg.labels(selector);
     }
-    let (deployments, deployments_stream) =
-        reflect(scope.api::<ModelDeployment>(client), deployments_cfg, sync);
-    let (policies, policies_stream) =
-        reflect(Api::<CompliancePolicy>::all(client.clone()), cfg(), sync);
+    let statuses = super::statuses::Statuses::default();
+    let (deployments, deployments_stream) = {
+        let statuses = statuses.clone();
+        reflect(
+            scope.api::<ModelDeployment>(client),
+            deployments_cfg,
+            sync,
+            move |event| statuses.observe(event),
+        )
+    };
+    let (policies, policies_stream) = reflect(
+        Api::<CompliancePolicy>::all(client.clone()),
+        cfg(),
+        sync,
+        |_| {},
+    );
     let (evidence, evidence_stream) =
         reflect_cached(scope.api::<ComplianceEvidence>(client), cfg(), sync);
     let (namespaces, namespaces_stream) =
@@ -548,6 +567,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
     );
     let stores = Stores {
         model_deployments: deployments,
+        statuses,
         policies,
         evidence,
         namespaces,
@@ -729,6 +749,7 @@ impl Stores {
     pub fn empty() -> Self {
         Stores {
             model_deployments: reflector::store().0,
+            statuses: Default::default(),
             policies: reflector::store().0,
             evidence: Cache::default(),
             namespaces: Cache::default(),

@@ -421,7 +421,7 @@ async fn write_status(
         &Patch::Apply(&patch),
     )
     .await?;
-    ctx.wrote_status(deployment, status);
+    ctx.wrote_status(deployment, &status);
     Ok(true)
 }
 
