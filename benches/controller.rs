@@ -166,6 +166,7 @@ fn stores(api: &FakeApi, pods: &Store<SlimPod>) -> Stores {
     Stores {
         model_deployments: api.store("/modeldeployments/"),
         statuses: Default::default(),
+        echoes: Default::default(),
         policies: api.store("/compliancepolicies/"),
         evidence: api.store("/__none__/").into(),
         namespaces: api.store("/__none__/").into(),

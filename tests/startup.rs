@@ -140,7 +140,8 @@ impl Operator {
     async fn get(&self, path: &str) -> Option<String> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(self.http).await.ok()?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).await.unwrap();
@@ -774,7 +775,11 @@ async fn a_restart_writes_nothing_for_deployments_that_did_not_change() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     first.stop(Duration::from_secs(2)).await.unwrap();
     let stored = api.object(MDEP).unwrap()["status"].clone();
-    assert!(stored["conditions"].as_array().is_some_and(|c| c.len() > 40));
+    assert!(
+        stored["conditions"]
+            .as_array()
+            .is_some_and(|c| c.len() > 40)
+    );
 
     api.clear_log();
     let second = start(&api, options());

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod cache;
+pub mod echoes;
 pub mod leader;
 pub mod owned;
 pub mod readiness;
@@ -504,6 +505,7 @@ impl Dependents {
             namespace: namespace.to_owned(),
             owners: vec![],
             reach: stores::Reach::Namespace,
+            echo_of: None,
         })
     }
 
@@ -580,6 +582,14 @@ impl Dependents {
                 .filter(|d| reaches(d))
                 .map(|d| ObjectRef::from_obj(&**d)),
         );
+        // The deployment that wrote this version decided with it already.
+        if let Some(writer) = touched
+            .echo_of
+            .as_ref()
+            .and_then(|uid| index.by_uid.get(uid))
+        {
+            out.retain(|d| d != writer);
+        }
         out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         out.dedup();
         out
@@ -720,6 +730,7 @@ mod tests {
             namespace: "train".into(),
             owners: owner.into_iter().map(str::to_owned).collect(),
             reach,
+            echo_of: None,
         }
     }
 
@@ -784,6 +795,22 @@ mod tests {
         // A policy of the user's selecting everybody's trainers reaches both.
         let everyone = touched(None, Reach::NetworkPolicy(vec![Default::default()]));
         assert_eq!(names(dependents.reached(&everyone)), ["chat", "other"]);
+        // The echo of a version `chat` wrote wakes `other`, whom it reaches, not `chat`,
+        // which decided with it; the echo of its own policy, reaching only itself, wakes no
+        // one.
+        let echo = |touched: stores::Touched| stores::Touched {
+            echo_of: Some("mdep-uid".into()),
+            ..touched
+        };
+        assert_eq!(
+            names(dependents.reached(&echo(everyone.clone()))),
+            ["other"]
+        );
+        assert!(
+            dependents
+                .reached(&echo(own("mdep-uid", "trainer")))
+                .is_empty()
+        );
         // A selector changed from the neighbour's trainers to chat's: both are reached.
         let moved = touched(
             None,
@@ -813,6 +840,7 @@ mod tests {
         let pod = |ns: &str, apps: &[&str]| stores::Touched {
             namespace: ns.into(),
             owners: vec![],
+            echo_of: None,
             reach: Reach::Pod(
                 apps.iter()
                     .map(|app| [("app".to_owned(), app.to_string())].into())

@@ -53,7 +53,12 @@ impl Packed {
         let json = serde_json::to_vec(status).expect("a status serializes");
         let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), Compression::fast());
         encoder.write_all(&json).expect("writing to memory");
-        Packed(encoder.finish().expect("writing to memory").into_boxed_slice())
+        Packed(
+            encoder
+                .finish()
+                .expect("writing to memory")
+                .into_boxed_slice(),
+        )
     }
 
     fn unpack(&self) -> ModelDeploymentStatus {
@@ -111,7 +116,8 @@ impl Statuses {
         let packed = Packed::pack(status);
         let mut inner = self.inner.lock().expect("statuses lock");
         let entry = inner.by_uid.entry(uid.to_owned()).or_default();
-        entry.written = (entry.observed.as_ref() != Some(&packed)).then(|| (packed, Instant::now()));
+        entry.written =
+            (entry.observed.as_ref() != Some(&packed)).then(|| (packed, Instant::now()));
     }
 
     /// The status to decide against: the one this process wrote, while the watch has not
@@ -149,10 +155,9 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
     fn deployment(uid: &str, reason: &str) -> ModelDeployment {
-        let mut d: ModelDeployment = serde_json::from_value(
-            api_stand_in::fixtures::chat_deployment(),
-        )
-        .expect("a deployment");
+        let mut d: ModelDeployment =
+            serde_json::from_value(api_stand_in::fixtures::chat_deployment())
+                .expect("a deployment");
         d.metadata.uid = Some(uid.into());
         d.status = Some(status(reason));
         d
@@ -207,8 +212,17 @@ mod tests {
         let table = Statuses::default();
         table.observe(&mut watcher::Event::Apply(deployment("u1", "Theirs")));
         table.wrote("u1", &status("Mine"));
-        table.inner.lock().unwrap().by_uid.get_mut("u1").unwrap().written.as_mut().unwrap().1 =
-            Instant::now() - WRITTEN_TRUSTED_FOR - Duration::from_secs(1);
+        table
+            .inner
+            .lock()
+            .unwrap()
+            .by_uid
+            .get_mut("u1")
+            .unwrap()
+            .written
+            .as_mut()
+            .unwrap()
+            .1 = Instant::now() - WRITTEN_TRUSTED_FOR - Duration::from_secs(1);
         assert_eq!(table.last("u1"), Some(status("Theirs")));
     }
 
@@ -240,6 +254,10 @@ mod tests {
         let json = serde_json::to_vec(&s).unwrap().len();
         let packed = Packed::pack(&s);
         assert_eq!(packed.unpack(), s, "lossless");
-        assert!(packed.0.len() * 3 < json, "{} of {json} bytes", packed.0.len());
+        assert!(
+            packed.0.len() * 3 < json,
+            "{} of {json} bytes",
+            packed.0.len()
+        );
     }
 }

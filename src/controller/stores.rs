@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::cache::Cache;
+use super::echoes::Echoes;
 use super::readiness::CacheSync;
 use super::slim::SlimPod;
 use crate::api::{ComplianceEvidence, CompliancePolicy, ModelDeployment};
@@ -37,6 +38,9 @@ pub struct Stores {
     /// ModelDeployments without their status, which `statuses` keeps.
     pub model_deployments: Store<ModelDeployment>,
     pub statuses: super::statuses::Statuses,
+    /// The versions this process wrote: their echoes do not wake the deployment that wrote
+    /// them.
+    pub echoes: Echoes,
     pub policies: Store<CompliancePolicy>,
     pub evidence: Cache<ComplianceEvidence>,
     pub namespaces: Cache<Namespace>,
@@ -95,9 +99,11 @@ fn digest_without<T: Serialize + ?Sized>(object: &T, skip: &[&str]) -> u64 {
 /// deletion; drops the rest. Its memory is one digest per object.
 fn changed_only<K>(
     events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    echoes: Echoes,
 ) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
     K: Resource + Trim + Send + 'static,
+    K::DynamicType: Default,
 {
     let mut seen: std::collections::HashMap<(Option<String>, Option<String>), u64> =
         std::collections::HashMap::new();
@@ -106,7 +112,13 @@ where
         let out = match event {
             Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
                 let digest = o.decision_digest();
-                (seen.insert(key(&o), digest) != Some(digest)).then_some(Ok(o))
+                let changed = seen.insert(key(&o), digest) != Some(digest);
+                // A version the object wrote of itself (its finalizer, its status): the
+                // reconcile that wrote it decided with it.
+                let own = echoes
+                    .writer_of(&o)
+                    .is_some_and(|w| o.meta().uid.as_ref() == Some(&w));
+                (changed && !own).then_some(Ok(o))
             }
             Ok(watcher::Event::Delete(o)) => {
                 seen.remove(&key(&o));
@@ -216,6 +228,7 @@ pub fn reflect<K>(
     api: Api<K>,
     config: watcher::Config,
     sync: &CacheSync,
+    echoes: &Echoes,
     mut observe: impl FnMut(&mut watcher::Event<K>) + Send + 'static,
 ) -> (
     Store<K>,
@@ -242,7 +255,7 @@ where
                 marker.synced();
             }
         });
-    (reader, changed_only(events))
+    (reader, changed_only(events, echoes.clone()))
 }
 
 /// A watch of `K` over the whole cluster into a [`Cache`], and the stream of the objects
@@ -253,6 +266,7 @@ pub fn reflect_cached<K>(
     api: Api<K>,
     config: watcher::Config,
     sync: &CacheSync,
+    echoes: &Echoes,
 ) -> (
     Cache<K>,
     impl Stream<Item = Result<Changed<K>, watcher::Error>> + Send + 'static,
@@ -267,7 +281,7 @@ where
     let events = watcher(api, config)
         .default_backoff()
         .modify(|o: &mut K| o.trim());
-    let changes = into_cache(events, cache.clone()).filter_map(move |change| {
+    let changes = into_cache(events, cache.clone(), echoes.clone()).filter_map(move |change| {
         let out = match change {
             Ok(Change::Listed) => {
                 marker.synced();
@@ -295,6 +309,9 @@ pub struct Changed<K> {
     pub object: Arc<K>,
     /// The cached version it replaced (`None` for a new or a removed object).
     pub replaced: Option<Arc<K>>,
+    /// The deployment (uid) that wrote this very version, when this process did: it decided
+    /// with it already (see [`Echoes`]).
+    pub writer: Option<String>,
 }
 
 impl<K> Changed<K> {
@@ -319,9 +336,11 @@ impl<K> Change<K> {
 fn into_cache<K>(
     events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
     cache: Cache<K>,
+    echoes: Echoes,
 ) -> impl Stream<Item = Result<Change<K>, watcher::Error>> + Send + 'static
 where
     K: Resource + Trim + Send + Sync + 'static,
+    K::DynamicType: Default,
 {
     let mut seen: std::collections::HashMap<(String, String), u64> =
         std::collections::HashMap::new();
@@ -338,12 +357,19 @@ where
                 let digest = o.decision_digest();
                 let (ns, name) = key(&o);
                 let changed = seen.insert((ns.clone(), name.clone()), digest) != Some(digest);
+                let writer = echoes.writer_of(&o);
                 let replaced = changed.then(|| cache.get(&ns, &name)).flatten();
                 let _ = cache.apply(watcher::Event::Apply(o));
                 changed
                     .then(|| cache.get(&ns, &name))
                     .flatten()
-                    .map(|object| Ok(Change::Object(Changed { object, replaced })))
+                    .map(|object| {
+                        Ok(Change::Object(Changed {
+                            object,
+                            replaced,
+                            writer,
+                        }))
+                    })
                     .into_iter()
                     .collect()
             }
@@ -357,6 +383,7 @@ where
                     Ok(Change::Object(Changed {
                         object,
                         replaced: None,
+                        writer: None,
                     }))
                 });
                 removed.chain(done.then_some(Ok(Change::Listed))).collect()
@@ -391,6 +418,7 @@ pub fn reflect_once_installed<K>(
     api: Api<K>,
     installed: Arc<AtomicBool>,
     sync: &CacheSync,
+    echoes: &Echoes,
     reach: fn(&Changed<K>) -> Reach,
 ) -> (
     Cache<K>,
@@ -431,6 +459,7 @@ where
     })
     .take(1);
     let filling = cache.clone();
+    let echoes = echoes.clone();
     let objects = established
         .map(move |()| {
             // `take(1)` above: this runs once.
@@ -439,7 +468,7 @@ where
             let events = watcher(api.clone(), watcher::Config::default())
                 .default_backoff()
                 .modify(|o: &mut K| o.trim());
-            into_cache(events, filling.clone()).map(move |change| {
+            into_cache(events, filling.clone(), echoes.clone()).map(move |change| {
                 change.map(|change| match change {
                     Change::Object(c) => Touched {
                         reach: reach(&c),
@@ -451,6 +480,7 @@ where
                             namespace: EVERY_NAMESPACE.to_owned(),
                             owners: vec![],
                             reach: Reach::Namespace,
+                            echo_of: None,
                         }
                     }
                 })
@@ -501,12 +531,14 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         deployments_cfg = deployments_cfg.labels(selector);
     }
     let statuses = super::statuses::Statuses::default();
+    let echoes = Echoes::default();
     let (deployments, deployments_stream) = {
         let statuses = statuses.clone();
         reflect(
             scope.api::<ModelDeployment>(client),
             deployments_cfg,
             sync,
+            &echoes,
             move |event| statuses.observe(event),
         )
     };
@@ -514,30 +546,51 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         Api::<CompliancePolicy>::all(client.clone()),
         cfg(),
         sync,
+        &echoes,
         |_| {},
     );
-    let (evidence, evidence_stream) =
-        reflect_cached(scope.api::<ComplianceEvidence>(client), cfg(), sync);
+    let (evidence, evidence_stream) = reflect_cached(
+        scope.api::<ComplianceEvidence>(client),
+        cfg(),
+        sync,
+        &echoes,
+    );
     let (namespaces, namespaces_stream) =
-        reflect_cached(Api::<Namespace>::all(client.clone()), cfg(), sync);
+        reflect_cached(Api::<Namespace>::all(client.clone()), cfg(), sync, &echoes);
     let (apps_deployments, apps_deployments_stream) =
-        reflect_cached(Api::<Deployment>::all(client.clone()), cfg(), sync);
-    let (stateful_sets, stateful_sets_stream) =
-        reflect_cached(Api::<StatefulSet>::all(client.clone()), cfg(), sync);
-    let (pods, pods_stream) = reflect_cached(Api::<SlimPod>::all(client.clone()), cfg(), sync);
+        reflect_cached(Api::<Deployment>::all(client.clone()), cfg(), sync, &echoes);
+    let (stateful_sets, stateful_sets_stream) = reflect_cached(
+        Api::<StatefulSet>::all(client.clone()),
+        cfg(),
+        sync,
+        &echoes,
+    );
+    let (pods, pods_stream) =
+        reflect_cached(Api::<SlimPod>::all(client.clone()), cfg(), sync, &echoes);
     let (services, services_stream) =
-        reflect_cached(Api::<Service>::all(client.clone()), cfg(), sync);
-    let (network_policies, np_stream) =
-        reflect_cached(Api::<NetworkPolicy>::all(client.clone()), cfg(), sync);
-    let (roles, roles_stream) = reflect_cached(Api::<Role>::all(client.clone()), cfg(), sync);
-    let (role_bindings, rb_stream) =
-        reflect_cached(Api::<RoleBinding>::all(client.clone()), cfg(), sync);
+        reflect_cached(Api::<Service>::all(client.clone()), cfg(), sync, &echoes);
+    let (network_policies, np_stream) = reflect_cached(
+        Api::<NetworkPolicy>::all(client.clone()),
+        cfg(),
+        sync,
+        &echoes,
+    );
+    let (roles, roles_stream) =
+        reflect_cached(Api::<Role>::all(client.clone()), cfg(), sync, &echoes);
+    let (role_bindings, rb_stream) = reflect_cached(
+        Api::<RoleBinding>::all(client.clone()),
+        cfg(),
+        sync,
+        &echoes,
+    );
     let (pvcs, pvcs_stream) = reflect_cached(
         Api::<PersistentVolumeClaim>::all(client.clone()),
         cfg(),
         sync,
+        &echoes,
     );
-    let (cron_jobs, cron_stream) = reflect_cached(Api::<CronJob>::all(client.clone()), cfg(), sync);
+    let (cron_jobs, cron_stream) =
+        reflect_cached(Api::<CronJob>::all(client.clone()), cfg(), sync, &echoes);
     let volume_snapshot_api = Arc::new(AtomicBool::new(false));
     let (volume_snapshots, vs_stream) = reflect_once_installed(
         client,
@@ -545,6 +598,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         Api::<VolumeSnapshot>::all(client.clone()),
         volume_snapshot_api.clone(),
         sync,
+        &echoes,
         |c| Reach::VolumeSnapshot(c.versions().cloned().collect()),
     );
     let velero_schedule_api = Arc::new(AtomicBool::new(false));
@@ -554,6 +608,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         Api::<VeleroSchedule>::all(client.clone()),
         velero_schedule_api.clone(),
         sync,
+        &echoes,
         |_| Reach::Namespace,
     );
     let velero_backup_api = Arc::new(AtomicBool::new(false));
@@ -563,11 +618,13 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         Api::<VeleroBackup>::all(client.clone()),
         velero_backup_api.clone(),
         sync,
+        &echoes,
         |_| Reach::Namespace,
     );
     let stores = Stores {
         model_deployments: deployments,
         statuses,
+        echoes,
         policies,
         evidence,
         namespaces,
@@ -677,6 +734,8 @@ pub struct Touched {
     /// compare it with what they want, whatever it reaches.
     pub owners: Vec<String>,
     pub reach: Reach,
+    /// The deployment (uid) whose own write this version is: it is not woken by it.
+    pub echo_of: Option<String>,
 }
 
 /// Which of the deployments reading a namespace an object of it can reach; the rules are
@@ -709,6 +768,7 @@ impl Touched {
             namespace: namespace_of(&*changed.object),
             owners: owners.into_iter().collect(),
             reach: Reach::Namespace,
+            echo_of: changed.writer.clone(),
         }
     }
 }
@@ -750,6 +810,7 @@ impl Stores {
         Stores {
             model_deployments: reflector::store().0,
             statuses: Default::default(),
+            echoes: Default::default(),
             policies: reflector::store().0,
             evidence: Cache::default(),
             namespaces: Cache::default(),
@@ -875,7 +936,7 @@ mod tests {
             // Gone, unchanged: still a reason to decide again.
             Ok(watcher::Event::Delete(pod("4", true, "10.0.0.2"))),
         ]);
-        let passed: Vec<String> = changed_only(events)
+        let passed: Vec<String> = changed_only(events, Echoes::default())
             .map(|o| o.unwrap().metadata.resource_version.unwrap())
             .collect()
             .await;
@@ -893,7 +954,7 @@ mod tests {
             Ok(watcher::Event::Init),
             Ok(watcher::Event::InitDone),
         ]);
-        let seen: Vec<String> = into_cache(events, cache.clone())
+        let seen: Vec<String> = into_cache(events, cache.clone(), Echoes::default())
             .map(|c| match c.unwrap() {
                 Change::Object(c) => c.object.metadata.resource_version.clone().unwrap(),
                 Change::Listed => "listed".to_owned(),
@@ -902,6 +963,56 @@ mod tests {
             .await;
         assert_eq!(seen, ["1", "listed", "1", "listed"]);
         assert!(cache.is_empty());
+    }
+
+    /// A deployment's own writes come back through the watch: the version it wrote triggers
+    /// nothing for itself, a later change by someone else does.
+    #[tokio::test]
+    async fn a_deployments_own_writes_do_not_wake_it_again() {
+        let mut d: ModelDeployment =
+            serde_json::from_value(api_stand_in::fixtures::chat_deployment()).unwrap();
+        d.metadata.resource_version = Some("1".into());
+        let version = |d: &ModelDeployment, v: &str, finalizers: &[&str]| {
+            let mut d = d.clone();
+            d.metadata.resource_version = Some(v.into());
+            d.metadata.finalizers = Some(finalizers.iter().map(|f| f.to_string()).collect());
+            d
+        };
+        let echoes = Echoes::default();
+        let uid = d.metadata.uid.clone().unwrap();
+        let with_finalizer = version(&d, "2", &["ours"]);
+        echoes.wrote(&with_finalizer, &uid);
+        let events = futures::stream::iter(vec![
+            Ok(watcher::Event::Apply(version(&d, "1", &[]))),
+            // The finalizer the reconcile added: its echo.
+            Ok(watcher::Event::Apply(with_finalizer.clone())),
+            // Someone else adds theirs.
+            Ok(watcher::Event::Apply(version(&d, "3", &["ours", "theirs"]))),
+        ]);
+        let passed: Vec<String> = changed_only(events, echoes.clone())
+            .map(|o| o.unwrap().metadata.resource_version.unwrap())
+            .collect()
+            .await;
+        assert_eq!(passed, ["1", "3"]);
+        assert!(echoes.is_empty(), "an echo is recognised once");
+
+        // An object written for the deployment: its echo names the writer, so that only the
+        // others it reaches are woken; the user's later edit names no one.
+        let cache = Cache::default();
+        let written = pod("5", true, "10.0.0.1");
+        echoes.wrote(&written, &uid);
+        let events = futures::stream::iter(vec![
+            Ok(watcher::Event::Apply(written)),
+            Ok(watcher::Event::Apply(pod("6", false, "10.0.0.1"))),
+        ]);
+        let writers: Vec<Option<String>> = into_cache(events, cache, echoes)
+            .map(|c| match c.unwrap() {
+                Change::Object(c) => c.writer,
+                Change::Listed => None,
+            })
+            .collect()
+            .await;
+        assert_eq!(writers, [Some(uid), None]);
     }
 
     #[test]

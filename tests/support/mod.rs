@@ -161,6 +161,7 @@ pub fn stores(api: &FakeApi) -> Stores {
     Stores {
         model_deployments: api.store("/modeldeployments/"),
         statuses: Default::default(),
+        echoes: Default::default(),
         policies: api.store("/compliancepolicies/"),
         evidence: api.store("/complianceevidences/").into(),
         namespaces: api.store("/api/v1/namespaces/__none__").into(),

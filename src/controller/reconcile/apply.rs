@@ -73,9 +73,16 @@ impl Applied {
     }
 }
 
-pub async fn apply(ctx: &Context, plan: Plan, snapshot: Snapshot) -> Result<Applied, kube::Error> {
+/// Applies the plan of the deployment `writer` (its uid).
+pub async fn apply(
+    ctx: &Context,
+    writer: &str,
+    plan: Plan,
+    snapshot: Snapshot,
+) -> Result<Applied, kube::Error> {
     let mut step = ApplyKind {
         ctx,
+        writer,
         snapshot,
         written: Vec::new(),
     };
@@ -91,6 +98,7 @@ pub async fn apply(ctx: &Context, plan: Plan, snapshot: Snapshot) -> Result<Appl
 
 struct ApplyKind<'a> {
     ctx: &'a Context,
+    writer: &'a str,
     snapshot: Snapshot,
     written: Vec<ObjectReference>,
 }
@@ -115,6 +123,8 @@ impl KindStep for ApplyKind<'_> {
                     None => want.clone(),
                 },
             };
+            // Decided with from here on: its echo does not wake this deployment again.
+            self.ctx.stores.echoes.wrote(&stored, self.writer);
             K::record(self.snapshot.ns_mut(&namespace), stored);
             self.written.push(reference(want));
         }

@@ -80,9 +80,13 @@ pub async fn reconcile(
         Action::await_change()
     } else {
         if !ours {
-            add_finalizer(&api, &deployment)
+            let with_finalizer = add_finalizer(&api, &deployment)
                 .await
                 .map_err(Error::Finalizer)?;
+            // This reconcile goes on with the finalizer in place: its echo wakes nothing.
+            ctx.stores
+                .echoes
+                .wrote(&with_finalizer, &deployment.uid().unwrap_or_default());
         }
         apply(&deployment, &ctx).await?
     };
@@ -97,7 +101,7 @@ pub async fn reconcile(
 async fn add_finalizer(
     api: &Api<ModelDeployment>,
     deployment: &ModelDeployment,
-) -> Result<(), kube::Error> {
+) -> Result<ModelDeployment, kube::Error> {
     let patch = serde_json::json!({
         "apiVersion": ModelDeployment::api_version(&()),
         "kind": ModelDeployment::kind(&()),
@@ -108,8 +112,7 @@ async fn add_finalizer(
         &PatchParams::apply(crate::labels::FIELD_MANAGER),
         &Patch::Apply(&patch),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Removes the finalizer at the position it was read at; the `test` makes a concurrent change
@@ -161,7 +164,8 @@ async fn apply(deployment: &ModelDeployment, ctx: &Context) -> Result<Action, Er
         evidence,
         snapshot,
     } = inputs;
-    let applied = apply::apply(ctx, plan, snapshot)
+    let uid = deployment.uid().unwrap_or_default();
+    let applied = apply::apply(ctx, &uid, plan, snapshot)
         .await
         .map_err(Error::Apply)?;
     let applied = orphans::delete_orphans(ctx, deployment, applied)

@@ -415,12 +415,16 @@ async fn write_status(
         "kind": "ModelDeployment",
         "status": status,
     });
-    api.patch_status(
-        &deployment.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
+    let stored = api
+        .patch_status(
+            &deployment.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    ctx.stores
+        .echoes
+        .wrote(&stored, &deployment.uid().unwrap_or_default());
     ctx.wrote_status(deployment, &status);
     Ok(true)
 }
