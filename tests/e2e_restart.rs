@@ -245,6 +245,22 @@ async fn access_reviews_answered(client: &Client) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// Each deployment's conditions as `type status reason: message`.
+async fn conditions_by_deployment(mdeps: &Api<ModelDeployment>) -> BTreeMap<String, Vec<String>> {
+    let list = mdeps.list(&ListParams::default()).await.unwrap();
+    list.items
+        .iter()
+        .map(|d| {
+            let conditions = d
+                .status
+                .iter()
+                .flat_map(|s| &s.conditions)
+                .map(|c| format!("{} {} {}: {}", c.type_, c.status, c.reason, c.message));
+            (d.name_any(), conditions.collect())
+        })
+        .collect()
+}
+
 fn converged(d: &ModelDeployment) -> bool {
     d.status.as_ref().is_some_and(|s| {
         s.observed_generation == d.metadata.generation
@@ -356,6 +372,7 @@ async fn restarts_on_a_populated_cluster() {
     // Let the last Events and writes land before taking the reference.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let reference = stored_state(&client, &train, &serve).await;
+    let reference_statuses = conditions_by_deployment(&mdeps).await;
 
     let (mut stops, mut readies, mut reconciled) = (Vec::new(), Vec::new(), Vec::new());
     for restart in 1..=restarts {
@@ -378,10 +395,21 @@ async fn restarts_on_a_populated_cluster() {
             .map(|(k, _)| k.clone())
             .chain(reference.keys().filter(|k| !now.contains_key(*k)).cloned())
             .collect();
-        assert!(
-            changed.is_empty(),
-            "restart {restart} stored writes: {changed:?}"
-        );
+        if !changed.is_empty() {
+            // Say what the restarted operator decided differently.
+            let statuses = conditions_by_deployment(&mdeps).await;
+            let flipped: Vec<String> = statuses
+                .iter()
+                .flat_map(|(name, conditions)| {
+                    let before = reference_statuses.get(name);
+                    conditions
+                        .iter()
+                        .filter(move |c| before.is_none_or(|b| !b.contains(*c)))
+                        .map(move |c| format!("{name}: {c}"))
+                })
+                .collect();
+            panic!("restart {restart} stored writes: {changed:?}; conditions now: {flipped:#?}");
+        }
         println!(
             "restart {restart}: stopped in {stop:.2?}, ready in {ready:.2?}, {deployments} reconciled in {all_reconciled:.2?}, {reviews} SubjectAccessReviews, no stored write"
         );

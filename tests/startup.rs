@@ -53,6 +53,20 @@ fn install_crds(api: &FakeApi) {
     }
 }
 
+/// The VolumeSnapshot CRD, established.
+fn install_snapshot_api(api: &FakeApi) {
+    api.insert(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/volumesnapshots.snapshot.storage.k8s.io",
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "volumesnapshots.snapshot.storage.k8s.io"},
+               "spec": {"group": "snapshot.storage.k8s.io", "scope": "Namespaced",
+                        "names": {"kind": "VolumeSnapshot", "plural": "volumesnapshots"},
+                        "versions": [{"name": "v1", "served": true, "storage": true}]},
+               "status": {"conditions": [{"type": "Established", "status": "True",
+                          "lastTransitionTime": "2026-01-01T00:00:00Z", "reason": "InitialNamesAccepted", "message": ""}]}}),
+    );
+}
+
 /// A policy, a ModelDeployment and a few objects of each kind the operator watches.
 fn populated_cluster() -> FakeApi {
     let api = FakeApi::new();
@@ -513,16 +527,7 @@ async fn a_snapshot_api_installed_later_is_used_without_a_restart() {
         "nothing asked of an API that does not exist"
     );
 
-    api.insert(
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/volumesnapshots.snapshot.storage.k8s.io",
-        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-               "metadata": {"name": "volumesnapshots.snapshot.storage.k8s.io"},
-               "spec": {"group": "snapshot.storage.k8s.io", "scope": "Namespaced",
-                        "names": {"kind": "VolumeSnapshot", "plural": "volumesnapshots"},
-                        "versions": [{"name": "v1", "served": true, "storage": true}]},
-               "status": {"conditions": [{"type": "Established", "status": "True",
-                          "lastTransitionTime": "2026-01-01T00:00:00Z", "reason": "InitialNamesAccepted", "message": ""}]}}),
-    );
+    install_snapshot_api(&api);
     until(&api, "a backup of corpus taken", |log| {
         log.iter().any(|r| {
             r.method == Method::PATCH
@@ -800,4 +805,34 @@ async fn a_restart_writes_nothing_for_deployments_that_did_not_change() {
         .collect();
     assert!(writes.is_empty(), "writes after a restart: {writes:#?}");
     assert_eq!(api.object(MDEP).unwrap()["status"], stored);
+}
+
+/// An optional API installed when the operator starts is part of its start: nothing is
+/// decided until its cache is filled, so that a restart does not report the backups of every
+/// deployment missing (and write that) only to take it back a moment later.
+#[tokio::test]
+async fn a_snapshot_api_installed_at_the_start_is_waited_for() {
+    let api = populated_cluster();
+    install_snapshot_api(&api);
+    let gate = api.hold_list("volumesnapshots");
+    let operator = start(&api, options());
+    until(&api, "every other cache listed", all_watching_except(&[])).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !status_written(&api.log()),
+        "decided before the snapshots were listed"
+    );
+    assert_eq!(operator.readyz().await, 503, "not ready before then");
+    gate.open();
+    until(&api, "the first status", status_written).await;
+    let status = api.object(MDEP).unwrap()["status"].clone();
+    let backups = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "M81e-BackupsCurrent")
+        .cloned()
+        .unwrap();
+    assert_ne!(backups["reason"], "SnapshotApiMissing", "{backups}");
+    operator.stop(PATIENCE).await.unwrap();
 }

@@ -408,8 +408,11 @@ pub const VELERO_BACKUP_CRD: &str = "backups.velero.io";
 pub const EVERY_NAMESPACE: &str = "*";
 
 /// A reflector for a kind whose CRD may not be installed: it starts once the CRD `crd` is
-/// established, then fills the store and sets `installed` after its first list. Not a part of
-/// the operator's readiness: the rows that need it say that it is missing until then. Its
+/// established, then fills the store and sets `installed` after its first list. Its cache is
+/// registered in `sync` and counts as filled once the CRD is known to be absent at the start,
+/// or once its first list is stored: a restart does not decide from an empty cache of an API
+/// that is installed. An API installed later is not waited for; the rows that need it say
+/// that it is missing until its cache is filled. Its
 /// stream yields the namespaces of changed objects, and [`EVERY_NAMESPACE`] once a list is
 /// stored, so that every deployment is decided again with the API in place.
 pub fn reflect_once_installed<K>(
@@ -436,6 +439,7 @@ where
 {
     let cache = Cache::default();
     sync.watches(&K::group(&()), &plural::<K>());
+    let marker = sync.register(plural::<K>());
     sync.watches(
         &CustomResourceDefinition::group(&()),
         &CustomResourceDefinition::plural(&()),
@@ -446,25 +450,39 @@ where
         watcher::Config::default().fields(&format!("metadata.name={crd}")),
     )
     .default_backoff()
-    .applied_objects()
-    .filter_map(|crd| async move {
-        match crd {
-            Ok(crd) if is_crd_established().matches_object(Some(&crd)) => Some(()),
-            Ok(_) => None,
-            Err(e) => {
-                tracing::debug!(error = %e, "watching for an optional CRD");
-                None
-            }
+    .filter_map({
+        let absent = marker.clone();
+        move |event| {
+            let out = match event {
+                Ok(watcher::Event::InitApply(crd) | watcher::Event::Apply(crd))
+                    if is_crd_established().matches_object(Some(&crd)) =>
+                {
+                    Some(())
+                }
+                // Not installed (or not established) at the start: nothing to wait for.
+                Ok(watcher::Event::InitDone) => {
+                    absent.synced();
+                    None
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::debug!(error = %e, "watching for an optional CRD");
+                    None
+                }
+            };
+            futures::future::ready(out)
         }
     })
     .take(1);
     let filling = cache.clone();
     let echoes = echoes.clone();
+    let marker = marker.clone();
     let objects = established
         .map(move |()| {
             // `take(1)` above: this runs once.
             tracing::info!(crd, "optional API installed; filling its cache");
             let installed = installed.clone();
+            let marker = marker.clone();
             let events = watcher(api.clone(), watcher::Config::default())
                 .default_backoff()
                 .modify(|o: &mut K| o.trim());
@@ -476,6 +494,7 @@ where
                     },
                     Change::Listed => {
                         installed.store(true, Ordering::Release);
+                        marker.synced();
                         Touched {
                             namespace: EVERY_NAMESPACE.to_owned(),
                             owners: vec![],
