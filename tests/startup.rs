@@ -597,6 +597,15 @@ async fn an_operator_serves_only_its_share_of_the_deployments() {
                 && r.contains("labelSelector=shard")),
         "ModelDeployments are listed and watched in the share only: {deployment_lists:#?}"
     );
+    // Listed a few at a time: each carries its status.
+    let page = format!("limit={}", controller::stores::DEPLOYMENTS_PAGE);
+    assert!(
+        deployment_lists
+            .iter()
+            .filter(|r| !r.contains("watch=true"))
+            .all(|r| r.contains(&page)),
+        "{deployment_lists:#?}"
+    );
     let evidence_reads: Vec<String> = log
         .iter()
         .filter(|r| resource_of(r) == "complianceevidences")

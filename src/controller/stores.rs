@@ -108,17 +108,27 @@ where
     let mut seen: std::collections::HashMap<(Option<String>, Option<String>), u64> =
         std::collections::HashMap::new();
     events.filter_map(move |event| {
+        use futures::future::Either;
         let key = |o: &K| (o.meta().namespace.clone(), o.meta().name.clone());
         let out = match event {
             Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
                 let digest = o.decision_digest();
-                let changed = seen.insert(key(&o), digest) != Some(digest);
+                if seen.insert(key(&o), digest) == Some(digest) {
+                    // Nothing to decide; a version written is not awaited any more.
+                    echoes.writer_of(&o);
+                    return Either::Left(futures::future::ready(None));
+                }
                 // A version the object wrote of itself (its finalizer, its status): the
                 // reconcile that wrote it decided with it.
-                let own = echoes
-                    .writer_of(&o)
-                    .is_some_and(|w| o.meta().uid.as_ref() == Some(&w));
-                (changed && !own).then_some(Ok(o))
+                let answered = echoes.answered(&o);
+                let echoes = echoes.clone();
+                return Either::Right(async move {
+                    answered.await;
+                    let own = echoes
+                        .writer_of(&o)
+                        .is_some_and(|w| o.meta().uid.as_ref() == Some(&w));
+                    (!own).then_some(Ok(o))
+                });
             }
             Ok(watcher::Event::Delete(o)) => {
                 seen.remove(&key(&o));
@@ -127,7 +137,7 @@ where
             Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
             Err(e) => Some(Err(e)),
         };
-        futures::future::ready(out)
+        Either::Left(futures::future::ready(out))
     })
 }
 
@@ -351,51 +361,61 @@ where
             meta.name.clone().unwrap_or_default(),
         )
     };
-    events.flat_map(move |event| {
-        let out: Vec<Result<Change<K>, watcher::Error>> = match event {
-            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                let digest = o.decision_digest();
-                let (ns, name) = key(&o);
-                let changed = seen.insert((ns.clone(), name.clone()), digest) != Some(digest);
-                let writer = echoes.writer_of(&o);
-                let replaced = changed.then(|| cache.get(&ns, &name)).flatten();
-                let _ = cache.apply(watcher::Event::Apply(o));
-                changed
-                    .then(|| cache.get(&ns, &name))
-                    .flatten()
-                    .map(|object| {
+    events
+        .then(move |event| {
+            use futures::future::Either;
+            let out: Vec<Result<Change<K>, watcher::Error>> = match event {
+                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                    let digest = o.decision_digest();
+                    let (ns, name) = key(&o);
+                    let changed = seen.insert((ns.clone(), name.clone()), digest) != Some(digest);
+                    if !changed {
+                        // Nothing to decide; a version written is not awaited any more.
+                        echoes.writer_of(&o);
+                    }
+                    let answered = changed.then(|| echoes.answered(&o));
+                    let replaced = changed.then(|| cache.get(&ns, &name)).flatten();
+                    let _ = cache.apply(watcher::Event::Apply(o));
+                    let changed = changed.then(|| cache.get(&ns, &name)).flatten();
+                    if let (Some(object), Some(answered)) = (changed, answered) {
+                        // Whose echo it is, once a write of it in flight is answered.
+                        let echoes = echoes.clone();
+                        return Either::Right(async move {
+                            answered.await;
+                            let writer = echoes.writer_of(&*object);
+                            vec![Ok(Change::Object(Changed {
+                                object,
+                                replaced,
+                                writer,
+                            }))]
+                        });
+                    }
+                    vec![]
+                }
+                Ok(event @ (watcher::Event::Delete(_) | watcher::Event::InitDone)) => {
+                    let done = matches!(event, watcher::Event::InitDone);
+                    let removed = cache.apply(event);
+                    for o in &removed {
+                        seen.remove(&key(o));
+                    }
+                    let removed = removed.into_iter().map(|object| {
                         Ok(Change::Object(Changed {
                             object,
-                            replaced,
-                            writer,
+                            replaced: None,
+                            writer: None,
                         }))
-                    })
-                    .into_iter()
-                    .collect()
-            }
-            Ok(event @ (watcher::Event::Delete(_) | watcher::Event::InitDone)) => {
-                let done = matches!(event, watcher::Event::InitDone);
-                let removed = cache.apply(event);
-                for o in &removed {
-                    seen.remove(&key(o));
+                    });
+                    removed.chain(done.then_some(Ok(Change::Listed))).collect()
                 }
-                let removed = removed.into_iter().map(|object| {
-                    Ok(Change::Object(Changed {
-                        object,
-                        replaced: None,
-                        writer: None,
-                    }))
-                });
-                removed.chain(done.then_some(Ok(Change::Listed))).collect()
-            }
-            Ok(watcher::Event::Init) => {
-                let _ = cache.apply(watcher::Event::Init);
-                vec![]
-            }
-            Err(e) => vec![Err(e)],
-        };
-        futures::stream::iter(out)
-    })
+                Ok(watcher::Event::Init) => {
+                    let _ = cache.apply(watcher::Event::Init);
+                    vec![]
+                }
+                Err(e) => vec![Err(e)],
+            };
+            Either::Left(futures::future::ready(out))
+        })
+        .flat_map(futures::stream::iter)
 }
 
 /// The CRD of the VolumeSnapshot API.
@@ -540,12 +560,18 @@ impl Scope {
     }
 }
 
+/// ModelDeployments per page of their list.
+pub const DEPLOYMENTS_PAGE: u32 = 50;
+
 /// Creates all reflectors, each registered in `sync`; returns the stores and the streams to
 /// poll. The objects rows are decided from are watched in every namespace whatever the
 /// scope: a deployment's training and inference namespaces are not its own.
 pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams) {
     let cfg = watcher::Config::default;
-    let mut deployments_cfg = cfg();
+    // ModelDeployments are listed a few at a time: each carries its status and the fields
+    // managed in it (~25 KB of JSON, several times that as objects until trimmed), and pages
+    // of the default 500 made the start's peak memory half again the steady state's.
+    let mut deployments_cfg = cfg().page_size(DEPLOYMENTS_PAGE);
     if let Some(selector) = &scope.selector {
         deployments_cfg = deployments_cfg.labels(selector);
     }
@@ -1032,6 +1058,30 @@ mod tests {
             .collect()
             .await;
         assert_eq!(writers, [Some(uid), None]);
+    }
+
+    /// The echo of a write often arrives before the write's answer: it waits for the answer
+    /// and is then told apart.
+    #[tokio::test]
+    async fn an_echo_ahead_of_its_answer_is_still_recognised() {
+        let echoes = Echoes::default();
+        let in_flight = echoes.writing::<SlimPod>(Some("serve"), "chat-0");
+        let (events, stream) = futures::channel::mpsc::unbounded();
+        let mut changes = Box::pin(into_cache(stream, Cache::default(), echoes.clone()));
+        events
+            .unbounded_send(Ok(watcher::Event::Apply(pod("5", true, "10.0.0.1"))))
+            .unwrap();
+        let next = tokio::spawn(async move {
+            match changes.next().await.unwrap().unwrap() {
+                Change::Object(c) => c.writer,
+                Change::Listed => None,
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!next.is_finished(), "held while the write is in flight");
+        echoes.wrote(&pod("5", true, "10.0.0.1"), "uid-a");
+        drop(in_flight);
+        assert_eq!(next.await.unwrap().as_deref(), Some("uid-a"));
     }
 
     #[test]

@@ -112,6 +112,8 @@ impl KindStep for ApplyKind<'_> {
                 continue;
             }
             let api: Api<K> = Api::namespaced(self.ctx.client.clone(), &namespace);
+            // Announced before it is sent: its echo may arrive before its answer.
+            let _in_flight = self.ctx.stores.echoes.writing::<K>(Some(&namespace), &name);
             let stored = match K::WRITE {
                 Write::Apply => {
                     let params = PatchParams::apply(K::FIELD_MANAGER).force();

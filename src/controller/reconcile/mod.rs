@@ -80,6 +80,10 @@ pub async fn reconcile(
         Action::await_change()
     } else {
         if !ours {
+            let _in_flight = ctx.stores.echoes.writing::<ModelDeployment>(
+                deployment.namespace().as_deref(),
+                &deployment.name_any(),
+            );
             let with_finalizer = add_finalizer(&api, &deployment)
                 .await
                 .map_err(Error::Finalizer)?;

@@ -415,6 +415,10 @@ async fn write_status(
         "kind": "ModelDeployment",
         "status": status,
     });
+    let _in_flight = ctx
+        .stores
+        .echoes
+        .writing::<ModelDeployment>(Some(&namespace), &deployment.name_any());
     let stored = api
         .patch_status(
             &deployment.name_any(),
