@@ -12,9 +12,6 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::PostParams;
 use kube::{Api, Client};
 
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
 use super::stores::Stores;
 use crate::api::ModelDeployment;
 use crate::api::selector;
@@ -48,29 +45,20 @@ pub struct Reviews {
 /// holds there, at the version the snapshot holds where it has one (what this reconcile
 /// applied, which the cache may not show yet). The snapshot alone would not do: it keeps only
 /// the objects that reach the deployment, and a binding made for another deployment can still
-/// change what a service account may read.
+/// change what a service account may read. The caches keep each namespace's digest up to
+/// date, so this costs the snapshot's few objects, not every binding of a namespace a fleet
+/// shares.
 fn rbac_fingerprint(stores: &Stores, snapshot: &Snapshot, namespace: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    fn versions<K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>>(
-        objects: impl IntoIterator<Item = impl std::ops::Deref<Target = K>>,
-        into: &mut BTreeMap<(&'static str, String), Option<String>>,
-    ) {
-        for o in objects {
-            let meta = o.metadata();
-            into.insert(
-                (K::KIND, meta.name.clone().unwrap_or_default()),
-                meta.resource_version.clone(),
-            );
-        }
-    }
-    let mut all = BTreeMap::new();
-    versions::<Role>(stores.roles.in_namespace(namespace), &mut all);
-    versions::<RoleBinding>(stores.role_bindings.in_namespace(namespace), &mut all);
     let objects = snapshot.ns(namespace);
-    versions::<Role>(&objects.roles, &mut all);
-    versions::<RoleBinding>(&objects.role_bindings, &mut all);
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    all.hash(&mut hasher);
+    (
+        stores.roles.digest_in(namespace, &objects.roles),
+        stores
+            .role_bindings
+            .digest_in(namespace, &objects.role_bindings),
+    )
+        .hash(&mut hasher);
     hasher.finish()
 }
 
@@ -211,6 +199,55 @@ async fn ask(client: &Client, q: &Question) -> Result<bool, kube::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers are reused while the training namespace's RBAC stays the same: the key
+    /// changes with any binding there, another deployment's included, and with what the
+    /// reconcile just wrote; not with another namespace's.
+    #[test]
+    fn the_rbac_key_follows_every_binding_of_the_namespace() {
+        use k8s_openapi::api::rbac::v1::RoleBinding;
+        let binding = |ns: &str, name: &str, version: &str| -> RoleBinding {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": ns, "resourceVersion": version,
+                             "labels": {crate::labels::DEPLOYMENT_UID: "other-uid"}},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"}
+            }))
+            .unwrap()
+        };
+        let stores = Stores::empty();
+        let nothing = Snapshot::default();
+        let before = rbac_fingerprint(&stores, &nothing, "train");
+        stores
+            .role_bindings
+            .apply(kube::runtime::watcher::Event::Apply(binding(
+                "serve", "b", "1",
+            )));
+        assert_eq!(rbac_fingerprint(&stores, &nothing, "train"), before);
+        stores
+            .role_bindings
+            .apply(kube::runtime::watcher::Event::Apply(binding(
+                "train", "b", "2",
+            )));
+        let with_theirs = rbac_fingerprint(&stores, &nothing, "train");
+        assert_ne!(with_theirs, before, "another deployment's binding");
+        let mut written = Snapshot::default();
+        written
+            .ns_mut("train")
+            .role_bindings
+            .push(binding("train", "b", "3"));
+        let with_mine = rbac_fingerprint(&stores, &written, "train");
+        assert_ne!(with_mine, with_theirs, "what this reconcile wrote");
+        stores
+            .role_bindings
+            .apply(kube::runtime::watcher::Event::Apply(binding(
+                "train", "b", "3",
+            )));
+        assert_eq!(
+            rbac_fingerprint(&stores, &nothing, "train"),
+            with_mine,
+            "the same once the cache shows it"
+        );
+    }
 
     #[test]
     fn reviews_carry_every_group_of_a_service_account_token() {

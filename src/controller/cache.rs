@@ -35,6 +35,9 @@ struct Inner<K> {
     by_namespace: HashMap<String, BTreeMap<String, Arc<K>>>,
     /// Objects carrying the deployment uid label, by that uid.
     by_owner: HashMap<String, BTreeSet<Key>>,
+    /// Per namespace, the XOR of the digests of its objects' names and versions: a key for
+    /// what is derived from a namespace's objects, kept up to date at each change.
+    digests: HashMap<String, u64>,
     /// During a re-list: the objects seen so far.
     relisting: Option<HashSet<Key>>,
 }
@@ -45,6 +48,7 @@ impl<K> Default for Cache<K> {
             inner: Arc::new(RwLock::new(Inner {
                 by_namespace: HashMap::new(),
                 by_owner: HashMap::new(),
+                digests: HashMap::new(),
                 relisting: None,
             })),
         }
@@ -59,6 +63,15 @@ fn key_of<K: Resource>(o: &K) -> Key {
     )
 }
 
+/// A digest of an object's name and version.
+fn version_digest<K: Resource>(o: &K) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let meta = o.meta();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&meta.name, &meta.resource_version).hash(&mut hasher);
+    hasher.finish()
+}
+
 fn owner_of<K: Resource>(o: &K) -> Option<&String> {
     o.meta().labels.as_ref()?.get(DEPLOYMENT_UID)
 }
@@ -66,6 +79,7 @@ fn owner_of<K: Resource>(o: &K) -> Option<&String> {
 impl<K: Resource> Inner<K> {
     fn insert(&mut self, object: K) {
         let key = key_of(&object);
+        *self.digests.entry(key.0.clone()).or_default() ^= version_digest(&object);
         if let Some(seen) = self.relisting.as_mut() {
             seen.insert(key.clone());
         }
@@ -75,6 +89,9 @@ impl<K: Resource> Inner<K> {
             .entry(key.0.clone())
             .or_default()
             .insert(key.1.clone(), Arc::new(object));
+        if let Some(previous) = previous.as_deref() {
+            *self.digests.entry(key.0.clone()).or_default() ^= version_digest(previous);
+        }
         let previous_owner = previous.as_deref().and_then(owner_of);
         if previous_owner != owner.as_ref() {
             if let Some(uid) = previous_owner.cloned() {
@@ -89,6 +106,9 @@ impl<K: Resource> Inner<K> {
     fn remove(&mut self, key: &Key) -> Option<Arc<K>> {
         let names = self.by_namespace.get_mut(&key.0)?;
         let removed = names.remove(&key.1);
+        if let Some(removed) = removed.as_deref() {
+            *self.digests.entry(key.0.clone()).or_default() ^= version_digest(removed);
+        }
         if names.is_empty() {
             self.by_namespace.remove(&key.0);
         }
@@ -139,6 +159,22 @@ impl<K: Resource> Cache<K> {
     }
 
     /// The objects of `namespace`, by name.
+    /// A digest of the names and versions of the objects of `namespace`, with `overrides`
+    /// (objects of that namespace at a version the cache may not show yet) in place of the
+    /// cached ones of the same name. It costs the overrides, not the namespace's objects.
+    pub fn digest_in(&self, namespace: &str, overrides: &[K]) -> u64 {
+        let inner = self.inner.read().expect("cache lock");
+        let mut digest = inner.digests.get(namespace).copied().unwrap_or_default();
+        for o in overrides {
+            let name = o.meta().name.as_deref().unwrap_or_default();
+            if let Some(cached) = inner.by_namespace.get(namespace).and_then(|n| n.get(name)) {
+                digest ^= version_digest(&**cached);
+            }
+            digest ^= version_digest(o);
+        }
+        digest
+    }
+
     pub fn in_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
         let inner = self.inner.read().expect("cache lock");
         inner
@@ -237,6 +273,33 @@ mod tests {
             .iter()
             .map(|o| o.metadata.name.clone().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_namespaces_digest_follows_its_objects_versions() {
+        let versioned = |ns: &str, name: &str, version: &str| {
+            let mut o = np(ns, name, None);
+            o.metadata.resource_version = Some(version.into());
+            o
+        };
+        let cache = Cache::default();
+        let empty = cache.digest_in("a", &[]);
+        cache.apply(watcher::Event::Apply(versioned("a", "x", "1")));
+        let one = cache.digest_in("a", &[]);
+        assert_ne!(one, empty);
+        cache.apply(watcher::Event::Apply(versioned("b", "x", "2")));
+        assert_eq!(cache.digest_in("a", &[]), one, "another namespace's change");
+        // What a reconcile just wrote counts in place of the cached version...
+        let written = cache.digest_in("a", &[versioned("a", "x", "3")]);
+        assert_ne!(written, one);
+        // ...and equals the digest once the cache shows it, in any cache that holds the same.
+        cache.apply(watcher::Event::Apply(versioned("a", "x", "3")));
+        assert_eq!(cache.digest_in("a", &[]), written);
+        let other = Cache::default();
+        other.apply(watcher::Event::Apply(versioned("a", "x", "3")));
+        assert_eq!(other.digest_in("a", &[]), written);
+        cache.apply(watcher::Event::Delete(versioned("a", "x", "3")));
+        assert_eq!(cache.digest_in("a", &[]), empty, "nothing left");
     }
 
     #[test]

@@ -556,6 +556,14 @@ impl Dependents {
                 .collect(),
             _ => vec![],
         };
+        // A change that can reach no deployment but those it was made for (already in): the
+        // readers need not be asked one by one.
+        let owners_only = match &touched.reach {
+            Reach::VolumeSnapshot(versions) => {
+                !reach::volume_snapshot_reaches_others(versions.iter().map(|s| &**s))
+            }
+            _ => false,
+        };
         let reaches = |d: &ModelDeployment| {
             let uid = d.metadata.uid.as_deref();
             match &touched.reach {
@@ -579,6 +587,7 @@ impl Dependents {
         out.extend(
             readers
                 .iter()
+                .filter(|_| !owners_only)
                 .filter(|d| reaches(d))
                 .map(|d| ObjectRef::from_obj(&**d)),
         );

@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::controls::access::made_for_another;
 use crate::api::{ModelDeploymentSpec, selector};
-use crate::backups::{declared_volumes, ready};
+use crate::backups::ready;
 use crate::desired::owned_by;
 use crate::snapshot::VolumeSnapshot;
 
@@ -132,10 +132,35 @@ pub fn volume_snapshot(
     let Some(claim) = snapshot.spec.source.persistent_volume_claim_name.as_deref() else {
         return false;
     };
-    declared_volumes(spec)
-        .iter()
-        .any(|(ns, volume)| *ns == namespace && *volume == claim)
-        && (ready(snapshot) || uid.is_some_and(|uid| owned_by(&snapshot.metadata, uid)))
+    // The cheap test first: a fleet's controllers ask it of every reader for each snapshot.
+    (ready(snapshot) || uid.is_some_and(|uid| owned_by(&snapshot.metadata, uid)))
+        && declares(spec, namespace, claim)
+}
+
+/// Whether the deployment declares the volume `claim` of `namespace` (as
+/// [`crate::backups::declared_volumes`] lists them, without gathering them).
+fn declares(spec: &ModelDeploymentSpec, namespace: &str, claim: &str) -> bool {
+    let training = spec.training.as_ref().is_some_and(|t| {
+        t.namespace == namespace
+            && t.data_volumes
+                .iter()
+                .chain(&t.safety_annotation_volumes)
+                .any(|v| v == claim)
+    });
+    training
+        || spec
+            .inference
+            .as_ref()
+            .is_some_and(|i| i.namespace == namespace && i.model_volumes.iter().any(|v| v == claim))
+}
+
+/// Whether a VolumeSnapshot, in any of `versions`, can reach a deployment it was not taken
+/// for: only a ready one can (see [`volume_snapshot`]). When none is, a change of it concerns
+/// its owner alone, and the readers of its namespace need not be asked one by one.
+pub fn volume_snapshot_reaches_others<'a>(
+    mut versions: impl Iterator<Item = &'a VolumeSnapshot>,
+) -> bool {
+    versions.any(ready)
 }
 
 fn trains_in(spec: &ModelDeploymentSpec, namespace: &str) -> bool {

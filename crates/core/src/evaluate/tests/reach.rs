@@ -414,6 +414,14 @@ fn a_volume_snapshot_that_changes_a_decision_reaches_the_deployment() {
         for (what, s) in &candidates {
             let ns = s.metadata.namespace.clone().unwrap();
             let reaches = reach::volume_snapshot(&f.deployment.spec, Some(UID), &ns, s);
+            // The shortcut the controller takes: a snapshot that cannot reach others reaches
+            // no deployment it was not taken for.
+            if !reach::volume_snapshot_reaches_others(std::iter::once(s)) {
+                assert!(
+                    !reaches || crate::desired::owned_by(&s.metadata, UID),
+                    "{what}: reaches a deployment it was not taken for"
+                );
+            }
             let changed = changes(
                 &f,
                 |f| &mut f.snapshot.ns_mut(&ns).volume_snapshots,
