@@ -211,6 +211,18 @@ fn all_watching_except<'a>(held: &'a [&'a str]) -> impl Fn(&[Logged]) -> bool + 
     }
 }
 
+/// The backup row's condition in the stored status of the deployment.
+fn backups_condition(api: &FakeApi) -> serde_json::Value {
+    let status = api.object(MDEP).unwrap()["status"].clone();
+    status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "M81e-BackupsCurrent")
+        .cloned()
+        .unwrap()
+}
+
 fn status_written(log: &[Logged]) -> bool {
     log.iter()
         .any(|r| r.method == Method::PATCH && r.path == format!("{MDEP}/status"))
@@ -511,14 +523,7 @@ async fn a_snapshot_api_installed_later_is_used_without_a_restart() {
     let api = populated_cluster();
     let operator = start(&api, options());
     until(&api, "the first status", status_written).await;
-    let status = api.object(MDEP).unwrap()["status"].clone();
-    let backups = status["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "M81e-BackupsCurrent")
-        .cloned()
-        .unwrap();
+    let backups = backups_condition(&api);
     assert_eq!(backups["reason"], "SnapshotApiMissing", "{backups}");
     assert!(
         api.log()
@@ -834,14 +839,7 @@ async fn a_snapshot_api_installed_at_the_start_is_waited_for() {
     assert_eq!(operator.readyz().await, 503, "not ready before then");
     gate.open();
     until(&api, "the first status", status_written).await;
-    let status = api.object(MDEP).unwrap()["status"].clone();
-    let backups = status["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "M81e-BackupsCurrent")
-        .cloned()
-        .unwrap();
+    let backups = backups_condition(&api);
     assert_ne!(backups["reason"], "SnapshotApiMissing", "{backups}");
     operator.stop(PATIENCE).await.unwrap();
 }

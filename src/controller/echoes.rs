@@ -172,11 +172,13 @@ impl Echoes {
         inner.written.remove(&key).map(|(_, writer, _)| writer)
     }
 
-    /// Versions remembered (for tests and benchmarks).
+    /// Versions remembered.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.inner.lock().expect("echoes lock").written.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

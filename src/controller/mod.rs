@@ -584,13 +584,14 @@ impl Dependents {
                     .any(|s| reach::volume_snapshot(&d.spec, uid, ns, s)),
             }
         };
-        out.extend(
-            readers
-                .iter()
-                .filter(|_| !owners_only)
-                .filter(|d| reaches(d))
-                .map(|d| ObjectRef::from_obj(&**d)),
-        );
+        if !owners_only {
+            out.extend(
+                readers
+                    .iter()
+                    .filter(|d| reaches(d))
+                    .map(|d| ObjectRef::from_obj(&**d)),
+            );
+        }
         // The deployment that wrote this version decided with it already.
         if let Some(writer) = touched
             .echo_of

@@ -134,19 +134,6 @@ impl Statuses {
         }
         entry.observed.as_ref().map(Packed::unpack)
     }
-
-    /// Bytes held by the packed statuses (for benchmarks).
-    pub fn packed_bytes(&self) -> usize {
-        let inner = self.inner.lock().expect("statuses lock");
-        inner
-            .by_uid
-            .values()
-            .map(|e| {
-                e.observed.as_ref().map_or(0, |p| p.0.len())
-                    + e.written.as_ref().map_or(0, |(p, _)| p.0.len())
-            })
-            .sum()
-    }
 }
 
 #[cfg(test)]

@@ -577,6 +577,12 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
     }
     let statuses = super::statuses::Statuses::default();
     let echoes = Echoes::default();
+    // A cache of every object of a kind in the cluster.
+    macro_rules! everywhere {
+        ($kind:ty) => {
+            reflect_cached(Api::<$kind>::all(client.clone()), cfg(), sync, &echoes)
+        };
+    }
     let (deployments, deployments_stream) = {
         let statuses = statuses.clone();
         reflect(
@@ -600,42 +606,16 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
         sync,
         &echoes,
     );
-    let (namespaces, namespaces_stream) =
-        reflect_cached(Api::<Namespace>::all(client.clone()), cfg(), sync, &echoes);
-    let (apps_deployments, apps_deployments_stream) =
-        reflect_cached(Api::<Deployment>::all(client.clone()), cfg(), sync, &echoes);
-    let (stateful_sets, stateful_sets_stream) = reflect_cached(
-        Api::<StatefulSet>::all(client.clone()),
-        cfg(),
-        sync,
-        &echoes,
-    );
-    let (pods, pods_stream) =
-        reflect_cached(Api::<SlimPod>::all(client.clone()), cfg(), sync, &echoes);
-    let (services, services_stream) =
-        reflect_cached(Api::<Service>::all(client.clone()), cfg(), sync, &echoes);
-    let (network_policies, np_stream) = reflect_cached(
-        Api::<NetworkPolicy>::all(client.clone()),
-        cfg(),
-        sync,
-        &echoes,
-    );
-    let (roles, roles_stream) =
-        reflect_cached(Api::<Role>::all(client.clone()), cfg(), sync, &echoes);
-    let (role_bindings, rb_stream) = reflect_cached(
-        Api::<RoleBinding>::all(client.clone()),
-        cfg(),
-        sync,
-        &echoes,
-    );
-    let (pvcs, pvcs_stream) = reflect_cached(
-        Api::<PersistentVolumeClaim>::all(client.clone()),
-        cfg(),
-        sync,
-        &echoes,
-    );
-    let (cron_jobs, cron_stream) =
-        reflect_cached(Api::<CronJob>::all(client.clone()), cfg(), sync, &echoes);
+    let (namespaces, namespaces_stream) = everywhere!(Namespace);
+    let (apps_deployments, apps_deployments_stream) = everywhere!(Deployment);
+    let (stateful_sets, stateful_sets_stream) = everywhere!(StatefulSet);
+    let (pods, pods_stream) = everywhere!(SlimPod);
+    let (services, services_stream) = everywhere!(Service);
+    let (network_policies, np_stream) = everywhere!(NetworkPolicy);
+    let (roles, roles_stream) = everywhere!(Role);
+    let (role_bindings, rb_stream) = everywhere!(RoleBinding);
+    let (pvcs, pvcs_stream) = everywhere!(PersistentVolumeClaim);
+    let (cron_jobs, cron_stream) = everywhere!(CronJob);
     let volume_snapshot_api = Arc::new(AtomicBool::new(false));
     let (volume_snapshots, vs_stream) = reflect_once_installed(
         client,
