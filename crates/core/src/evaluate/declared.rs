@@ -41,7 +41,7 @@ fn age_days(day: &str, now: Timestamp) -> Option<i64> {
 }
 
 /// Names for a message: at most 8, and at most about 400 bytes of them.
-fn list(names: &[&str]) -> String {
+pub(crate) fn list(names: &[&str]) -> String {
     const SHOWN: usize = 8;
     const BYTES: usize = 400;
     let mut out = String::new();

@@ -169,11 +169,10 @@ pub(crate) fn require(ctx: &Ctx, id: Obligation) -> Outcome {
         ),
         Lookup::Missing(elsewhere) => {
             let message = if elsewhere.is_empty() {
-                msg!(EvidenceMissing, namespace = ctx.namespace)
+                msg!(EvidenceMissing)
             } else {
                 msg!(
                     EvidenceMissingElsewhere,
-                    namespace = ctx.namespace,
                     evidence = elsewhere.join(", "),
                     obligation = what
                 )

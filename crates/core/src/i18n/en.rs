@@ -40,9 +40,9 @@ pub(super) const fn template(id: Msg) -> &'static str {
         Msg::EvidenceNotYetValid => {
             "ComplianceEvidence {evidence} for {obligation:msg} is attested for {date}, later than now"
         }
-        Msg::EvidenceMissing => "no ComplianceEvidence in {namespace} attests it",
+        Msg::EvidenceMissing => "no ComplianceEvidence attests it",
         Msg::EvidenceMissingElsewhere => {
-            "no ComplianceEvidence in {namespace} attests it ({evidence:list} covers {obligation:msg} but targets other deployments)"
+            "no ComplianceEvidence attests it ({evidence:list} covers {obligation:msg} but targets other deployments)"
         }
         Msg::OrAttest => "{cluster:msg}; or attest it: {evidence:msg}",
 
@@ -308,7 +308,7 @@ pub(super) const fn template(id: Msg) -> &'static str {
         Msg::SnapshotApiMissing => {
             "the VolumeSnapshot API (snapshot.storage.k8s.io/v1) is not installed, so {volumes:list} cannot be backed up; install the CSI snapshot CRDs and controller, or set controls.backup.engine: Velero"
         }
-        Msg::NoReadySnapshot => "no ready VolumeSnapshot of {volume}",
+        Msg::NoReadySnapshot => "no ready VolumeSnapshot of {volumes:list}",
         Msg::BackupTooOld => "newest backup of {volume} is {hours} h old (max {max} h)",
         Msg::BackupsCurrent => {
             "every declared volume ({volumes:list}) has a ready backup younger than {max} h"

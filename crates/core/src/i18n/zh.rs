@@ -36,9 +36,9 @@ pub(super) const fn template(id: Msg) -> &'static str {
         Msg::EvidenceNotYetValid => {
             "{obligation}的 ComplianceEvidence {evidence} 证明日期为 {date}，晚于当前时间"
         }
-        Msg::EvidenceMissing => "命名空间 {namespace} 中没有证明此项的 ComplianceEvidence",
+        Msg::EvidenceMissing => "没有证明此项的 ComplianceEvidence",
         Msg::EvidenceMissingElsewhere => {
-            "命名空间 {namespace} 中没有证明此项的 ComplianceEvidence（{evidence} 涉及{obligation}，但针对的是其他部署）"
+            "没有证明此项的 ComplianceEvidence（{evidence} 涉及{obligation}，但针对的是其他部署）"
         }
         Msg::OrAttest => "{cluster}；或出具证明：{evidence}",
 
@@ -264,7 +264,7 @@ pub(super) const fn template(id: Msg) -> &'static str {
         Msg::SnapshotApiMissing => {
             "未安装 VolumeSnapshot API（snapshot.storage.k8s.io/v1），无法备份 {volumes}；请安装 CSI 快照 CRD 和控制器，或设置 controls.backup.engine: Velero"
         }
-        Msg::NoReadySnapshot => "{volume} 没有就绪的 VolumeSnapshot",
+        Msg::NoReadySnapshot => "{volumes:list} 没有就绪的 VolumeSnapshot",
         Msg::BackupTooOld => "{volume} 的最新备份已有 {hours} 小时（上限 {max} 小时）",
         Msg::BackupsCurrent => "所有声明的存储卷（{volumes}）都有 {max} 小时内的就绪备份",
         Msg::VeleroMissing => {

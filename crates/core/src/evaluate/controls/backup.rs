@@ -42,12 +42,11 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
         );
     }
     let mut f = Findings::default();
+    // The volumes without any backup are named in one finding, at most a few of them.
+    let mut unsaved = Vec::new();
     for (ns, volume) in &volumes {
         match newest_backup(snapshot, ns, volume) {
-            None => f.problem(
-                "NoBackup",
-                msg!(NoReadySnapshot, volume = format!("{ns}/{volume}")),
-            ),
+            None => unsaved.push(format!("{ns}/{volume}")),
             Some(t) => {
                 let seconds = (ctx.now() - t).get_seconds();
                 let hours = seconds / 3600;
@@ -64,6 +63,16 @@ pub(super) fn backup(ctx: &Ctx) -> Outcome {
                 }
             }
         }
+    }
+    if !unsaved.is_empty() {
+        let names: Vec<&str> = unsaved.iter().map(String::as_str).collect();
+        f.problem(
+            "NoBackup",
+            msg!(
+                NoReadySnapshot,
+                volumes = crate::evaluate::declared::list(&names)
+            ),
+        );
     }
     if control.mode == EnforcementMode::Enforce {
         let drill = backups::drill_status(

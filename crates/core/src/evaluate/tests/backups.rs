@@ -12,10 +12,7 @@ fn backup_none_is_unmet() {
         d,
         State::NonCompliant,
         "NoBackup",
-        &[
-            "no ready VolumeSnapshot of llm-train/training-data",
-            "no ready VolumeSnapshot of llm-train/safety-annotations",
-        ],
+        &["no ready VolumeSnapshot of llm-train/training-data, llm-train/safety-annotations"],
     );
     assert!(!d.message.contains("model-weights"), "{}", d.message);
     assert_decision(
@@ -24,6 +21,29 @@ fn backup_none_is_unmet() {
         "NoBackup",
         &["see M81e-BackupsCurrent"],
     );
+}
+
+/// Volumes without a backup are one finding naming a few of them and counting the rest: the
+/// message, and the status, do not grow with the volumes declared.
+#[test]
+fn volumes_without_backup_are_named_once_and_counted() {
+    let mut f = Fixture::baseline();
+    f.ns(TRAINING_NS).volume_snapshots.clear();
+    f.training().data_volumes = (0..20).map(|i| format!("shard-{i:02}")).collect();
+    let d = f.evaluate().measure(Measure::Backup).clone();
+    assert_eq!(d.reason, "NoBackup");
+    assert_eq!(
+        d.message.matches("no ready VolumeSnapshot").count(),
+        1,
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("llm-train/shard-00, llm-train/shard-01"),
+        "{}",
+        d.message
+    );
+    assert!(d.message.ends_with("and 13 more"), "{}", d.message);
 }
 
 #[test]

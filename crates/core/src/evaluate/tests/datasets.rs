@@ -455,9 +455,6 @@ fn row_15_needs_evidence_as_well_as_declared_consent() {
         &row_of(&f, 15),
         State::NonCompliant,
         "ConsentMissing",
-        &[
-            "user-dialogues",
-            "no ComplianceEvidence in llm-serve attests it",
-        ],
+        &["user-dialogues", "no ComplianceEvidence attests it"],
     );
 }

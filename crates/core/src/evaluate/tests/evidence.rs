@@ -16,7 +16,7 @@ fn every_evidence_row_is_unmet_without_evidence() {
             d,
             State::NonCompliant,
             "EvidenceMissing",
-            &["no ComplianceEvidence in llm-serve attests it"],
+            &["no ComplianceEvidence attests it"],
         );
         assert!(d.evidence.is_empty(), "{id}");
         // Only that obligation changed.
@@ -36,7 +36,7 @@ fn every_evidence_row_is_unmet_without_evidence() {
 /// Rows that need evidence on top of what is declared or observed, each with what its message
 /// says and its severity when the evidence is missing.
 const EVIDENCE_ON_TOP: [(u8, &[&str], Option<Severity>); 4] = [
-    (15, &["no ComplianceEvidence in llm-serve attests it"], None),
+    (15, &["no ComplianceEvidence attests it"], None),
     (24, &["no ComplianceEvidence"], Some(Severity::Critical)),
     (35, &["no ComplianceEvidence"], None),
     (40, &["procedure: no ComplianceEvidence"], None),
@@ -211,7 +211,7 @@ fn evidence_in_another_namespace_is_ignored() {
         &d,
         State::NonCompliant,
         "EvidenceMissing",
-        &["no ComplianceEvidence in llm-serve attests it"],
+        &["no ComplianceEvidence attests it"],
     );
     assert!(!d.message.contains("ip-review-foreign"), "{}", d.message);
 }
