@@ -562,6 +562,25 @@ impl Dependents {
             Reach::VolumeSnapshot(versions) => {
                 !reach::volume_snapshot_reaches_others(versions.iter().map(|s| &**s))
             }
+            Reach::RoleBinding(versions) => {
+                !reach::role_binding_reaches_others(versions.iter().map(|b| &**b))
+            }
+            // A Role reaches through the bindings that name it: when each was made for a
+            // deployment, those deployments are the ones it reaches.
+            Reach::Role(_) if !reach::role_binding_reaches_others(referring.iter().copied()) => {
+                out.extend(
+                    referring
+                        .iter()
+                        .filter_map(|b| {
+                            b.metadata
+                                .labels
+                                .as_ref()?
+                                .get(crate::labels::DEPLOYMENT_UID)
+                        })
+                        .filter_map(|uid| index.by_uid.get(uid).cloned()),
+                );
+                true
+            }
             _ => false,
         };
         let reaches = |d: &ModelDeployment| {
@@ -726,6 +745,15 @@ mod tests {
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "shared"},
                 "subjects": [{"kind": "User", "name": "alice"}]}),
         );
+        api.insert(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/train/rolebindings/other-readers",
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "other-readers", "namespace": "train", "labels": {
+                    crate::labels::MANAGED_BY.0: crate::labels::MANAGED_BY.1,
+                    crate::labels::DEPLOYMENT_UID: "other-uid"}},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "other-reader"},
+                "subjects": [{"kind": "ServiceAccount", "name": "trainer", "namespace": "train"}]}),
+        );
         let mut stores = stores::Stores::empty();
         stores.model_deployments = api.store("/modeldeployments/");
         stores.policies = api.store("/compliancepolicies/");
@@ -845,6 +873,9 @@ mod tests {
             ["chat", "other"]
         );
         assert!(dependents.reached(&role("lonely")).is_empty());
+        // `other-reader` is named only by the binding made for `other`: it wakes `other`,
+        // whose uid the Role itself need not carry.
+        assert_eq!(names(dependents.reached(&role("other-reader"))), ["other"]);
         // A pod of the training namespace reaches both; one of the serve namespace only the
         // deployment whose inference selector picks it, before or after a change.
         let pod = |ns: &str, apps: &[&str]| stores::Touched {

@@ -106,6 +106,17 @@ pub fn role_binding(
     trains_in(spec, namespace) && !made_for_another(binding, uid)
 }
 
+/// Whether a RoleBinding, in any of `versions`, can reach a deployment it was not made for:
+/// only one the operator did not make for a deployment can (see [`role_binding`]). When none
+/// can, a change of it concerns its owner alone, and the readers of its namespace need not be
+/// asked one by one: the bindings a fleet sharing a training namespace gets, one or two per
+/// deployment, then wake one deployment each.
+pub fn role_binding_reaches_others<'a>(
+    mut versions: impl Iterator<Item = &'a RoleBinding>,
+) -> bool {
+    versions.any(|b| !made_for_another(b, None))
+}
+
 /// A Role of `namespace` reaches the deployment (of `uid`) when one of the bindings access
 /// control reads refers to it. `referring` are the namespace's bindings that name it.
 pub fn role(

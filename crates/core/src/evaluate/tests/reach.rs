@@ -224,6 +224,14 @@ fn a_role_binding_that_changes_a_decision_reaches_the_deployment() {
     for f in fixtures() {
         for (what, binding) in bindings() {
             let reaches = reach::role_binding(&f.deployment.spec, Some(UID), TRAINING_NS, &binding);
+            // The shortcut the controller takes: a binding that cannot reach others reaches no
+            // deployment it was not made for.
+            if !reach::role_binding_reaches_others(std::iter::once(&binding)) {
+                assert!(
+                    !reaches || crate::desired::owned_by(&binding.metadata, UID),
+                    "{what}: reaches a deployment it was not made for"
+                );
+            }
             let changed = changes(
                 &f,
                 |f| &mut f.snapshot.ns_mut(TRAINING_NS).role_bindings,
