@@ -72,27 +72,34 @@ pub trait Trim: Serialize {
 
     /// A digest of what the decisions read of the (trimmed) object: an event that leaves it
     /// unchanged (a heartbeat, a field the operator does not read) triggers no reconcile.
-    fn decision_digest(&self) -> u64 {
-        digest_without(self, &[])
+    fn decision_digest(&mut self) -> u64
+    where
+        Self: Resource + Sized,
+    {
+        digest_of(self)
     }
 }
 
-/// A digest of an object as it serializes, without its `resourceVersion` and without the
-/// top-level fields named in `skip`.
-fn digest_without<T: Serialize + ?Sized>(object: &T, skip: &[&str]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut value = serde_json::to_value(object).unwrap_or_default();
-    if let Some(map) = value.as_object_mut() {
-        for field in skip {
-            map.remove(*field);
+/// A digest of an object as it serializes, without its `resourceVersion`, which every event
+/// changes. The serialization is hashed as it is written: every watch event of every kind
+/// passes here, and building a JSON value of it first cost more than the hash.
+fn digest_of<K: Resource + Serialize>(object: &mut K) -> u64 {
+    use std::hash::Hasher;
+    struct Hashing(std::hash::DefaultHasher);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
         }
-        if let Some(meta) = map.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-            meta.remove("resourceVersion");
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    let mut h = std::hash::DefaultHasher::new();
-    value.to_string().hash(&mut h);
-    h.finish()
+    let version = object.meta_mut().resource_version.take();
+    let mut hashing = Hashing(std::hash::DefaultHasher::new());
+    let _ = serde_json::to_writer(&mut hashing, &*object);
+    object.meta_mut().resource_version = version;
+    hashing.0.finish()
 }
 
 /// Keeps, of a stream of watch events, the objects whose decision digest changed, and every
@@ -111,7 +118,7 @@ where
         use futures::future::Either;
         let key = |o: &K| (o.meta().namespace.clone(), o.meta().name.clone());
         let out = match event {
-            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+            Ok(watcher::Event::Apply(mut o) | watcher::Event::InitApply(mut o)) => {
                 let digest = o.decision_digest();
                 if seen.insert(key(&o), digest) == Some(digest) {
                     // Nothing to decide; a version written is not awaited any more.
@@ -163,8 +170,11 @@ impl Trim for ModelDeployment {
         trim_meta(self);
     }
     /// The status is the operator's own output: writing it is no reason to decide again.
-    fn decision_digest(&self) -> u64 {
-        digest_without(self, &["status"])
+    fn decision_digest(&mut self) -> u64 {
+        let status = self.status.take();
+        let digest = digest_of(self);
+        self.status = status;
+        digest
     }
 }
 
@@ -365,7 +375,7 @@ where
         .then(move |event| {
             use futures::future::Either;
             let out: Vec<Result<Change<K>, watcher::Error>> = match event {
-                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                Ok(watcher::Event::Apply(mut o) | watcher::Event::InitApply(mut o)) => {
                     let digest = o.decision_digest();
                     let (ns, name) = key(&o);
                     let changed = seen.insert((ns.clone(), name.clone()), digest) != Some(digest);
@@ -1071,6 +1081,13 @@ mod tests {
         let before = d.decision_digest();
         d.status = Some(Default::default());
         d.metadata.resource_version = Some("99".into());
+        assert_eq!(d.decision_digest(), before);
+        // What the digest leaves out is put back.
+        assert_eq!(d.metadata.resource_version.as_deref(), Some("99"));
+        assert!(d.status.is_some());
+        d.metadata.labels = Some([("team".to_owned(), "chat".to_owned())].into());
+        assert_ne!(d.decision_digest(), before, "a label is read");
+        d.metadata.labels = None;
         assert_eq!(d.decision_digest(), before);
         d.spec.suspend = true;
         assert_ne!(d.decision_digest(), before);
