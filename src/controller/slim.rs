@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// A Pod as the operator caches it. Deserializes from a full Pod, ignoring everything else.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SlimPod {
+    #[serde(deserialize_with = "lean_meta")]
     pub metadata: ObjectMeta,
     #[serde(default)]
     pub spec: SlimPodSpec,
@@ -79,6 +80,47 @@ pub struct SlimContainerStatus {
     pub name: String,
     #[serde(default)]
     pub ready: bool,
+}
+
+/// Object metadata read without `managedFields` and annotations, which no decision about a pod
+/// reads: every pod event carries them, and parsing `managedFields` into JSON values cost
+/// more than the rest of a pod's metadata. Unknown keys are skipped without being kept.
+fn lean_meta<'de, D>(d: D) -> Result<ObjectMeta, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
+    use std::collections::BTreeMap;
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Lean {
+        name: Option<String>,
+        generate_name: Option<String>,
+        namespace: Option<String>,
+        uid: Option<String>,
+        resource_version: Option<String>,
+        generation: Option<i64>,
+        creation_timestamp: Option<Time>,
+        deletion_timestamp: Option<Time>,
+        labels: Option<BTreeMap<String, String>>,
+        owner_references: Option<Vec<OwnerReference>>,
+        finalizers: Option<Vec<String>>,
+    }
+    let lean = Lean::deserialize(d)?;
+    Ok(ObjectMeta {
+        name: lean.name,
+        generate_name: lean.generate_name,
+        namespace: lean.namespace,
+        uid: lean.uid,
+        resource_version: lean.resource_version,
+        generation: lean.generation,
+        creation_timestamp: lean.creation_timestamp,
+        deletion_timestamp: lean.deletion_timestamp,
+        labels: lean.labels,
+        owner_references: lean.owner_references,
+        finalizers: lean.finalizers,
+        ..ObjectMeta::default()
+    })
 }
 
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
@@ -186,7 +228,12 @@ mod tests {
     fn reads_a_full_pod_and_keeps_what_decisions_need() {
         let full = json!({
             "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "p", "namespace": "n", "labels": {"app": "x"}},
+            "metadata": {"name": "p", "namespace": "n", "labels": {"app": "x"}, "uid": "u",
+                         "resourceVersion": "7", "annotations": {"note": "long text"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                              "name": "rs", "uid": "r", "controller": true}],
+                         "managedFields": [{"manager": "kubelet", "operation": "Update",
+                                            "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {}}}]},
             "spec": {"serviceAccountName": "sa", "nodeName": "node-1",
                      "containers": [{"name": "c", "image": "i", "env": [{"name": "E", "value": "v"}],
                                      "ports": [{"containerPort": 8480, "name": "http"}]}],
@@ -194,6 +241,15 @@ mod tests {
             "status": {"phase": "Running", "containerStatuses": [{"name": "c", "ready": true, "image": "i", "imageID": "i", "restartCount": 0}]}
         });
         let slim: SlimPod = serde_json::from_value(full).unwrap();
+        // Metadata keeps what pod decisions read, not the managed fields or annotations.
+        let meta = &slim.metadata;
+        assert_eq!(meta.labels.as_ref().unwrap()["app"], "x");
+        assert_eq!(meta.owner_references.as_ref().unwrap()[0].name, "rs");
+        assert_eq!(
+            (meta.uid.as_deref(), meta.resource_version.as_deref()),
+            (Some("u"), Some("7"))
+        );
+        assert_eq!((&meta.managed_fields, &meta.annotations), (&None, &None));
         let pod = slim.to_pod();
         let spec = pod.spec.unwrap();
         assert_eq!(spec.service_account_name.as_deref(), Some("sa"));
