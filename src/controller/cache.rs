@@ -13,7 +13,7 @@ use kube::Resource;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
-use crate::labels::DEPLOYMENT_UID;
+use crate::labels::{DEPLOYMENT_UID, MANAGED_BY};
 
 /// `(namespace, name)`; cluster-scoped objects have the namespace `""`.
 type Key = (String, String);
@@ -35,6 +35,9 @@ struct Inner<K> {
     by_namespace: HashMap<String, BTreeMap<String, Arc<K>>>,
     /// Objects carrying the deployment uid label, by that uid.
     by_owner: HashMap<String, BTreeSet<Key>>,
+    /// Per namespace, the names of the objects the operator did not make for one deployment
+    /// (see [`made_for`]): those a deployment's rules may read besides its own.
+    shared: HashMap<String, BTreeSet<String>>,
     /// Per namespace, the XOR of the digests of its objects' names and versions: a key for
     /// what is derived from a namespace's objects, kept up to date at each change.
     digests: HashMap<String, u64>,
@@ -48,6 +51,7 @@ impl<K> Default for Cache<K> {
             inner: Arc::new(RwLock::new(Inner {
                 by_namespace: HashMap::new(),
                 by_owner: HashMap::new(),
+                shared: HashMap::new(),
                 digests: HashMap::new(),
                 relisting: None,
             })),
@@ -76,6 +80,15 @@ fn owner_of<K: Resource>(o: &K) -> Option<&String> {
     o.meta().labels.as_ref()?.get(DEPLOYMENT_UID)
 }
 
+/// The deployment the operator made an object for: its uid label, on an object that carries
+/// the operator's managed-by label as well.
+fn made_for<K: Resource>(o: &K) -> Option<&String> {
+    let labels = o.meta().labels.as_ref()?;
+    (labels.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1))
+        .then(|| labels.get(DEPLOYMENT_UID))
+        .flatten()
+}
+
 impl<K: Resource> Inner<K> {
     fn insert(&mut self, object: K) {
         let key = key_of(&object);
@@ -84,6 +97,12 @@ impl<K: Resource> Inner<K> {
             seen.insert(key.clone());
         }
         let owner = owner_of(&object).cloned();
+        if made_for(&object).is_none() {
+            let shared = self.shared.entry(key.0.clone()).or_default();
+            shared.insert(key.1.clone());
+        } else if let Some(shared) = self.shared.get_mut(&key.0) {
+            shared.remove(&key.1);
+        }
         let previous = self
             .by_namespace
             .entry(key.0.clone())
@@ -112,10 +131,45 @@ impl<K: Resource> Inner<K> {
         if names.is_empty() {
             self.by_namespace.remove(&key.0);
         }
+        if let Some(shared) = self.shared.get_mut(&key.0) {
+            shared.remove(&key.1);
+            if shared.is_empty() {
+                self.shared.remove(&key.0);
+            }
+        }
         if let Some(uid) = removed.as_deref().and_then(owner_of).cloned() {
             self.forget_owner(&uid, key);
         }
         removed
+    }
+
+    /// Names of the objects of `namespace` carrying the uid label `uid`.
+    fn owned_in<'a>(
+        &'a self,
+        namespace: &'a str,
+        uid: Option<&str>,
+    ) -> impl Iterator<Item = &'a str> {
+        uid.and_then(|uid| self.by_owner.get(uid))
+            .into_iter()
+            .flatten()
+            .filter(move |(ns, _)| ns == namespace)
+            .map(|(_, name)| name.as_str())
+    }
+
+    /// Copies of the objects of `namespace` of these names that `keep` admits, by name.
+    fn picked(&self, namespace: &str, names: BTreeSet<&str>, keep: impl Fn(&K) -> bool) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let Some(objects) = self.by_namespace.get(namespace) else {
+            return vec![];
+        };
+        names
+            .into_iter()
+            .filter_map(|name| objects.get(name))
+            .filter(|o| keep(o))
+            .map(|o| (**o).clone())
+            .collect()
     }
 
     fn forget_owner(&mut self, uid: &str, key: &Key) {
@@ -210,6 +264,69 @@ impl<K: Resource> Cache<K> {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Copies of the objects of `namespace` that `keep` admits, by name, among those made for
+    /// the deployment `uid` and those made for no deployment (see [`made_for`]): the objects
+    /// the operator made for the other deployments of a shared namespace are not visited.
+    pub fn kept_for(&self, namespace: &str, uid: Option<&str>, keep: impl Fn(&K) -> bool) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let inner = self.inner.read().expect("cache lock");
+        let mut names: BTreeSet<&str> = inner
+            .shared
+            .get(namespace)
+            .map(|names| names.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        names.extend(inner.owned_in(namespace, uid));
+        inner.picked(namespace, names, keep)
+    }
+
+    /// Copies of the objects of `namespace` that `keep` admits or that carry the uid label
+    /// `uid`, by name. The owned ones are found by the index, so `keep` need not test it.
+    pub fn kept_or_owned(
+        &self,
+        namespace: &str,
+        uid: Option<&str>,
+        keep: impl Fn(&K) -> bool,
+    ) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let inner = self.inner.read().expect("cache lock");
+        let Some(objects) = inner.by_namespace.get(namespace) else {
+            return vec![];
+        };
+        let mut picked: BTreeMap<&str, &Arc<K>> = objects
+            .iter()
+            .filter(|(_, o)| keep(o))
+            .map(|(name, o)| (name.as_str(), o))
+            .collect();
+        for name in inner.owned_in(namespace, uid) {
+            if let Some(o) = objects.get(name) {
+                picked.insert(name, o);
+            }
+        }
+        picked.into_values().map(|o| (**o).clone()).collect()
+    }
+
+    /// Copies of the objects of `namespace` named in `names` or made for the deployment `uid`
+    /// that `keep` admits, by name.
+    pub fn named_or_owned<'a>(
+        &self,
+        namespace: &str,
+        names: impl IntoIterator<Item = &'a str>,
+        uid: Option<&str>,
+        keep: impl Fn(&K) -> bool,
+    ) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let inner = self.inner.read().expect("cache lock");
+        let mut picked: BTreeSet<&str> = names.into_iter().collect();
+        picked.extend(inner.owned_in(namespace, uid));
+        inner.picked(namespace, picked, keep)
     }
 
     /// One object; cluster-scoped objects are in the namespace `""`.
@@ -324,6 +441,75 @@ mod tests {
         assert_eq!(cache.owned_by("u2"), [("serve".into(), "d".into())]);
         assert!(cache.get("serve", "c").is_none());
         assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn what_the_operator_made_for_other_deployments_is_not_visited() {
+        let made_for = |name: &str, uid: &str| {
+            let mut o = np("train", name, Some(uid));
+            o.metadata
+                .labels
+                .get_or_insert_with(Default::default)
+                .insert(MANAGED_BY.0.into(), MANAGED_BY.1.into());
+            o
+        };
+        let cache = Cache::default();
+        cache.apply(watcher::Event::Apply(made_for("mine", "u1")));
+        cache.apply(watcher::Event::Apply(made_for("theirs", "u2")));
+        cache.apply(watcher::Event::Apply(np("train", "users", None)));
+        // The uid label alone, without the operator's managed-by label: anyone's to read.
+        cache.apply(watcher::Event::Apply(np("train", "labelled", Some("u2"))));
+        cache.apply(watcher::Event::Apply(np("serve", "elsewhere", None)));
+        let visited = std::cell::RefCell::new(Vec::new());
+        let keep = |o: &NetworkPolicy| {
+            visited.borrow_mut().push(o.metadata.name.clone().unwrap());
+            true
+        };
+        let kept = |objects: Vec<NetworkPolicy>| -> Vec<String> {
+            objects
+                .into_iter()
+                .map(|o| o.metadata.name.unwrap())
+                .collect()
+        };
+        assert_eq!(
+            kept(cache.kept_for("train", Some("u1"), keep)),
+            ["labelled", "mine", "users"]
+        );
+        assert_eq!(
+            *visited.borrow(),
+            ["labelled", "mine", "users"],
+            "theirs not visited"
+        );
+        assert_eq!(
+            kept(cache.kept_for("train", None, |_| true)),
+            ["labelled", "users"]
+        );
+        // What `keep` admits and the deployment's own, without asking `keep` about those.
+        assert_eq!(
+            kept(
+                cache.kept_or_owned("train", Some("u1"), |o| o.metadata.name.as_deref()
+                    == Some("users"))
+            ),
+            ["mine", "users"]
+        );
+        // Named ones, whoever they were made for, and the deployment's own.
+        assert_eq!(
+            kept(cache.named_or_owned("train", ["theirs", "absent"], Some("u1"), |_| true)),
+            ["mine", "theirs"]
+        );
+        // An object the operator takes over for a deployment leaves the shared ones, and
+        // comes back when released; a deleted one is gone from both.
+        cache.apply(watcher::Event::Apply(made_for("users", "u2")));
+        assert_eq!(
+            kept(cache.kept_for("train", Some("u1"), |_| true)),
+            ["labelled", "mine"]
+        );
+        cache.apply(watcher::Event::Apply(np("train", "users", None)));
+        cache.apply(watcher::Event::Delete(np("train", "labelled", Some("u2"))));
+        assert_eq!(
+            kept(cache.kept_for("train", Some("u1"), |_| true)),
+            ["mine", "users"]
+        );
     }
 
     #[test]

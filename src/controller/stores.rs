@@ -899,21 +899,21 @@ impl Stores {
                 ns,
                 objects.pods.iter().map(|p| p.metadata.labels.as_ref()),
             );
-            objects.network_policies = self.network_policies.kept_in(ns, |np| {
+            objects.network_policies = self.network_policies.kept_or_owned(ns, uid, |np| {
                 let selector = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
-                mine(&np.metadata)
-                    || reach::network_policy(
-                        spec,
-                        ns,
-                        selector.unwrap_or(&Default::default()),
-                        &labels,
-                    )
+                reach::network_policy(spec, ns, selector.unwrap_or(&Default::default()), &labels)
             });
-            objects.role_bindings = self.role_bindings.kept_in(ns, |b| {
+            // The bindings and roles the operator made for the other deployments of a shared
+            // training namespace reach none of this one's rules: they are not visited.
+            objects.role_bindings = self.role_bindings.kept_for(ns, uid, |b| {
                 mine(&b.metadata) || reach::role_binding(spec, uid, ns, b)
             });
             let bindings = &objects.role_bindings;
-            objects.roles = self.roles.kept_in(ns, |r| {
+            let named = bindings
+                .iter()
+                .filter(|b| b.role_ref.kind == "Role")
+                .map(|b| b.role_ref.name.as_str());
+            objects.roles = self.roles.named_or_owned(ns, named, uid, |r| {
                 let name = r.metadata.name.as_deref().unwrap_or_default();
                 let referring: Vec<&RoleBinding> = bindings
                     .iter()
@@ -921,9 +921,11 @@ impl Stores {
                     .collect();
                 mine(&r.metadata) || reach::role(spec, uid, ns, &referring)
             });
-            objects.volume_snapshots = self.volume_snapshots.kept_in(ns, |s| {
-                mine(&s.metadata) || reach::volume_snapshot(spec, uid, ns, s)
-            });
+            // Its own snapshots by the owner index; of the others only ready backups of its
+            // volumes can reach it, tested without reading each one's labels.
+            objects.volume_snapshots = self
+                .volume_snapshots
+                .kept_or_owned(ns, uid, |s| reach::ready_backup(spec, ns, s));
             objects.services = self.services.cloned_in(ns);
             objects.pvcs = self.pvcs.cloned_in(ns);
             objects.cron_jobs = self.cron_jobs.cloned_in(ns);

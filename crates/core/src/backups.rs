@@ -24,9 +24,31 @@ pub struct Schedule {
     zone: TimeZone,
 }
 
+/// Schedules already parsed, by expression and zone: every reconcile reads its policy's, and
+/// parsing a cron expression cost more than the rest of the backup decision. A policy's few
+/// expressions are kept; past [`PARSED_KEPT`] distinct ones the memory starts over.
+static PARSED: std::sync::LazyLock<std::sync::Mutex<Parsed>> =
+    std::sync::LazyLock::new(Default::default);
+type Parsed = std::collections::HashMap<(String, String), Result<Schedule, String>>;
+const PARSED_KEPT: usize = 64;
+
 impl Schedule {
     /// Parses a five-field cron expression and an IANA time zone.
     pub fn parse(expression: &str, zone: &str) -> Result<Schedule, String> {
+        let key = (expression.to_owned(), zone.to_owned());
+        if let Some(parsed) = PARSED.lock().expect("schedules lock").get(&key) {
+            return parsed.clone();
+        }
+        let parsed = Self::parse_anew(expression, zone);
+        let mut kept = PARSED.lock().expect("schedules lock");
+        if kept.len() >= PARSED_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, parsed.clone());
+        parsed
+    }
+
+    fn parse_anew(expression: &str, zone: &str) -> Result<Schedule, String> {
         let cron = CronParser::builder()
             .seconds(Seconds::Disallowed)
             .year(Year::Disallowed)
@@ -431,5 +453,43 @@ impl Drill<'_> {
             outcome: DrillOutcome::Running,
             message: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A schedule read again comes from memory and answers as the first did, errors
+    /// included; past the kept number of expressions the answers stay the same.
+    #[test]
+    fn parsed_schedules_are_remembered_with_their_answers() {
+        let now: Timestamp = "2026-12-01T10:30:00Z".parse().unwrap();
+        let first = Schedule::parse("0 */6 * * *", "UTC").unwrap();
+        let again = Schedule::parse("0 */6 * * *", "UTC").unwrap();
+        assert_eq!(first.latest(now), again.latest(now));
+        assert_eq!(
+            first.latest(now),
+            Some("2026-12-01T06:00:00Z".parse().unwrap())
+        );
+        // The same expression in another zone is another schedule.
+        let shanghai = Schedule::parse("0 */6 * * *", "Asia/Shanghai").unwrap();
+        assert_eq!(
+            shanghai.latest(now),
+            Some("2026-12-01T10:00:00Z".parse().unwrap())
+        );
+        let bad = Schedule::parse("every day", "UTC").unwrap_err();
+        assert_eq!(Schedule::parse("every day", "UTC").unwrap_err(), bad);
+        assert!(Schedule::parse("0 3 * * *", "Mars/Olympus").is_err());
+        for minute in 0..(PARSED_KEPT + 5) {
+            let expression = format!("{} 1 * * *", minute % 60);
+            let zone = if minute < 60 { "UTC" } else { "Asia/Tokyo" };
+            assert!(Schedule::parse(&expression, zone).is_ok(), "{expression}");
+        }
+        assert!(PARSED.lock().unwrap().len() <= PARSED_KEPT);
+        assert_eq!(
+            Schedule::parse("0 */6 * * *", "UTC").unwrap().latest(now),
+            first.latest(now)
+        );
     }
 }

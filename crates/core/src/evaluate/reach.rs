@@ -148,6 +148,23 @@ pub fn volume_snapshot(
         && declares(spec, namespace, claim)
 }
 
+/// The part of [`volume_snapshot`] that does not ask who took the snapshot: a ready backup of
+/// a volume the deployment declares. A caller that finds the deployment's own snapshots by
+/// an index tests only this of the others, without reading their labels.
+pub fn ready_backup(
+    spec: &ModelDeploymentSpec,
+    namespace: &str,
+    snapshot: &VolumeSnapshot,
+) -> bool {
+    ready(snapshot)
+        && snapshot
+            .spec
+            .source
+            .persistent_volume_claim_name
+            .as_deref()
+            .is_some_and(|claim| declares(spec, namespace, claim))
+}
+
 /// Whether the deployment declares the volume `claim` of `namespace` (as
 /// [`crate::backups::declared_volumes`] lists them, without gathering them).
 fn declares(spec: &ModelDeploymentSpec, namespace: &str, claim: &str) -> bool {

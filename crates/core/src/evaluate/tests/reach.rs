@@ -422,6 +422,23 @@ fn a_volume_snapshot_that_changes_a_decision_reaches_the_deployment() {
         for (what, s) in &candidates {
             let ns = s.metadata.namespace.clone().unwrap();
             let reaches = reach::volume_snapshot(&f.deployment.spec, Some(UID), &ns, s);
+            // What the controller's snapshot keeps: the deployment's own (found by their
+            // label) and, of the rest, the ready backups of its volumes: the same ones.
+            let own = crate::desired::owned_by(&s.metadata, UID);
+            let declared = s
+                .spec
+                .source
+                .persistent_volume_claim_name
+                .as_deref()
+                .is_some_and(|claim| {
+                    crate::backups::declared_volumes(&f.deployment.spec)
+                        .contains(&(ns.as_str(), claim))
+                });
+            assert_eq!(
+                reaches,
+                (own && declared) || reach::ready_backup(&f.deployment.spec, &ns, s),
+                "{what}"
+            );
             // The shortcut the controller takes: a snapshot that cannot reach others reaches
             // no deployment it was not taken for.
             if !reach::volume_snapshot_reaches_others(std::iter::once(s)) {
