@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
@@ -531,18 +532,52 @@ impl Dependents {
             .iter()
             .filter_map(|uid| index.by_uid.get(uid).cloned())
             .collect();
-        // What the rules read of the namespace, gathered once for all its readers.
-        let pods = match touched.reach {
-            Reach::NetworkPolicy(_) => self.stores.pods.in_namespace(ns),
+        // A pod that a policy of its namespace lets in is read, as a stranger, by the
+        // deployments whose pods that policy selects: the selectors of those policies.
+        let admitting: Vec<LabelSelector> = match &touched.reach {
+            Reach::Pod(versions) => {
+                let namespace = self.stores.namespaces.get("", ns);
+                let namespace_labels = namespace.as_ref().and_then(|n| n.metadata.labels.as_ref());
+                self.stores
+                    .network_policies
+                    .in_namespace(ns)
+                    .iter()
+                    .filter(|np| {
+                        let peers = reach::peers(np, ns, namespace_labels);
+                        versions
+                            .iter()
+                            .any(|v| reach::admitted(&peers, Some(&v.labels)))
+                    })
+                    .map(|np| {
+                        let spec = np.spec.as_ref();
+                        spec.and_then(|s| s.pod_selector.clone())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            }
             _ => vec![],
         };
+        let selectors: &[LabelSelector] = match &touched.reach {
+            Reach::NetworkPolicy(selectors) => selectors,
+            Reach::Pod(_) => &admitting,
+            _ => &[],
+        };
+        // What the rules read of the namespace, gathered once for all its readers.
+        let pods = if selectors.is_empty() {
+            vec![]
+        } else {
+            self.stores.pods.in_namespace(ns)
+        };
         // For each selector of a policy, the pods it selects, found once for all readers.
-        let selected: Vec<Vec<reach::PodLabels>> = match &touched.reach {
-            Reach::NetworkPolicy(selectors) => selectors
+        let selected: Vec<Vec<reach::PodLabels>> = selectors
+            .iter()
+            .map(|s| reach::selected(s, pods.iter().map(|p| p.metadata.labels.as_ref())))
+            .collect();
+        let by_policy = |d: &ModelDeployment| {
+            selectors
                 .iter()
-                .map(|s| reach::selected(s, pods.iter().map(|p| p.metadata.labels.as_ref())))
-                .collect(),
-            _ => vec![],
+                .zip(&selected)
+                .any(|(s, pods)| reach::network_policy(&d.spec, ns, s, pods))
         };
         let bindings = match &touched.reach {
             Reach::Role(_) => self.stores.role_bindings.in_namespace(ns),
@@ -587,13 +622,13 @@ impl Dependents {
             let uid = d.metadata.uid.as_deref();
             match &touched.reach {
                 Reach::Namespace => true,
-                Reach::NetworkPolicy(selectors) => selectors
-                    .iter()
-                    .zip(&selected)
-                    .any(|(s, pods)| reach::network_policy(&d.spec, ns, s, pods)),
-                Reach::Pod(versions) => versions
-                    .iter()
-                    .any(|labels| reach::pod(&d.spec, ns, Some(labels))),
+                Reach::NetworkPolicy(_) => by_policy(d),
+                Reach::Pod(versions) => {
+                    versions.iter().any(|v| {
+                        let claims = v.claims.iter().map(String::as_str);
+                        reach::pod(&d.spec, ns, Some(&v.labels), claims, false)
+                    }) || by_policy(d)
+                }
                 Reach::RoleBinding(versions) => versions
                     .iter()
                     .any(|b| reach::role_binding(&d.spec, uid, ns, b)),
@@ -754,7 +789,16 @@ mod tests {
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "other-reader"},
                 "subjects": [{"kind": "ServiceAccount", "name": "trainer", "namespace": "train"}]}),
         );
+        api.insert(
+            "/apis/networking.k8s.io/v1/namespaces/train/networkpolicies/chat-trainers",
+            serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "chat-trainers", "namespace": "train"},
+                "spec": {"podSelector": {"matchLabels": {"role": "trainer"}}, "policyTypes": ["Ingress"],
+                         "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "trainer"}}},
+                                               {"podSelector": {"matchLabels": {"app": "etl"}}}]}]}}),
+        );
         let mut stores = stores::Stores::empty();
+        stores.network_policies = api.store("/networkpolicies/").into();
         stores.model_deployments = api.store("/modeldeployments/");
         stores.policies = api.store("/compliancepolicies/");
         stores.pods = api.store("/pods/").into();
@@ -876,22 +920,48 @@ mod tests {
         // `other-reader` is named only by the binding made for `other`: it wakes `other`,
         // whose uid the Role itself need not carry.
         assert_eq!(names(dependents.reached(&role("other-reader"))), ["other"]);
-        // A pod of the training namespace reaches both; one of the serve namespace only the
-        // deployment whose inference selector picks it, before or after a change.
-        let pod = |ns: &str, apps: &[&str]| stores::Touched {
+        // A pod of the serve namespace reaches only the deployment whose inference selector
+        // picks it, before or after a change.
+        let labelled = |ns: &str, labels: &[(&str, &str)], claims: &[&str]| stores::Touched {
             namespace: ns.into(),
             owners: vec![],
             echo_of: None,
+            reach: Reach::Pod(vec![stores::PodFacts {
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                claims: claims.iter().map(|c| c.to_string()).collect(),
+            }]),
+        };
+        let pod = |ns: &str, apps: &[&str]| stores::Touched {
             reach: Reach::Pod(
                 apps.iter()
-                    .map(|app| [("app".to_owned(), app.to_string())].into())
+                    .map(|app| stores::PodFacts {
+                        labels: [("app".to_owned(), app.to_string())].into(),
+                        claims: vec![],
+                    })
                     .collect(),
             ),
+            ..labelled(ns, &[], &[])
         };
+        // In the shared training namespace, each deployment's trainers reach it alone; a
+        // stranger reaches those whose volumes it mounts, or whose trainers' policy lets it
+        // in (`etl` pods, by chat's policy), and no one else.
         assert_eq!(
-            names(dependents.reached(&pod("train", &["x"]))),
+            names(dependents.reached(&labelled("train", &[("role", "trainer")], &[]))),
+            ["chat"]
+        );
+        assert_eq!(
+            names(dependents.reached(&labelled("train", &[("role", "other")], &[]))),
+            ["other"]
+        );
+        assert!(dependents.reached(&pod("train", &["x"])).is_empty());
+        assert_eq!(
+            names(dependents.reached(&labelled("train", &[("app", "x")], &["corpus"]))),
             ["chat", "other"]
         );
+        assert_eq!(names(dependents.reached(&pod("train", &["etl"]))), ["chat"]);
         assert!(dependents.reached(&pod("serve", &["batch"])).is_empty());
         assert_eq!(
             names(dependents.reached(&pod("serve", &["chat"]))),

@@ -156,6 +156,15 @@ impl Resource for SlimPod {
 }
 
 impl SlimPod {
+    /// The claims its volumes mount.
+    pub fn claims(&self) -> impl Iterator<Item = &str> {
+        self.spec
+            .volumes
+            .iter()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .map(|c| c.claim_name.as_str())
+    }
+
     /// The typed Pod the evaluation reads, with the cached fields.
     pub fn to_pod(&self) -> Pod {
         Pod {

@@ -706,11 +706,7 @@ pub fn all(client: &Client, sync: &CacheSync, scope: &Scope) -> (Stores, Streams
             by_namespace(apps_deployments_stream),
             by_namespace(stateful_sets_stream),
             reaching(pods_stream, |c| {
-                Reach::Pod(
-                    c.versions()
-                        .map(|p| p.metadata.labels.clone().unwrap_or_default())
-                        .collect(),
-                )
+                Reach::Pod(c.versions().map(|p| PodFacts::of(p)).collect())
             }),
             by_namespace(services_stream),
             reaching(np_stream, |c| {
@@ -782,13 +778,30 @@ pub enum Reach {
     /// A NetworkPolicy, by its pod selectors before and after.
     NetworkPolicy(Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>),
     /// A pod, by its labels before and after.
-    Pod(Vec<std::collections::BTreeMap<String, String>>),
+    Pod(Vec<PodFacts>),
     /// A RoleBinding, before and after.
     RoleBinding(Vec<Arc<RoleBinding>>),
     /// The Role of this name.
     Role(String),
     /// A VolumeSnapshot, before and after.
     VolumeSnapshot(Vec<Arc<VolumeSnapshot>>),
+}
+
+/// What the wake-up rules read of a version of a pod.
+#[derive(Clone, Debug, Default)]
+pub struct PodFacts {
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The claims its volumes mount.
+    pub claims: Vec<String>,
+}
+
+impl PodFacts {
+    pub fn of(pod: &SlimPod) -> Self {
+        PodFacts {
+            labels: pod.metadata.labels.clone().unwrap_or_default(),
+            claims: pod.claims().map(str::to_owned).collect(),
+        }
+    }
 }
 
 impl Touched {
@@ -885,24 +898,38 @@ impl Stores {
             objects.namespace = self.namespaces.get("", ns).map(|o| (*o).clone());
             objects.apps_deployments = self.apps_deployments.cloned_in(ns);
             objects.stateful_sets = self.stateful_sets.cloned_in(ns);
-            objects.pods = self
-                .pods
-                .in_namespace(ns)
-                .iter()
-                .filter(|p| reach::pod(spec, ns, p.metadata.labels.as_ref()))
-                .map(|p| p.to_pod())
-                .collect();
+            let pods = self.pods.in_namespace(ns);
             // The policies' rule looks only at the deployment's own pods: found once here,
             // not among every pod of the namespace for each policy.
-            let labels = reach::own_pods(
-                spec,
-                ns,
-                objects.pods.iter().map(|p| p.metadata.labels.as_ref()),
-            );
+            let labels = reach::own_pods(spec, ns, pods.iter().map(|p| p.metadata.labels.as_ref()));
             objects.network_policies = self.network_policies.kept_or_owned(ns, uid, |np| {
                 let selector = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
                 reach::network_policy(spec, ns, selector.unwrap_or(&Default::default()), &labels)
             });
+            // The pods those policies let in are read as strangers next to the trainers.
+            let namespace_labels = objects
+                .namespace
+                .as_ref()
+                .and_then(|n| n.metadata.labels.as_ref());
+            let peers: Vec<_> = objects
+                .network_policies
+                .iter()
+                .flat_map(|np| reach::peers(np, ns, namespace_labels))
+                .collect();
+            objects.pods = pods
+                .iter()
+                .filter(|p| {
+                    let labels = p.metadata.labels.as_ref();
+                    reach::pod(
+                        spec,
+                        ns,
+                        labels,
+                        p.claims(),
+                        reach::admitted(&peers, labels),
+                    )
+                })
+                .map(|p| p.to_pod())
+                .collect();
             // The bindings and roles the operator made for the other deployments of a shared
             // training namespace reach none of this one's rules: they are not visited.
             objects.role_bindings = self.role_bindings.kept_for(ns, uid, |b| {
@@ -1175,6 +1202,28 @@ mod snapshot_tests {
                 "metadata": {"name": "trainer-0", "namespace": "train", "labels": {"role": "trainer"}},
                 "spec": {"containers": [{"name": "c", "image": "i"}]}}),
         );
+        // In the shared training namespace: another deployment's trainer, a stranger mounting
+        // chat's data, one that a policy of chat's trainers lets in, and an idle one.
+        let pod = |name: &str, labels: Value, claim: &str| {
+            api.insert(
+                &format!("/api/v1/namespaces/train/pods/{name}"),
+                json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": name, "namespace": "train", "labels": labels},
+                    "spec": {"containers": [{"name": "c", "image": "i"}],
+                             "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": claim}}]}}),
+            );
+        };
+        pod("other-trainer-0", json!({"role": "other"}), "other-corpus");
+        pod("mounts-corpus", json!({"app": "backup"}), "corpus");
+        pod("etl-0", json!({"app": "etl"}), "scratch");
+        pod("idle-0", json!({"app": "idle"}), "scratch");
+        api.insert(
+            "/apis/networking.k8s.io/v1/namespaces/train/networkpolicies/lets-etl-in",
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "lets-etl-in", "namespace": "train"},
+                "spec": {"podSelector": {"matchLabels": {"role": "trainer"}},
+                         "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "etl"}}}]}]}}),
+        );
         np("chat-isolation", Some("mdep-uid"), "nobody");
         np("users", None, "trainer");
         np("other-isolation", Some("other-uid"), "other");
@@ -1198,10 +1247,14 @@ mod snapshot_tests {
         stores.volume_snapshots = api.store("/volumesnapshots/").into();
         let s = stores.snapshot(&policy, &deployment);
         let train = s.ns("train");
-        assert_eq!(names(&train.pods), ["trainer-0"]);
+        assert_eq!(
+            names(&train.pods),
+            ["etl-0", "mounts-corpus", "trainer-0"],
+            "the other's trainer and an idle pod change none of chat's decisions"
+        );
         assert_eq!(
             names(&train.network_policies),
-            ["chat-isolation", "users"],
+            ["chat-isolation", "lets-etl-in", "users"],
             "the other's policy selects none of chat's pods"
         );
         assert_eq!(names(&train.role_bindings), ["chat-readers", "users"]);

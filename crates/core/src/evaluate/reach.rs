@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -82,17 +83,67 @@ pub fn selected<'a>(
         .collect()
 }
 
-/// A pod of `namespace` with `labels` reaches the deployment when its training namespace
-/// holds it (isolation and annotation control look at every pod there: a stranger admitted
-/// next to the trainers, or mounting their volumes, is a finding), or when its inference
-/// selector picks it (the inference namespace's other pods are never read). The controller
-/// gathers only these pods into a deployment's snapshot.
-pub fn pod(spec: &ModelDeploymentSpec, namespace: &str, labels: PodLabels) -> bool {
-    trains_in(spec, namespace)
-        || spec
-            .inference
-            .iter()
-            .any(|i| i.namespace == namespace && selector::matches(&i.pod_selector, labels))
+/// A pod of `namespace` with `labels`, mounting `claims`, reaches the deployment when its
+/// inference selector picks it, or, in its training namespace, when the training selector
+/// picks it, when it mounts a volume the deployment declares there (a stranger mounting the
+/// safety annotations is a finding of row 23), or when it is `admitted`: an ingress peer of a
+/// NetworkPolicy that reaches the deployment picks it (see [`peers`]; isolation reports the
+/// strangers let in next to the trainers). No decision reads the other pods of a namespace,
+/// so in a training namespace shared by many deployments one's trainers do not reach the
+/// others. The controller gathers only these pods into a deployment's snapshot.
+pub fn pod<'c>(
+    spec: &ModelDeploymentSpec,
+    namespace: &str,
+    labels: PodLabels,
+    mut claims: impl Iterator<Item = &'c str>,
+    admitted: bool,
+) -> bool {
+    let inference = spec
+        .inference
+        .iter()
+        .any(|i| i.namespace == namespace && selector::matches(&i.pod_selector, labels));
+    inference
+        || spec.training.iter().any(|t| {
+            t.namespace == namespace
+                && (admitted
+                    || selector::matches(&t.pod_selector, labels)
+                    || claims.any(|claim| declares(spec, namespace, claim)))
+        })
+}
+
+/// The ingress peers of `policy` that may pick pods of the policy's own namespace
+/// (`namespace`, labelled `namespace_labels`), by their pod selectors (`None`: every pod). A
+/// peer without a namespace selector picks among the pods of the policy's namespace, one with
+/// a selector among those of the namespaces it matches (with their automatic
+/// `kubernetes.io/metadata.name` label); an ipBlock picks no pod. Isolation reads the pods
+/// they pick as strangers when the policy selects the trainers.
+pub fn peers<'p>(
+    policy: &'p NetworkPolicy,
+    namespace: &str,
+    namespace_labels: Option<&BTreeMap<String, String>>,
+) -> Vec<Option<&'p LabelSelector>> {
+    let mut labels = namespace_labels.cloned().unwrap_or_default();
+    labels.insert("kubernetes.io/metadata.name".into(), namespace.into());
+    policy
+        .spec
+        .iter()
+        .flat_map(|s| s.ingress.iter().flatten())
+        .flat_map(|rule| rule.from.iter().flatten())
+        .filter(|peer| peer.ip_block.is_none())
+        .filter(|peer| {
+            peer.namespace_selector
+                .as_ref()
+                .is_none_or(|sel| selector::matches(sel, Some(&labels)))
+        })
+        .map(|peer| peer.pod_selector.as_ref())
+        .collect()
+}
+
+/// Whether one of `peers` (see [`peers`]) picks the pod with `labels`.
+pub fn admitted(peers: &[Option<&LabelSelector>], labels: PodLabels) -> bool {
+    peers
+        .iter()
+        .any(|peer| peer.is_none_or(|sel| selector::matches(sel, labels)))
 }
 
 /// A RoleBinding of `namespace` reaches the deployment (of `uid`) when access control reads

@@ -320,6 +320,10 @@ fn a_pod_that_changes_a_decision_reaches_the_deployment() {
             labelled(TRAINING_NS, "x", "etl", "scratch"),
         ),
         (
+            "another deployment's trainer",
+            labelled(TRAINING_NS, "o", "other-train", "other-data"),
+        ),
+        (
             "a server",
             labelled(INFERENCE_NS, "srv", "llm-serve", "model-weights"),
         ),
@@ -336,15 +340,71 @@ fn a_pod_that_changes_a_decision_reaches_the_deployment() {
             labelled("elsewhere", "e", "llm-serve", "training-data"),
         ),
     ];
+    // Besides the fixtures, one whose trainers' policy lets the `etl` pods in: they are
+    // strangers admitted next to the trainers.
+    let mut variants = fixtures();
+    let mut admitting = variants[0].clone();
+    let mut open = isolate_training();
+    open.spec.as_mut().unwrap().ingress.as_mut().unwrap()[0]
+        .from
+        .as_mut()
+        .unwrap()
+        .push(
+            serde_json::from_value(json!({ "podSelector": { "matchLabels": { "app": "etl" } } }))
+                .unwrap(),
+        );
+    admitting.ns(TRAINING_NS).network_policies = vec![open];
+    variants.push(admitting);
     let mut tally = Tally::default();
-    for f in fixtures() {
+    let mut admitted_strangers = 0;
+    for f in variants {
         for (what, p) in &candidates {
             let ns = p.metadata.namespace.clone().unwrap();
-            let reaches = reach::pod(&f.deployment.spec, &ns, p.metadata.labels.as_ref());
+            // As the controller's snapshot decides it: the peers of the policies that reach
+            // the deployment through its own pods.
+            let objects = f.snapshot.ns(&ns);
+            let own = reach::own_pods(
+                &f.deployment.spec,
+                &ns,
+                objects.pods.iter().map(|p| p.metadata.labels.as_ref()),
+            );
+            let namespace_labels = objects
+                .namespace
+                .as_ref()
+                .and_then(|n| n.metadata.labels.as_ref());
+            let peers: Vec<_> = objects
+                .network_policies
+                .iter()
+                .filter(|np| {
+                    let selector = np.spec.as_ref().and_then(|s| s.pod_selector.clone());
+                    reach::network_policy(
+                        &f.deployment.spec,
+                        &ns,
+                        &selector.unwrap_or_default(),
+                        &own,
+                    )
+                })
+                .flat_map(|np| reach::peers(np, &ns, namespace_labels))
+                .collect();
+            let labels = p.metadata.labels.as_ref();
+            let admitted = reach::admitted(&peers, labels);
+            let claims = p
+                .spec
+                .iter()
+                .flat_map(|s| s.volumes.iter().flatten())
+                .filter_map(|v| v.persistent_volume_claim.as_ref())
+                .map(|c| c.claim_name.as_str());
+            let reaches = reach::pod(&f.deployment.spec, &ns, labels, claims, admitted);
             let changed = changes(&f, |f| &mut f.snapshot.ns_mut(&ns).pods, p, same_name);
+            admitted_strangers +=
+                usize::from(admitted && changed && *what == "a stranger next to the trainers");
             tally.record(what, changed, reaches);
         }
     }
+    assert!(
+        admitted_strangers > 0,
+        "a stranger let in changes a decision and reaches"
+    );
     tally.check(4, 4);
 }
 
