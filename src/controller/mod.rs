@@ -756,6 +756,7 @@ mod tests {
         deployment["metadata"]["uid"] = "other-uid".into();
         deployment["spec"]["training"]["podSelector"]["matchLabels"]["role"] = "other".into();
         deployment["spec"]["inference"]["podSelector"]["matchLabels"]["app"] = "other".into();
+        deployment["spec"]["training"]["safetyAnnotationVolumes"] = serde_json::json!(["labels"]);
         api.insert(
             "/apis/modelcompliance.io/v1alpha1/namespaces/serve/modeldeployments/other",
             deployment,
@@ -946,8 +947,9 @@ mod tests {
             ..labelled(ns, &[], &[])
         };
         // In the shared training namespace, each deployment's trainers reach it alone; a
-        // stranger reaches those whose volumes it mounts, or whose trainers' policy lets it
-        // in (`etl` pods, by chat's policy), and no one else.
+        // stranger reaches those whose safety annotations it mounts, or whose trainers' policy
+        // lets it in (`etl` pods, by chat's policy), and no one else: mounting the training
+        // data both declare is a finding only for an inference pod.
         assert_eq!(
             names(dependents.reached(&labelled("train", &[("role", "trainer")], &[]))),
             ["chat"]
@@ -957,9 +959,14 @@ mod tests {
             ["other"]
         );
         assert!(dependents.reached(&pod("train", &["x"])).is_empty());
+        assert!(
+            dependents
+                .reached(&labelled("train", &[("app", "x")], &["corpus"]))
+                .is_empty()
+        );
         assert_eq!(
-            names(dependents.reached(&labelled("train", &[("app", "x")], &["corpus"]))),
-            ["chat", "other"]
+            names(dependents.reached(&labelled("train", &[("app", "x")], &["labels"]))),
+            ["other"]
         );
         assert_eq!(names(dependents.reached(&pod("train", &["etl"]))), ["chat"]);
         assert!(dependents.reached(&pod("serve", &["batch"])).is_empty());

@@ -1151,7 +1151,8 @@ mod snapshot_tests {
     #[test]
     fn a_snapshot_holds_what_reaches_the_deployment_and_what_was_made_for_it() {
         let api = api_stand_in::FakeApi::new();
-        let deployment = api_stand_in::fixtures::chat_deployment();
+        let mut deployment = api_stand_in::fixtures::chat_deployment();
+        deployment["spec"]["training"]["safetyAnnotationVolumes"] = json!(["labels"]);
         api.insert(api_stand_in::fixtures::CHAT_DEPLOYMENT, deployment.clone());
         let policy: CompliancePolicy = serde_json::from_value(json!({
             "apiVersion": "modelcompliance.io/v1alpha1", "kind": "CompliancePolicy",
@@ -1203,7 +1204,8 @@ mod snapshot_tests {
                 "spec": {"containers": [{"name": "c", "image": "i"}]}}),
         );
         // In the shared training namespace: another deployment's trainer, a stranger mounting
-        // chat's data, one that a policy of chat's trainers lets in, and an idle one.
+        // chat's safety annotations, one mounting its training data (read only when an
+        // inference pod does), one that a policy of chat's trainers lets in, and an idle one.
         let pod = |name: &str, labels: Value, claim: &str| {
             api.insert(
                 &format!("/api/v1/namespaces/train/pods/{name}"),
@@ -1214,6 +1216,7 @@ mod snapshot_tests {
             );
         };
         pod("other-trainer-0", json!({"role": "other"}), "other-corpus");
+        pod("mounts-labels", json!({"app": "backup"}), "labels");
         pod("mounts-corpus", json!({"app": "backup"}), "corpus");
         pod("etl-0", json!({"app": "etl"}), "scratch");
         pod("idle-0", json!({"app": "idle"}), "scratch");
@@ -1249,7 +1252,7 @@ mod snapshot_tests {
         let train = s.ns("train");
         assert_eq!(
             names(&train.pods),
-            ["etl-0", "mounts-corpus", "trainer-0"],
+            ["etl-0", "mounts-labels", "trainer-0"],
             "the other's trainer and an idle pod change none of chat's decisions"
         );
         assert_eq!(

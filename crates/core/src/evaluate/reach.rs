@@ -85,8 +85,9 @@ pub fn selected<'a>(
 
 /// A pod of `namespace` with `labels`, mounting `claims`, reaches the deployment when its
 /// inference selector picks it, or, in its training namespace, when the training selector
-/// picks it, when it mounts a volume the deployment declares there (a stranger mounting the
-/// safety annotations is a finding of row 23), or when it is `admitted`: an ingress peer of a
+/// picks it, when it mounts one of the deployment's safety-annotation volumes (a stranger
+/// mounting them is a finding of row 23; isolation compares only trainers and servers), or
+/// when it is `admitted`: an ingress peer of a
 /// NetworkPolicy that reaches the deployment picks it (see [`peers`]; isolation reports the
 /// strangers let in next to the trainers). No decision reads the other pods of a namespace,
 /// so in a training namespace shared by many deployments one's trainers do not reach the
@@ -107,7 +108,7 @@ pub fn pod<'c>(
             t.namespace == namespace
                 && (admitted
                     || selector::matches(&t.pod_selector, labels)
-                    || claims.any(|claim| declares(spec, namespace, claim)))
+                    || claims.any(|claim| t.safety_annotation_volumes.iter().any(|v| v == claim)))
         })
 }
 
