@@ -544,17 +544,7 @@ impl Env {
         }
         // The operator did not finish (a failed test may have killed it): let the
         // namespace go anyway.
-        if let Ok(left) = deployments.list(&ListParams::default()).await {
-            for d in &left {
-                let _ = deployments
-                    .patch(
-                        &d.name_any(),
-                        &PatchParams::default(),
-                        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
-                    )
-                    .await;
-            }
-        }
+        api_stand_in::e2e::lift_finalizers(&self.client, namespace).await;
     }
 
     /// The standard setup: policy, workloads (pods not ready), ModelDeployment `name`.

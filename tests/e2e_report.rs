@@ -300,21 +300,7 @@ async fn report_of_a_live_cluster_equals_check_of_its_manifests() {
     {
         if since.elapsed() > Duration::from_secs(60) {
             // No namespace controller on this cluster, or the operator did not finish.
-            let deployments: Api<ModelDeployment> = Api::namespaced(client.clone(), &namespace);
-            for d in deployments
-                .list_metadata(&Default::default())
-                .await
-                .map(|l| l.items)
-                .unwrap_or_default()
-            {
-                let _ = deployments
-                    .patch(
-                        &d.name_any(),
-                        &PatchParams::default(),
-                        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
-                    )
-                    .await;
-            }
+            api_stand_in::e2e::lift_finalizers(&client, &namespace).await;
             println!("namespace {namespace} not gone after 60 s: finalizers lifted");
             break;
         }

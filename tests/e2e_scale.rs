@@ -75,7 +75,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use api_stand_in::e2e::{MANAGER, cluster, install_crds};
+use api_stand_in::e2e::{MANAGER, cluster, install_crds, lift_finalizers};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::api::{
@@ -676,32 +676,6 @@ impl Convergence {
             let _ = tokio::time::timeout(Duration::from_millis(50), self.count.changed()).await;
         }
     }
-}
-
-/// Lifts the finalizers of every ModelDeployment in `ns` (no operator serves them any more).
-async fn lift_finalizers(client: &Client, ns: &str) {
-    let mdeps: Api<ModelDeployment> = Api::namespaced(client.clone(), ns);
-    let Ok(list) = mdeps.list_metadata(&ListParams::default()).await else {
-        return;
-    };
-    let patch = json!({"metadata": {"finalizers": null}});
-    futures::stream::iter(list.items)
-        .filter(|d| std::future::ready(!d.finalizers().is_empty()))
-        .map(|d| {
-            let (mdeps, patch) = (mdeps.clone(), patch.clone());
-            async move {
-                let _ = mdeps
-                    .patch(
-                        &d.name_any(),
-                        &PatchParams::default(),
-                        &Patch::Merge(&patch),
-                    )
-                    .await;
-            }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<()>>()
-        .await;
 }
 
 /// Deletes the namespaces labelled with `selector` (their deployments' finalizers lifted)

@@ -1,5 +1,5 @@
-//! What both end-to-end suites need: the gate (`MCO_E2E=1` and a cluster that answers)
-//! and the installation of the CRDs.
+//! What the end-to-end suites share: the gate (`MCO_E2E=1` and a cluster that answers),
+//! the installation of the CRDs, and lifting finalizers no operator is left to release.
 
 use std::time::Duration;
 
@@ -74,4 +74,40 @@ pub async fn install_crds(client: &Client, crds: Vec<(&str, CustomResourceDefini
         }
         assert!(established, "CRD {name} was not established");
     }
+}
+
+/// Lifts the finalizers of the ModelDeployments of `namespace` by a merge patch, so that the
+/// namespace can go when no operator is left to release them (a test stopped or failed).
+pub async fn lift_finalizers(client: &Client, namespace: &str) {
+    use futures::StreamExt;
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("modelcompliance.io", "v1alpha1", "ModelDeployment"),
+        "modeldeployments",
+    );
+    let deployments: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &resource);
+    let Ok(list) = deployments.list_metadata(&ListParams::default()).await else {
+        return;
+    };
+    let patch = serde_json::json!({"metadata": {"finalizers": null}});
+    futures::stream::iter(list.items)
+        .filter(|d| {
+            std::future::ready(
+                d.metadata
+                    .finalizers
+                    .as_ref()
+                    .is_some_and(|f| !f.is_empty()),
+            )
+        })
+        .for_each_concurrent(32, |d| {
+            let (deployments, patch) = (&deployments, &patch);
+            async move {
+                let name = d.metadata.name.unwrap_or_default();
+                let _ = deployments
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+                    .await;
+            }
+        })
+        .await;
 }
