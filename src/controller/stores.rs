@@ -907,15 +907,7 @@ impl Stores {
                 reach::network_policy(spec, ns, selector.unwrap_or(&Default::default()), &labels)
             });
             // The pods those policies let in are read as strangers next to the trainers.
-            let namespace_labels = objects
-                .namespace
-                .as_ref()
-                .and_then(|n| n.metadata.labels.as_ref());
-            let peers: Vec<_> = objects
-                .network_policies
-                .iter()
-                .flat_map(|np| reach::peers(np, ns, namespace_labels))
-                .collect();
+            let peers = reach::peers_of(&objects.network_policies, ns, objects.namespace.as_ref());
             objects.pods = pods
                 .iter()
                 .filter(|p| {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -137,6 +138,20 @@ pub fn peers<'p>(
                 .is_none_or(|sel| selector::matches(sel, Some(&labels)))
         })
         .map(|peer| peer.pod_selector.as_ref())
+        .collect()
+}
+
+/// The peers (see [`peers`]) of `policies`, all of `namespace`, whose object is
+/// `namespace_object`.
+pub fn peers_of<'p>(
+    policies: impl IntoIterator<Item = &'p NetworkPolicy>,
+    namespace: &str,
+    namespace_object: Option<&Namespace>,
+) -> Vec<Option<&'p LabelSelector>> {
+    let labels = namespace_object.and_then(|n| n.metadata.labels.as_ref());
+    policies
+        .into_iter()
+        .flat_map(|np| peers(np, namespace, labels))
         .collect()
 }
 

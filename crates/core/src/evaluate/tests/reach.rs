@@ -368,24 +368,11 @@ fn a_pod_that_changes_a_decision_reaches_the_deployment() {
                 &ns,
                 objects.pods.iter().map(|p| p.metadata.labels.as_ref()),
             );
-            let namespace_labels = objects
-                .namespace
-                .as_ref()
-                .and_then(|n| n.metadata.labels.as_ref());
-            let peers: Vec<_> = objects
-                .network_policies
-                .iter()
-                .filter(|np| {
-                    let selector = np.spec.as_ref().and_then(|s| s.pod_selector.clone());
-                    reach::network_policy(
-                        &f.deployment.spec,
-                        &ns,
-                        &selector.unwrap_or_default(),
-                        &own,
-                    )
-                })
-                .flat_map(|np| reach::peers(np, &ns, namespace_labels))
-                .collect();
+            let reaching = objects.network_policies.iter().filter(|np| {
+                let selector = np.spec.as_ref().and_then(|s| s.pod_selector.clone());
+                reach::network_policy(&f.deployment.spec, &ns, &selector.unwrap_or_default(), &own)
+            });
+            let peers = reach::peers_of(reaching, &ns, objects.namespace.as_ref());
             let labels = p.metadata.labels.as_ref();
             let admitted = reach::admitted(&peers, labels);
             let claims = p
