@@ -537,13 +537,13 @@ impl Dependents {
         let admitting: Vec<LabelSelector> = match &touched.reach {
             Reach::Pod(versions) => {
                 let namespace = self.stores.namespaces.get("", ns);
-                let namespace_labels = namespace.as_ref().and_then(|n| n.metadata.labels.as_ref());
+                let namespace_labels = reach::namespace_labels(ns, namespace.as_deref());
                 self.stores
                     .network_policies
                     .in_namespace(ns)
                     .iter()
                     .filter(|np| {
-                        let peers = reach::peers(np, ns, namespace_labels);
+                        let peers = reach::peers(np, &namespace_labels);
                         versions
                             .iter()
                             .any(|v| reach::admitted(&peers, Some(&v.labels)))

@@ -113,19 +113,25 @@ pub fn pod<'c>(
         })
 }
 
-/// The ingress peers of `policy` that may pick pods of the policy's own namespace
-/// (`namespace`, labelled `namespace_labels`), by their pod selectors (`None`: every pod). A
+/// The labels a namespace selector sees on `namespace` (whose object is `object`): its own,
+/// and the automatic `kubernetes.io/metadata.name`.
+pub fn namespace_labels(namespace: &str, object: Option<&Namespace>) -> BTreeMap<String, String> {
+    let mut labels = object
+        .and_then(|n| n.metadata.labels.clone())
+        .unwrap_or_default();
+    labels.insert("kubernetes.io/metadata.name".into(), namespace.into());
+    labels
+}
+
+/// The ingress peers of `policy` that may pick pods of the policy's own namespace (labelled
+/// `namespace_labels`, see [`namespace_labels`]), by their pod selectors (`None`: every pod). A
 /// peer without a namespace selector picks among the pods of the policy's namespace, one with
-/// a selector among those of the namespaces it matches (with their automatic
-/// `kubernetes.io/metadata.name` label); an ipBlock picks no pod. Isolation reads the pods
+/// a selector among those of the namespaces it matches; an ipBlock picks no pod. Isolation reads the pods
 /// they pick as strangers when the policy selects the trainers.
 pub fn peers<'p>(
     policy: &'p NetworkPolicy,
-    namespace: &str,
-    namespace_labels: Option<&BTreeMap<String, String>>,
+    namespace_labels: &BTreeMap<String, String>,
 ) -> Vec<Option<&'p LabelSelector>> {
-    let mut labels = namespace_labels.cloned().unwrap_or_default();
-    labels.insert("kubernetes.io/metadata.name".into(), namespace.into());
     policy
         .spec
         .iter()
@@ -135,7 +141,7 @@ pub fn peers<'p>(
         .filter(|peer| {
             peer.namespace_selector
                 .as_ref()
-                .is_none_or(|sel| selector::matches(sel, Some(&labels)))
+                .is_none_or(|sel| selector::matches(sel, Some(namespace_labels)))
         })
         .map(|peer| peer.pod_selector.as_ref())
         .collect()
@@ -148,10 +154,10 @@ pub fn peers_of<'p>(
     namespace: &str,
     namespace_object: Option<&Namespace>,
 ) -> Vec<Option<&'p LabelSelector>> {
-    let labels = namespace_object.and_then(|n| n.metadata.labels.as_ref());
+    let labels = namespace_labels(namespace, namespace_object);
     policies
         .into_iter()
-        .flat_map(|np| peers(np, namespace, labels))
+        .flat_map(|np| peers(np, &labels))
         .collect()
 }
 
