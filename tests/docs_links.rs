@@ -161,6 +161,7 @@ const NOT_REASONS: &[&str] = &[
     "ServiceAccount",
     "Ingress",
     "Completed",
+    "In",
     // event actions
     "Apply",
     "Delete",

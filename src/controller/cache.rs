@@ -9,14 +9,83 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Resource;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 
+use super::stores::Trim;
 use crate::labels::{DEPLOYMENT_UID, MANAGED_BY};
 
 /// `(namespace, name)`; cluster-scoped objects have the namespace `""`.
 type Key = (String, String);
+
+/// What a cache of a kind that has an index (see [`Trim::TERMS`]) finds its objects by,
+/// besides namespace and owner: a label the object carries, or a volume claim it reads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Term {
+    Label(String, String),
+    Claim(String),
+}
+
+/// Terms of which every object `selector` selects carries one: the first of its
+/// `matchLabels`, else the values of its first `In` expression. `None` when there are no
+/// such terms (an empty selector, or one of only `NotIn`, `Exists` and `DoesNotExist`).
+pub fn narrowing(selector: &LabelSelector) -> Option<Vec<Term>> {
+    if let Some((key, value)) = selector.match_labels.iter().flatten().next() {
+        return Some(vec![Term::Label(key.clone(), value.clone())]);
+    }
+    let first_in = selector
+        .match_expressions
+        .iter()
+        .flatten()
+        .find(|e| e.operator == "In")?;
+    Some(
+        first_in
+            .values
+            .iter()
+            .flatten()
+            .map(|v| Term::Label(first_in.key.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+/// The index of one namespace's objects by their terms.
+#[derive(Default)]
+struct Terms {
+    names: HashMap<Term, BTreeSet<String>>,
+    /// The objects without a term: every lookup finds them.
+    untermed: BTreeSet<String>,
+}
+
+impl Terms {
+    fn add(&mut self, name: &str, terms: Vec<Term>) {
+        if terms.is_empty() {
+            self.untermed.insert(name.to_owned());
+        }
+        for term in terms {
+            self.names.entry(term).or_default().insert(name.to_owned());
+        }
+    }
+
+    fn forget(&mut self, name: &str, terms: Vec<Term>) {
+        if terms.is_empty() {
+            self.untermed.remove(name);
+        }
+        for term in terms {
+            if let Some(names) = self.names.get_mut(&term) {
+                names.remove(name);
+                if names.is_empty() {
+                    self.names.remove(&term);
+                }
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.untermed.is_empty()
+    }
+}
 
 /// Read and write handle of one cache; clones share it.
 pub struct Cache<K> {
@@ -43,10 +112,20 @@ struct Inner<K> {
     digests: HashMap<String, u64>,
     /// During a re-list: the objects seen so far.
     relisting: Option<HashSet<Key>>,
+    /// How the kind is indexed by terms, if it is (see [`Trim::TERMS`]).
+    index: Option<fn(&K) -> Vec<Term>>,
+    /// Per namespace, its objects by term.
+    terms: HashMap<String, Terms>,
 }
 
 impl<K> Default for Cache<K> {
     fn default() -> Self {
+        Cache::with_index(None)
+    }
+}
+
+impl<K> Cache<K> {
+    fn with_index(index: Option<fn(&K) -> Vec<Term>>) -> Self {
         Cache {
             inner: Arc::new(RwLock::new(Inner {
                 by_namespace: HashMap::new(),
@@ -54,8 +133,17 @@ impl<K> Default for Cache<K> {
                 shared: HashMap::new(),
                 digests: HashMap::new(),
                 relisting: None,
+                index,
+                terms: HashMap::new(),
             })),
         }
+    }
+}
+
+impl<K: Trim> Cache<K> {
+    /// An empty cache, indexed by terms if the kind has them (see [`Trim::TERMS`]).
+    pub fn for_kind() -> Self {
+        Cache::with_index(K::TERMS)
     }
 }
 
@@ -97,6 +185,7 @@ impl<K: Resource> Inner<K> {
             seen.insert(key.clone());
         }
         let owner = owner_of(&object).cloned();
+        let terms = self.index.map(|index| index(&object));
         if made_for(&object).is_none() {
             let shared = self.shared.entry(key.0.clone()).or_default();
             shared.insert(key.1.clone());
@@ -110,6 +199,13 @@ impl<K: Resource> Inner<K> {
             .insert(key.1.clone(), Arc::new(object));
         if let Some(previous) = previous.as_deref() {
             *self.digests.entry(key.0.clone()).or_default() ^= version_digest(previous);
+        }
+        if let (Some(index), Some(terms)) = (self.index, terms) {
+            let indexed = self.terms.entry(key.0.clone()).or_default();
+            if let Some(previous) = previous.as_deref() {
+                indexed.forget(&key.1, index(previous));
+            }
+            indexed.add(&key.1, terms);
         }
         let previous_owner = previous.as_deref().and_then(owner_of);
         if previous_owner != owner.as_ref() {
@@ -137,6 +233,14 @@ impl<K: Resource> Inner<K> {
                 self.shared.remove(&key.0);
             }
         }
+        if let (Some(index), Some(removed)) = (self.index, removed.as_deref())
+            && let Some(indexed) = self.terms.get_mut(&key.0)
+        {
+            indexed.forget(&key.1, index(removed));
+            if indexed.is_empty() {
+                self.terms.remove(&key.0);
+            }
+        }
         if let Some(uid) = removed.as_deref().and_then(owner_of).cloned() {
             self.forget_owner(&uid, key);
         }
@@ -154,6 +258,28 @@ impl<K: Resource> Inner<K> {
             .flatten()
             .filter(move |(ns, _)| ns == namespace)
             .map(|(_, name)| name.as_str())
+    }
+
+    /// Names of the objects of `namespace` that carry one of `terms` or none, when the kind is
+    /// indexed and `terms` are given; `None`: every object may be one of them.
+    fn carrying(&self, namespace: &str, terms: Option<&BTreeSet<Term>>) -> Option<BTreeSet<&str>> {
+        self.index?;
+        let terms = terms?;
+        let Some(indexed) = self.terms.get(namespace) else {
+            return Some(BTreeSet::new());
+        };
+        let mut names: BTreeSet<&str> = indexed.untermed.iter().map(String::as_str).collect();
+        for term in terms {
+            names.extend(
+                indexed
+                    .names
+                    .get(term)
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str),
+            );
+        }
+        Some(names)
     }
 
     /// Copies of the objects of `namespace` of these names that `keep` admits, by name.
@@ -238,6 +364,24 @@ impl<K: Resource> Cache<K> {
             .unwrap_or_default()
     }
 
+    /// The objects of `namespace` that carry one of `terms`, and those that carry none, by name:
+    /// with the terms of the selectors a caller tests (see [`narrowing`]), a superset of what
+    /// they select, found without visiting the others. Every object of the namespace when
+    /// `terms` is `None` or the kind has no index.
+    pub fn among(&self, namespace: &str, terms: Option<&BTreeSet<Term>>) -> Vec<Arc<K>> {
+        let inner = self.inner.read().expect("cache lock");
+        let Some(objects) = inner.by_namespace.get(namespace) else {
+            return vec![];
+        };
+        match inner.carrying(namespace, terms) {
+            Some(names) => names
+                .into_iter()
+                .filter_map(|name| objects.get(name).cloned())
+                .collect(),
+            None => objects.values().cloned().collect(),
+        }
+    }
+
     /// Copies of the objects of `namespace`, by name.
     pub fn cloned_in(&self, namespace: &str) -> Vec<K>
     where
@@ -284,11 +428,13 @@ impl<K: Resource> Cache<K> {
     }
 
     /// Copies of the objects of `namespace` that `keep` admits or that carry the uid label
-    /// `uid`, by name. The owned ones are found by the index, so `keep` need not test it.
+    /// `uid`, by name. The owned ones are found by the index, so `keep` need not test it; of
+    /// the others, it is asked only about those [`among`](Self::among) `terms` finds.
     pub fn kept_or_owned(
         &self,
         namespace: &str,
         uid: Option<&str>,
+        terms: Option<&BTreeSet<Term>>,
         keep: impl Fn(&K) -> bool,
     ) -> Vec<K>
     where
@@ -298,8 +444,16 @@ impl<K: Resource> Cache<K> {
         let Some(objects) = inner.by_namespace.get(namespace) else {
             return vec![];
         };
-        let mut picked: BTreeMap<&str, &Arc<K>> = objects
-            .iter()
+        let candidates: Box<dyn Iterator<Item = (&String, &Arc<K>)>> =
+            match inner.carrying(namespace, terms) {
+                Some(names) => Box::new(
+                    names
+                        .into_iter()
+                        .filter_map(|name| objects.get_key_value(name)),
+                ),
+                None => Box::new(objects.iter()),
+            };
+        let mut picked: BTreeMap<&str, &Arc<K>> = candidates
             .filter(|(_, o)| keep(o))
             .map(|(name, o)| (name.as_str(), o))
             .collect();
@@ -357,12 +511,12 @@ impl<K: Resource> Cache<K> {
 }
 
 /// A cache holding what a kube-runtime store holds (tests and benchmarks fill stores).
-impl<K: Resource + Clone> From<Store<K>> for Cache<K>
+impl<K: Resource + Clone + Trim> From<Store<K>> for Cache<K>
 where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
     fn from(store: Store<K>) -> Self {
-        let cache = Cache::default();
+        let cache = Cache::for_kind();
         for o in store.state() {
             let _ = cache.apply(watcher::Event::Apply((*o).clone()));
         }
@@ -487,7 +641,7 @@ mod tests {
         // What `keep` admits and the deployment's own, without asking `keep` about those.
         assert_eq!(
             kept(
-                cache.kept_or_owned("train", Some("u1"), |o| o.metadata.name.as_deref()
+                cache.kept_or_owned("train", Some("u1"), None, |o| o.metadata.name.as_deref()
                     == Some("users"))
             ),
             ["mine", "users"]
@@ -510,6 +664,165 @@ mod tests {
             kept(cache.kept_for("train", Some("u1"), |_| true)),
             ["mine", "users"]
         );
+    }
+
+    #[test]
+    fn narrowing_gives_a_term_every_selected_object_carries() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+        let label = |k: &str, v: &str| Term::Label(k.into(), v.into());
+        let expression = |operator: &str, values: &[&str]| LabelSelectorRequirement {
+            key: "tier".into(),
+            operator: operator.into(),
+            values: Some(values.iter().map(|v| v.to_string()).collect()),
+        };
+        let selector =
+            |labels: &[(&str, &str)], expressions: Vec<LabelSelectorRequirement>| LabelSelector {
+                match_labels: Some(
+                    labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+                match_expressions: Some(expressions),
+            };
+        assert_eq!(
+            narrowing(&selector(&[("b", "2"), ("a", "1")], vec![])),
+            Some(vec![label("a", "1")])
+        );
+        assert_eq!(
+            narrowing(&selector(
+                &[],
+                vec![expression("NotIn", &["x"]), expression("In", &["t", "e"])]
+            )),
+            Some(vec![label("tier", "t"), label("tier", "e")])
+        );
+        // `In` of no value selects nothing: no term to find.
+        assert_eq!(
+            narrowing(&selector(&[], vec![expression("In", &[])])),
+            Some(vec![])
+        );
+        for unnarrowed in [
+            selector(&[], vec![]),
+            selector(&[], vec![expression("NotIn", &["x"])]),
+            selector(&[], vec![expression("Exists", &[])]),
+            LabelSelector::default(),
+        ] {
+            assert_eq!(narrowing(&unnarrowed), None, "{unnarrowed:?}");
+        }
+    }
+
+    #[test]
+    fn an_index_follows_labels_and_claims_through_changes_and_relists() {
+        use crate::controller::slim::SlimPod;
+        let pod = |name: &str, labels: serde_json::Value, claim: Option<&str>| -> SlimPod {
+            let volumes: Vec<_> = claim
+                .map(
+                    |c| serde_json::json!({"name": "v", "persistentVolumeClaim": {"claimName": c}}),
+                )
+                .into_iter()
+                .collect();
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "train", "labels": labels},
+                "spec": {"containers": [], "volumes": volumes}
+            }))
+            .unwrap()
+        };
+        let names = |pods: Vec<Arc<SlimPod>>| -> Vec<String> {
+            pods.iter()
+                .map(|p| p.metadata.name.clone().unwrap())
+                .collect()
+        };
+        let terms = |terms: &[Term]| -> BTreeSet<Term> { terms.iter().cloned().collect() };
+        let role = |v: &str| Term::Label("role".into(), v.into());
+        let cache: Cache<SlimPod> = Cache::for_kind();
+        cache.apply(watcher::Event::Apply(pod(
+            "t-0",
+            serde_json::json!({"role": "t"}),
+            None,
+        )));
+        cache.apply(watcher::Event::Apply(pod(
+            "t-1",
+            serde_json::json!({"role": "t"}),
+            Some("corpus"),
+        )));
+        cache.apply(watcher::Event::Apply(pod(
+            "u-0",
+            serde_json::json!({"role": "u"}),
+            None,
+        )));
+        cache.apply(watcher::Event::Apply(pod(
+            "bare",
+            serde_json::json!({}),
+            None,
+        )));
+        // Those carrying a term, and those carrying none, which no term can exclude.
+        assert_eq!(
+            names(cache.among("train", Some(&terms(&[role("t")])))),
+            ["bare", "t-0", "t-1"]
+        );
+        assert_eq!(
+            names(cache.among(
+                "train",
+                Some(&terms(&[Term::Claim("corpus".into()), role("u")]))
+            )),
+            ["bare", "t-1", "u-0"]
+        );
+        assert_eq!(
+            names(cache.among("train", None)),
+            ["bare", "t-0", "t-1", "u-0"]
+        );
+        assert_eq!(
+            names(cache.among("serve", Some(&terms(&[role("t")])))),
+            Vec::<String>::new()
+        );
+        // A relabelled pod moves between terms; a deleted one leaves them.
+        cache.apply(watcher::Event::Apply(pod(
+            "t-0",
+            serde_json::json!({"role": "u"}),
+            None,
+        )));
+        cache.apply(watcher::Event::Delete(pod(
+            "t-1",
+            serde_json::json!({"role": "t"}),
+            Some("corpus"),
+        )));
+        assert_eq!(
+            names(cache.among("train", Some(&terms(&[role("t")])))),
+            ["bare"]
+        );
+        assert_eq!(
+            names(cache.among("train", Some(&terms(&[role("u")])))),
+            ["bare", "t-0", "u-0"]
+        );
+        assert_eq!(
+            names(cache.among("train", Some(&terms(&[Term::Claim("corpus".into())])))),
+            ["bare"]
+        );
+        // A relist that no longer shows a pod drops it from the index at its end.
+        cache.apply(watcher::Event::Init);
+        cache.apply(watcher::Event::InitApply(pod(
+            "u-0",
+            serde_json::json!({"role": "u"}),
+            None,
+        )));
+        cache.apply(watcher::Event::InitDone);
+        assert_eq!(
+            names(cache.among("train", Some(&terms(&[role("u")])))),
+            ["u-0"]
+        );
+        cache.apply(watcher::Event::Delete(pod(
+            "u-0",
+            serde_json::json!({"role": "u"}),
+            None,
+        )));
+        assert!(
+            cache.inner.read().unwrap().terms.is_empty(),
+            "nothing left indexed"
+        );
+        // A kind without an index finds every object, whatever the terms.
+        let plain: Cache<NetworkPolicy> = Cache::default();
+        plain.apply(watcher::Event::Apply(np("train", "a", None)));
+        assert_eq!(plain.among("train", Some(&BTreeSet::new())).len(), 1);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 pub mod access;
 pub mod cache;
 pub mod echoes;
+#[cfg(test)]
+#[path = "tests/index.rs"]
+mod index_tests;
 pub mod leader;
 pub mod owned;
 pub mod readiness;
@@ -562,11 +565,13 @@ impl Dependents {
             Reach::Pod(_) => &admitting,
             _ => &[],
         };
-        // What the rules read of the namespace, gathered once for all its readers.
+        // What the rules read of the namespace, gathered once for all its readers: the pods
+        // the selectors' terms find.
         let pods = if selectors.is_empty() {
             vec![]
         } else {
-            self.stores.pods.in_namespace(ns)
+            let terms = stores::terms_of(selectors.iter().map(Some), []);
+            self.stores.pods.among(ns, terms.as_ref())
         };
         // For each selector of a policy, the pods it selects, found once for all readers.
         let selected: Vec<Vec<reach::PodLabels>> = selectors

@@ -14,7 +14,7 @@ use k8s_openapi::api::{
     rbac::v1::{Role, RoleBinding},
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::wait::{Condition, conditions::is_crd_established};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -22,7 +22,7 @@ use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::cache::Cache;
+use super::cache::{Cache, Term, narrowing};
 use super::echoes::Echoes;
 use super::readiness::CacheSync;
 use super::slim::SlimPod;
@@ -69,6 +69,10 @@ pub struct Stores {
 /// Drops what no decision reads, so that memory stays flat as clusters grow.
 pub trait Trim: Serialize {
     fn trim(&mut self);
+
+    /// What its cache indexes it by (see [`Term`]), for the kinds a reconcile looks up by
+    /// label or claim among many in a namespace; the others are not indexed.
+    const TERMS: Option<fn(&Self) -> Vec<Term>> = None;
 
     /// A digest of what the decisions read of the (trimmed) object: an event that leaves it
     /// unchanged (a heartbeat, a field the operator does not read) triggers no reconcile.
@@ -185,13 +189,38 @@ trim_meta_only!(
     ComplianceEvidence,
     Namespace,
     Service,
-    NetworkPolicy,
     Role,
     RoleBinding,
     PersistentVolumeClaim,
-    CronJob,
-    VolumeSnapshot
+    CronJob
 );
+
+/// A NetworkPolicy is found by the first label its pod selector requires (see [`narrowing`]):
+/// the pods it selects all carry it. One whose selector requires none is always found.
+impl Trim for NetworkPolicy {
+    fn trim(&mut self) {
+        trim_meta(self);
+    }
+    const TERMS: Option<fn(&Self) -> Vec<Term>> = Some(|np| {
+        let selector = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
+        let first = selector.and_then(|s| s.match_labels.as_ref()?.iter().next());
+        first
+            .map(|(key, value)| Term::Label(key.clone(), value.clone()))
+            .into_iter()
+            .collect()
+    });
+}
+
+/// A VolumeSnapshot is found by the claim it was taken of.
+impl Trim for VolumeSnapshot {
+    fn trim(&mut self) {
+        trim_meta(self);
+    }
+    const TERMS: Option<fn(&Self) -> Vec<Term>> = Some(|s| {
+        let claim = s.spec.source.persistent_volume_claim_name.as_ref();
+        claim.map(|c| Term::Claim(c.clone())).into_iter().collect()
+    });
+}
 
 fn trim_pod_spec(spec: &mut k8s_openapi::api::core::v1::PodSpec) {
     for c in spec
@@ -214,10 +243,18 @@ fn trim_pod_spec(spec: &mut k8s_openapi::api::core::v1::PodSpec) {
     spec.tolerations = None;
 }
 
+/// A pod is found by each of its labels and each claim it mounts.
 impl Trim for SlimPod {
     fn trim(&mut self) {
         trim_meta(self);
     }
+    const TERMS: Option<fn(&Self) -> Vec<Term>> = Some(|p| {
+        let labels = p.metadata.labels.iter().flatten();
+        let labels = labels.map(|(k, v)| Term::Label(k.clone(), v.clone()));
+        labels
+            .chain(p.claims().map(|c| Term::Claim(c.to_owned())))
+            .collect()
+    });
 }
 
 impl Trim for Deployment {
@@ -295,7 +332,7 @@ where
     K: Resource + Trim + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
-    let cache = Cache::default();
+    let cache = Cache::for_kind();
     sync.watches(&K::group(&Default::default()), &plural::<K>());
     let marker = sync.register(plural::<K>());
     let events = watcher(api, config)
@@ -467,7 +504,7 @@ where
         + Sync
         + 'static,
 {
-    let cache = Cache::default();
+    let cache = Cache::for_kind();
     sync.watches(&K::group(&()), &plural::<K>());
     let marker = sync.register(plural::<K>());
     sync.watches(
@@ -821,6 +858,20 @@ impl Touched {
     }
 }
 
+/// The terms (see [`Term`]) every object carries that one of `selectors` selects (`None`: a
+/// selector of every pod) or that mounts one of `claims`; `None` when a selector has none, and
+/// every object must be visited.
+pub(crate) fn terms_of<'a>(
+    selectors: impl IntoIterator<Item = Option<&'a LabelSelector>>,
+    claims: impl IntoIterator<Item = &'a str>,
+) -> Option<BTreeSet<Term>> {
+    let mut terms: BTreeSet<Term> = claims.into_iter().map(|c| Term::Claim(c.into())).collect();
+    for selector in selectors {
+        terms.extend(narrowing(selector?)?);
+    }
+    Some(terms)
+}
+
 /// The namespaces whose objects decide a deployment's rows.
 pub fn namespaces_of(policy: &CompliancePolicy, deployment: &ModelDeployment) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -860,21 +911,21 @@ impl Stores {
             statuses: Default::default(),
             echoes: Default::default(),
             policies: reflector::store().0,
-            evidence: Cache::default(),
-            namespaces: Cache::default(),
-            apps_deployments: Cache::default(),
-            stateful_sets: Cache::default(),
-            pods: Cache::default(),
-            services: Cache::default(),
-            network_policies: Cache::default(),
-            roles: Cache::default(),
-            role_bindings: Cache::default(),
-            pvcs: Cache::default(),
-            cron_jobs: Cache::default(),
-            volume_snapshots: Cache::default(),
+            evidence: Cache::for_kind(),
+            namespaces: Cache::for_kind(),
+            apps_deployments: Cache::for_kind(),
+            stateful_sets: Cache::for_kind(),
+            pods: Cache::for_kind(),
+            services: Cache::for_kind(),
+            network_policies: Cache::for_kind(),
+            roles: Cache::for_kind(),
+            role_bindings: Cache::for_kind(),
+            pvcs: Cache::for_kind(),
+            cron_jobs: Cache::for_kind(),
+            volume_snapshots: Cache::for_kind(),
             volume_snapshot_api: Arc::new(AtomicBool::new(true)),
-            velero_schedules: Cache::default(),
-            velero_backups: Cache::default(),
+            velero_schedules: Cache::for_kind(),
+            velero_backups: Cache::for_kind(),
             velero_schedule_api: Arc::new(AtomicBool::new(true)),
             velero_backup_api: Arc::new(AtomicBool::new(true)),
         }
@@ -893,22 +944,51 @@ impl Stores {
         let uid = deployment.metadata.uid.as_deref();
         let mine = |meta: &ObjectMeta| uid.is_some_and(|uid| crate::desired::owned_by(meta, uid));
         let mut snapshot = Snapshot::new(FactSource::Cluster);
+        let every_pod = LabelSelector::default();
         for ns in &namespaces {
             let objects = snapshot.ns_mut(ns);
             objects.namespace = self.namespaces.get("", ns).map(|o| (*o).clone());
             objects.apps_deployments = self.apps_deployments.cloned_in(ns);
             objects.stateful_sets = self.stateful_sets.cloned_in(ns);
-            let pods = self.pods.in_namespace(ns);
-            // The policies' rule looks only at the deployment's own pods: found once here,
-            // not among every pod of the namespace for each policy.
-            let labels = reach::own_pods(spec, ns, pods.iter().map(|p| p.metadata.labels.as_ref()));
-            objects.network_policies = self.network_policies.kept_or_owned(ns, uid, |np| {
-                let selector = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
-                reach::network_policy(spec, ns, selector.unwrap_or(&Default::default()), &labels)
-            });
+            // The deployment's own pods, found by the terms of its selectors: in a namespace
+            // many deployments share, the others' pods are not visited.
+            let own_selectors = reach::own_selectors(spec, ns);
+            let own_terms = terms_of(own_selectors.iter().map(|s| Some(*s)), []);
+            let own = self.pods.among(ns, own_terms.as_ref());
+            let labels = reach::own_pods(spec, ns, own.iter().map(|p| p.metadata.labels.as_ref()));
+            // The policies that select one of them carry one of their labels (a policy is
+            // found by the first label its selector requires), or they are the deny-all of
+            // the inference selector; those requiring none are always tested.
+            let policy_terms: BTreeSet<Term> = labels
+                .iter()
+                .flat_map(|l| l.iter().copied().flatten())
+                .map(|(k, v)| Term::Label(k.clone(), v.clone()))
+                .chain(spec.inference.iter().filter_map(|i| {
+                    let (k, v) = i.pod_selector.match_labels.as_ref()?.iter().next()?;
+                    Some(Term::Label(k.clone(), v.clone()))
+                }))
+                .collect();
+            objects.network_policies =
+                self.network_policies
+                    .kept_or_owned(ns, uid, Some(&policy_terms), |np| {
+                        let selector = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
+                        let selector = selector.unwrap_or(&every_pod);
+                        reach::network_policy(spec, ns, selector, &labels)
+                    });
             // The pods those policies let in are read as strangers next to the trainers.
             let peers = reach::peers_of(&objects.network_policies, ns, objects.namespace.as_ref());
-            objects.pods = pods
+            // Every pod that can reach the deployment carries a term of its selectors, of
+            // those peers, or mounts one of its safety-annotation volumes.
+            let terms = terms_of(
+                own_selectors
+                    .iter()
+                    .map(|s| Some(*s))
+                    .chain(peers.iter().copied()),
+                reach::safety_volumes(spec, ns),
+            );
+            objects.pods = self
+                .pods
+                .among(ns, terms.as_ref())
                 .iter()
                 .filter(|p| {
                     let labels = p.metadata.labels.as_ref();
@@ -942,9 +1022,12 @@ impl Stores {
             });
             // Its own snapshots by the owner index; of the others only ready backups of its
             // volumes can reach it, tested without reading each one's labels.
-            objects.volume_snapshots = self
-                .volume_snapshots
-                .kept_or_owned(ns, uid, |s| reach::ready_backup(spec, ns, s));
+            let claims = terms_of([], reach::declared_volumes(spec, ns));
+            objects.volume_snapshots =
+                self.volume_snapshots
+                    .kept_or_owned(ns, uid, claims.as_ref(), |s| {
+                        reach::ready_backup(spec, ns, s)
+                    });
             objects.services = self.services.cloned_in(ns);
             objects.pvcs = self.pvcs.cloned_in(ns);
             objects.cron_jobs = self.cron_jobs.cloned_in(ns);

@@ -51,14 +51,9 @@ pub fn network_policy(
     training || inference
 }
 
-/// Of `pods` (of `namespace`), those the deployment's training or inference selector picks.
-pub fn own_pods<'a>(
-    spec: &ModelDeploymentSpec,
-    namespace: &str,
-    pods: impl IntoIterator<Item = PodLabels<'a>>,
-) -> Vec<PodLabels<'a>> {
-    let selectors: Vec<&LabelSelector> = spec
-        .training
+/// The deployment's training and inference selectors of pods of `namespace`.
+pub fn own_selectors<'s>(spec: &'s ModelDeploymentSpec, namespace: &str) -> Vec<&'s LabelSelector> {
+    spec.training
         .iter()
         .filter(|t| t.namespace == namespace)
         .map(|t| &t.pod_selector)
@@ -68,7 +63,47 @@ pub fn own_pods<'a>(
                 .filter(|i| i.namespace == namespace)
                 .map(|i| &i.pod_selector),
         )
-        .collect();
+        .collect()
+}
+
+/// The safety-annotation volumes the deployment declares in `namespace`: a pod mounting one
+/// reaches it (see [`pod`]).
+pub fn safety_volumes<'s>(
+    spec: &'s ModelDeploymentSpec,
+    namespace: &str,
+) -> impl Iterator<Item = &'s str> {
+    spec.training
+        .iter()
+        .filter(move |t| t.namespace == namespace)
+        .flat_map(|t| t.safety_annotation_volumes.iter().map(String::as_str))
+}
+
+/// The volumes the deployment declares in `namespace`: only backups of these reach it (see
+/// [`volume_snapshot`]).
+pub fn declared_volumes<'s>(
+    spec: &'s ModelDeploymentSpec,
+    namespace: &str,
+) -> impl Iterator<Item = &'s str> {
+    let training = spec
+        .training
+        .iter()
+        .filter(move |t| t.namespace == namespace)
+        .flat_map(|t| t.data_volumes.iter().chain(&t.safety_annotation_volumes));
+    let inference = spec
+        .inference
+        .iter()
+        .filter(move |i| i.namespace == namespace)
+        .flat_map(|i| &i.model_volumes);
+    training.chain(inference).map(String::as_str)
+}
+
+/// Of `pods` (of `namespace`), those the deployment's training or inference selector picks.
+pub fn own_pods<'a>(
+    spec: &ModelDeploymentSpec,
+    namespace: &str,
+    pods: impl IntoIterator<Item = PodLabels<'a>>,
+) -> Vec<PodLabels<'a>> {
+    let selectors = own_selectors(spec, namespace);
     pods.into_iter()
         .filter(|labels| selectors.iter().any(|s| selector::matches(s, *labels)))
         .collect()
@@ -241,18 +276,7 @@ pub fn ready_backup(
 /// Whether the deployment declares the volume `claim` of `namespace` (as
 /// [`crate::backups::declared_volumes`] lists them, without gathering them).
 fn declares(spec: &ModelDeploymentSpec, namespace: &str, claim: &str) -> bool {
-    let training = spec.training.as_ref().is_some_and(|t| {
-        t.namespace == namespace
-            && t.data_volumes
-                .iter()
-                .chain(&t.safety_annotation_volumes)
-                .any(|v| v == claim)
-    });
-    training
-        || spec
-            .inference
-            .as_ref()
-            .is_some_and(|i| i.namespace == namespace && i.model_volumes.iter().any(|v| v == claim))
+    declared_volumes(spec, namespace).any(|v| v == claim)
 }
 
 /// Whether a VolumeSnapshot, in any of `versions`, can reach a deployment it was not taken
