@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use api_stand_in::e2e::{MANAGER, cluster, install_crds};
+use api_stand_in::e2e::{MANAGER, cluster, install_crds, lift_finalizers};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::api::events::v1::Event;
@@ -279,9 +279,28 @@ async fn restarts_on_a_populated_cluster() {
         return;
     };
     install_crds(&client, crdgen::crds()).await;
+    let id = format!("mco-e2e-restart-{}", std::process::id());
+    // The test runs as a task, so that a failure still removes what it made: its operator
+    // is gone then, and the finalizers it left are lifted.
+    let outcome = tokio::spawn(restarts(client.clone(), id.clone())).await;
+    if let Err(e) = outcome {
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        for ns in [format!("{id}-train"), format!("{id}-serve")] {
+            lift_finalizers(&client, &ns).await;
+            let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+        }
+        let policies: Api<CompliancePolicy> = Api::all(client.clone());
+        let _ = policies.delete(&id, &DeleteParams::default()).await;
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the test did not finish: {e}"),
+        }
+    }
+}
+
+async fn restarts(client: Client, id: String) {
     let deployments = env_number("MCO_E2E_RESTART_DEPLOYMENTS", 200);
     let restarts = env_number("MCO_E2E_RESTARTS", 10);
-    let id = format!("mco-e2e-restart-{}", std::process::id());
     let (train, serve) = (format!("{id}-train"), format!("{id}-serve"));
     let log = std::env::temp_dir().join(format!("{id}.log"));
     println!("operator log: {}", log.display());
