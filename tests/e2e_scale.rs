@@ -52,6 +52,10 @@
 //!    the operator's concurrency (8 deployments at once). It reads nothing, records no Event,
 //!    adds no finalizer and asks no access review: the floor is the least any controller
 //!    must send to reach the same stored state, and the operator is stopped while it runs.
+//!    A second run, on yet another namespace pair, sends besides what the write rules leave
+//!    the operator: per deployment the finalizer (an apply of `metadata.finalizers`), one
+//!    SubjectAccessReview, and the Event the operator recorded for it. The operator against
+//!    this run is what its own work costs: reading (lists and watches) and deciding.
 //!    The operator's time includes its own start (caches filled from lists), so the time
 //!    since it became ready is printed too.
 //!
@@ -78,6 +82,7 @@ use std::time::{Duration, Instant};
 use api_stand_in::e2e::{MANAGER, cluster, install_crds, lift_finalizers};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use k8s_openapi::api::events::v1::Event;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
     PatchParams, PostParams,
@@ -779,8 +784,9 @@ async fn owned(client: &Client, namespaces: &[&str]) -> HashMap<String, Vec<Valu
     out
 }
 
-/// What one deployment's writes are: its objects and its status.
+/// What one deployment's writes are: its objects and its status, and its uid.
 struct Captured {
+    uid: String,
     objects: Vec<Value>,
     status: Value,
 }
@@ -974,9 +980,17 @@ async fn benchmark(client: Client, id: String) -> String {
         .items
         .iter()
         .map(|d| {
-            let objects = by_uid.remove(&d.uid().unwrap()).unwrap_or_default();
+            let uid = d.uid().unwrap();
+            let objects = by_uid.remove(&uid).unwrap_or_default();
             let status = serde_json::to_value(&d.status).unwrap();
-            (d.name_any(), Captured { objects, status })
+            (
+                d.name_any(),
+                Captured {
+                    uid,
+                    objects,
+                    status,
+                },
+            )
         })
         .collect();
     drop(statuses);
@@ -1061,96 +1075,13 @@ async fn benchmark(client: Client, id: String) -> String {
     );
     operator.stop();
 
-    // 3. The floor: the same writes by a bare client, on fresh deployments.
-    let floor = Part::new(&id, "floor");
-    floor.create_namespaces(&client, &id).await;
-    let uids = floor.create_deployments(&client, &id, n, 0).await;
-    let rewrite = |v: &Value, old_uid: &str, new_uid: &str| -> Value {
-        let text = serde_json::to_string(v)
-            .unwrap()
-            .replace(&large.train, &floor.train)
-            .replace(&large.serve, &floor.serve)
-            .replace(old_uid, new_uid);
-        serde_json::from_str(&text).unwrap()
-    };
-    let old_uids: HashMap<String, String> = captured
-        .iter()
-        .map(|(name, c)| {
-            let uid = c
-                .objects
-                .iter()
-                .find_map(|o| o["metadata"]["labels"][UID_LABEL].as_str())
-                .unwrap_or("no-owned-object")
-                .to_owned();
-            (name.clone(), uid)
-        })
-        .collect();
-    let work: Vec<(String, Vec<Value>, Value)> = captured
-        .iter()
-        .map(|(name, c)| {
-            let (old, new) = (&old_uids[name], &uids[name]);
-            let objects = c.objects.iter().map(|o| rewrite(o, old, new)).collect();
-            let status = json!({
-                "apiVersion": ModelDeployment::api_version(&()),
-                "kind": ModelDeployment::kind(&()),
-                "status": rewrite(&c.status, old, new),
-            });
-            (name.clone(), objects, status)
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let before = requests(&client).await;
-    let control_before = control_plane_cpu();
-    let floor_started = Instant::now();
-    let params = PatchParams::apply("mco-floor").force();
-    futures::stream::iter(work)
-        .map(|(name, objects, status)| {
-            let (client, params) = (client.clone(), params.clone());
-            let mdeps = floor.deployments(&client);
-            async move {
-                for object in objects {
-                    let (group, version) = object["apiVersion"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .rsplit_once('/')
-                        .unwrap_or(("", object["apiVersion"].as_str().unwrap_or_default()));
-                    let kind = object["kind"].as_str().unwrap_or_default();
-                    let resource = resource_of(group, version, kind);
-                    let ns = object["metadata"]["namespace"].as_str().unwrap_or_default();
-                    let api: Api<DynamicObject> =
-                        Api::namespaced_with(client.clone(), ns, &resource);
-                    let name = object["metadata"]["name"].as_str().unwrap_or_default();
-                    api.patch(name, &params, &Patch::Apply(&object)).await?;
-                }
-                mdeps
-                    .patch_status(&name, &params, &Patch::Apply(&status))
-                    .await?;
-                Ok::<_, kube::Error>(())
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<()>>()
-        .await
-        .expect("the floor's applies");
-    let floor_time = floor_started.elapsed();
-    let floor_control_plane = control_plane_cpu()
-        .zip(control_before)
-        .map(|(after, before)| after.saturating_sub(before));
-    let floor_requests = delta(&requests(&client).await, &before);
-    let floored = floor
-        .deployments(&client)
-        .list(&ListParams::default().labels(&floor.selector()))
-        .await
-        .expect("floor deployments")
-        .items
-        .iter()
-        .filter(|d| converged(d))
-        .count();
-    assert_eq!(floored, n, "the floor's deployments carry their status");
-    println!(
-        "floor: {n} deployments' objects and statuses applied in {}",
-        secs(floor_time)
-    );
+    // 3. The floor: the same writes by a bare client, on fresh deployments; then, on others,
+    // the same with the requests the write rules leave the operator besides: the finalizer,
+    // one Event and one access review per deployment.
+    let floor = run_floor(&client, &id, "floor", &large, &captured, false).await;
+    let floor_plus = run_floor(&client, &id, "floorplus", &large, &captured, true).await;
+    let (floor_time, floor_control_plane, floor_requests) =
+        (floor.time, floor.control_plane, &floor.requests);
 
     // The table.
     let per = |d: Duration, n: usize| format!("{:.1} ms", d.as_secs_f64() * 1000.0 / n as f64);
@@ -1169,9 +1100,19 @@ async fn benchmark(client: Client, id: String) -> String {
         format!(
             "{} ({:.2} requests per deployment); operator/floor = {:.2}× from start, {:.2}× from ready",
             secs(floor_time),
-            writes(&floor_requests) / nf,
+            writes(floor_requests) / nf,
             at_n.all.as_secs_f64() / floor_time.as_secs_f64(),
             (at_n.all - at_n.ready).as_secs_f64() / floor_time.as_secs_f64(),
+        ),
+    );
+    table.row(
+        "floor + the required extras: the same, plus per deployment the finalizer apply, its Event as the operator wrote it and 1 SubjectAccessReview",
+        format!(
+            "{} ({:.2} requests per deployment); operator/this = {:.2}× from start, {:.2}× from ready",
+            secs(floor_plus.time),
+            writes(&floor_plus.requests) / nf,
+            at_n.all.as_secs_f64() / floor_plus.time.as_secs_f64(),
+            (at_n.all - at_n.ready).as_secs_f64() / floor_plus.time.as_secs_f64(),
         ),
     );
     table.row(
@@ -1277,13 +1218,18 @@ async fn benchmark(client: Client, id: String) -> String {
             secs(restart_reconciled)
         ),
     );
-    if let (Some(op), Some(fl)) = (at_n.control_plane, floor_control_plane) {
+    if let (Some(op), Some(fl), Some(plus)) = (
+        at_n.control_plane,
+        floor_control_plane,
+        floor_plus.control_plane,
+    ) {
         table.row(
             format!("API server + etcd CPU per deployment, N={n}"),
             format!(
-                "{} during the operator's convergence, {} during the floor",
+                "{} during the operator's convergence, {} during the floor, {} with the extras",
                 per(op, n),
-                per(fl, n)
+                per(fl, n),
+                per(plus, n)
             ),
         );
     }
@@ -1324,6 +1270,186 @@ async fn benchmark(client: Client, id: String) -> String {
     );
     let _ = std::fs::remove_file(&log);
     table.render()
+}
+
+/// One run of the floor.
+struct Floor {
+    time: Duration,
+    control_plane: Option<Duration>,
+    requests: Requests,
+}
+
+/// Creates `n` fresh deployments in a namespace pair of the part `part` (no operator serves
+/// them) and sends, timed, what the operator wrote for the deployments of `large` (`captured`),
+/// rewritten for them, at the operator's concurrency: for each deployment one server-side
+/// apply of each object, then one of its status. With `extras`, also what the write rules
+/// leave the operator besides, in its order: first the finalizer (an apply of
+/// `metadata.finalizers`), a SubjectAccessReview before the status (the operator's question:
+/// may the serving account read the first training volume), and after it one Event, as the
+/// operator recorded it for the deployment of `large`.
+async fn run_floor(
+    client: &Client,
+    id: &str,
+    part: &str,
+    large: &Part,
+    captured: &BTreeMap<String, Captured>,
+    extras: bool,
+) -> Floor {
+    let n = captured.len();
+    let floor = Part::new(id, part);
+    floor.create_namespaces(client, id).await;
+    let uids = floor.create_deployments(client, id, n, 0).await;
+    let rewrite = |v: &Value, old_uid: &str, new_uid: &str| -> Value {
+        let text = serde_json::to_string(v)
+            .unwrap()
+            .replace(&large.train, &floor.train)
+            .replace(&large.serve, &floor.serve)
+            .replace(old_uid, new_uid);
+        serde_json::from_str(&text).unwrap()
+    };
+    let events: Api<Event> = Api::namespaced(client.clone(), &large.serve);
+    let mut event_of: HashMap<String, Value> = HashMap::new();
+    if extras {
+        for e in events
+            .list(&ListParams::default())
+            .await
+            .expect("events")
+            .items
+        {
+            let Some(uid) = e.regarding.as_ref().and_then(|r| r.uid.clone()) else {
+                continue;
+            };
+            let mut sent = as_sent(&e);
+            if let Some(o) = sent.as_object_mut() {
+                o.retain(|key, _| !key.starts_with("deprecated"));
+            }
+            event_of.entry(uid).or_insert(sent);
+        }
+    }
+    let work: Vec<FloorWork> = captured
+        .iter()
+        .map(|(name, c)| {
+            let old = &c.uid;
+            let new = &uids[name];
+            let objects = c.objects.iter().map(|o| rewrite(o, old, new)).collect();
+            let status = json!({
+                "apiVersion": ModelDeployment::api_version(&()),
+                "kind": ModelDeployment::kind(&()),
+                "status": rewrite(&c.status, old, new),
+            });
+            let claim = floor.deployment(name, id)["spec"]["training"]["dataVolumes"][0]
+                .as_str()
+                .unwrap_or("data")
+                .to_owned();
+            let review = extras.then(|| {
+                json!({
+                    "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                    "spec": {
+                        "user": format!("system:serviceaccount:{}:default", floor.serve),
+                        "groups": ["system:serviceaccounts",
+                                   format!("system:serviceaccounts:{}", floor.serve),
+                                   "system:authenticated"],
+                        "resourceAttributes": {"namespace": floor.train, "verb": "get",
+                                               "resource": "persistentvolumeclaims", "name": claim}
+                    }
+                })
+            });
+            let event = event_of.get(old).map(|e| rewrite(e, old, new));
+            assert!(!extras || event.is_some(), "no Event recorded for {name}");
+            FloorWork {
+                name: name.clone(),
+                objects,
+                status,
+                review,
+                event,
+            }
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = requests(client).await;
+    let control_before = control_plane_cpu();
+    let started = Instant::now();
+    let params = PatchParams::apply("mco-floor").force();
+    let reviews = resource_of("authorization.k8s.io", "v1", "SubjectAccessReview");
+    futures::stream::iter(work)
+        .map(|w| {
+            let (client, params) = (client.clone(), params.clone());
+            let mdeps = floor.deployments(&client);
+            let events: Api<Event> = Api::namespaced(client.clone(), &floor.serve);
+            let reviews: Api<DynamicObject> = Api::all_with(client.clone(), &reviews);
+            async move {
+                if extras {
+                    let finalizer = json!({
+                        "apiVersion": ModelDeployment::api_version(&()),
+                        "kind": ModelDeployment::kind(&()),
+                        "metadata": {"name": w.name, "finalizers": ["modelcompliance.io/cleanup"]}
+                    });
+                    mdeps
+                        .patch(&w.name, &params, &Patch::Apply(&finalizer))
+                        .await?;
+                }
+                for object in w.objects {
+                    let (group, version) = object["apiVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .rsplit_once('/')
+                        .unwrap_or(("", object["apiVersion"].as_str().unwrap_or_default()));
+                    let kind = object["kind"].as_str().unwrap_or_default();
+                    let resource = resource_of(group, version, kind);
+                    let ns = object["metadata"]["namespace"].as_str().unwrap_or_default();
+                    let api: Api<DynamicObject> =
+                        Api::namespaced_with(client.clone(), ns, &resource);
+                    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+                    api.patch(name, &params, &Patch::Apply(&object)).await?;
+                }
+                if let Some(review) = w.review {
+                    let review: DynamicObject = from_json(review);
+                    reviews.create(&PostParams::default(), &review).await?;
+                }
+                mdeps
+                    .patch_status(&w.name, &params, &Patch::Apply(&w.status))
+                    .await?;
+                if let Some(event) = w.event {
+                    let event: Event = from_json(event);
+                    events.create(&PostParams::default(), &event).await?;
+                }
+                Ok::<_, kube::Error>(())
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await
+        .expect("the floor's applies");
+    let time = started.elapsed();
+    let control_plane = control_plane_cpu()
+        .zip(control_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let requests = delta(&requests(client).await, &before);
+    let floored = floor
+        .deployments(client)
+        .list(&ListParams::default().labels(&floor.selector()))
+        .await
+        .expect("floor deployments")
+        .items
+        .iter()
+        .filter(|d| converged(d))
+        .count();
+    assert_eq!(floored, n, "the floor's deployments carry their status");
+    println!("{part}: {n} deployments' writes sent in {}", secs(time));
+    Floor {
+        time,
+        control_plane,
+        requests,
+    }
+}
+
+/// What the floor sends for one deployment.
+struct FloorWork {
+    name: String,
+    objects: Vec<Value>,
+    status: Value,
+    review: Option<Value>,
+    event: Option<Value>,
 }
 
 /// Status writes of any verb.
