@@ -80,6 +80,53 @@ async fn first_reconcile_creates_exactly_the_controls_then_nothing() {
     );
 }
 
+/// Deployments sharing a training namespace each get a binding for their own trainers; that
+/// binding grants the serving account of another nothing, so its answer is reused: the second
+/// deployment, served by the same account on the same volume, asks no review. A binding that
+/// names a group of the account's token makes the next reconcile ask again.
+#[tokio::test]
+async fn a_neighbours_binding_does_not_make_the_same_question_asked_again() {
+    let api = cluster();
+    let mut second = deployment();
+    second["metadata"]["name"] = json!("chat-2");
+    second["metadata"]["uid"] = json!("mdep-uid-2");
+    second["spec"]["training"]["podSelector"] = json!({"matchLabels": {"role": "trainer-2"}});
+    let second_path = MDEP.replace("/chat", "/chat-2");
+    api.insert(&second_path, second);
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let reviews = |api: &api_stand_in::FakeApi| {
+        paths(&api.writes(), Method::POST)
+            .iter()
+            .filter(|p| p.ends_with("/subjectaccessreviews"))
+            .count()
+    };
+    assert_eq!(reviews(&api), 1, "chat's account on corpus");
+    api.clear_log();
+    reconcile_at(&api, &mut ctx, &second_path).await.unwrap();
+    let bindings: Vec<String> = paths(&api.writes(), Method::PATCH)
+        .into_iter()
+        .filter(|p| p.contains("/rolebindings/"))
+        .collect();
+    assert_eq!(bindings.len(), 1, "chat-2's own binding: {bindings:?}");
+    assert_eq!(
+        reviews(&api),
+        0,
+        "the same question, nothing that can change its answer"
+    );
+
+    api.insert(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/train/rolebindings/everyone-reads",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "everyone-reads", "namespace": "train", "resourceVersion": "900"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+               "subjects": [{"kind": "Group", "name": "system:serviceaccounts:serve"}]}),
+    );
+    api.clear_log();
+    reconcile_at(&api, &mut ctx, &second_path).await.unwrap();
+    assert_eq!(reviews(&api), 1, "a binding to every account of serve");
+}
+
 #[tokio::test]
 async fn policy_change_propagates() {
     let api = cluster();

@@ -159,6 +159,8 @@ const NOT_REASONS: &[&str] = &[
     "Role",
     "ClusterRole",
     "ServiceAccount",
+    "User",
+    "Group",
     "Ingress",
     "Completed",
     "In",

@@ -1,18 +1,21 @@
 //! SubjectAccessReviews proving that inference service accounts cannot read training data,
 //! cached so that a steady cluster sees no requests: an answer is reused until the RBAC
-//! objects of the training namespace change, or for at most `MAX_AGE`.
+//! objects of the training namespace that can concern the account change, or for at most
+//! `MAX_AGE`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::PostParams;
 use kube::{Api, Client};
 
-use super::stores::Stores;
+use super::cache::Term;
+use super::stores::{Stores, Trim};
 use crate::api::ModelDeployment;
 use crate::api::selector;
 use crate::snapshot::{AccessReview, Snapshot};
@@ -41,24 +44,90 @@ pub struct Reviews {
     answers: Mutex<BTreeMap<Question, Answer>>,
 }
 
-/// A fingerprint of the RBAC objects of a namespace: every Role and RoleBinding the cache
-/// holds there, at the version the snapshot holds where it has one (what this reconcile
-/// applied, which the cache may not show yet). The snapshot alone would not do: it keeps only
-/// the objects that reach the deployment, and a binding made for another deployment can still
-/// change what a service account may read. The caches keep each namespace's digest up to
-/// date, so this costs the snapshot's few objects, not every binding of a namespace a fleet
-/// shares.
-fn rbac_fingerprint(stores: &Stores, snapshot: &Snapshot, namespace: &str) -> u64 {
+/// The groups every service-account token of `namespace` carries: a binding to any of them
+/// counts for its accounts.
+fn token_groups(namespace: &str) -> [String; 3] {
+    [
+        "system:serviceaccounts".into(),
+        format!("system:serviceaccounts:{namespace}"),
+        "system:authenticated".into(),
+    ]
+}
+
+/// The subjects (see [`Term::Subject`]) a binding must name to grant `account` anything: the
+/// account, as itself and as its user name, and the groups of its token.
+fn subjects_of(account: &(String, String)) -> BTreeSet<Term> {
+    let (ns, name) = account;
+    [
+        format!("ServiceAccount:{ns}:{name}"),
+        format!("User:system:serviceaccount:{ns}:{name}"),
+    ]
+    .into_iter()
+    .chain(token_groups(ns).iter().map(|g| format!("Group:{g}")))
+    .map(Term::Subject)
+    .collect()
+}
+
+/// A fingerprint of what RBAC in `namespace` can grant `account`: the RoleBindings there that
+/// name one of its subjects (or a subject of a kind the index does not know), and the Roles
+/// they refer to, each at the version the snapshot holds where it has one (what this reconcile
+/// applied, which the cache may not show yet). A binding naming other subjects grants the
+/// account nothing, so the bindings a fleet sharing a training namespace gets, one per
+/// deployment for its own trainers, do not make every other deployment ask again. The cache
+/// finds the bindings by subject, so this costs those few, not every binding of the namespace.
+fn rbac_fingerprint(
+    stores: &Stores,
+    snapshot: &Snapshot,
+    namespace: &str,
+    account: &(String, String),
+) -> u64 {
     use std::hash::{Hash, Hasher};
+    let subjects = subjects_of(account);
+    let terms = RoleBinding::TERMS.expect("bindings are indexed by subject");
+    let concerns = |b: &RoleBinding| {
+        let named = terms(b);
+        named.is_empty() || named.iter().any(|t| subjects.contains(t))
+    };
     let objects = snapshot.ns(namespace);
+    let mut bindings: BTreeMap<String, Arc<RoleBinding>> = stores
+        .role_bindings
+        .among(namespace, Some(&subjects))
+        .into_iter()
+        .map(|b| (b.metadata.name.clone().unwrap_or_default(), b))
+        .collect();
+    for b in &objects.role_bindings {
+        let name = b.metadata.name.clone().unwrap_or_default();
+        if concerns(b) {
+            bindings.insert(name, Arc::new(b.clone()));
+        } else {
+            bindings.remove(&name);
+        }
+    }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (
-        stores.roles.digest_in(namespace, &objects.roles),
-        stores
-            .role_bindings
-            .digest_in(namespace, &objects.role_bindings),
-    )
-        .hash(&mut hasher);
+    for (name, b) in &bindings {
+        (
+            name,
+            &b.metadata.resource_version,
+            &b.role_ref.kind,
+            &b.role_ref.name,
+        )
+            .hash(&mut hasher);
+        if b.role_ref.kind == "Role" {
+            let role = &b.role_ref.name;
+            let written = objects
+                .roles
+                .iter()
+                .find(|r| r.metadata.name.as_ref() == Some(role))
+                .map(|r| r.metadata.resource_version.clone());
+            let version = written.unwrap_or_else(|| {
+                stores
+                    .roles
+                    .get(namespace, role)
+                    .and_then(|r| r.metadata.resource_version.clone())
+            });
+            version.hash(&mut hasher);
+        }
+    }
     hasher.finish()
 }
 
@@ -122,11 +191,13 @@ impl Reviews {
         snapshot: &Snapshot,
     ) -> Result<Vec<AccessReview>, kube::Error> {
         let mut out = Vec::new();
-        let mut fingerprints: BTreeMap<String, u64> = BTreeMap::new();
+        let mut fingerprints: BTreeMap<(String, (String, String)), u64> = BTreeMap::new();
         for q in questions(deployment, snapshot) {
             let rbac = *fingerprints
-                .entry(q.namespace.clone())
-                .or_insert_with(|| rbac_fingerprint(stores, snapshot, &q.namespace));
+                .entry((q.namespace.clone(), q.service_account.clone()))
+                .or_insert_with(|| {
+                    rbac_fingerprint(stores, snapshot, &q.namespace, &q.service_account)
+                });
             let cached = self
                 .answers
                 .lock()
@@ -172,11 +243,7 @@ fn request(q: &Question) -> SubjectAccessReview {
     SubjectAccessReview {
         spec: SubjectAccessReviewSpec {
             user: Some(format!("system:serviceaccount:{ns}:{name}")),
-            groups: Some(vec![
-                "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{ns}"),
-                "system:authenticated".into(),
-            ]),
+            groups: Some(token_groups(ns).into()),
             resource_attributes: Some(ResourceAttributes {
                 namespace: Some(q.namespace.clone()),
                 verb: Some("get".into()),
@@ -200,52 +267,123 @@ async fn ask(client: &Client, q: &Question) -> Result<bool, kube::Error> {
 mod tests {
     use super::*;
 
-    /// Answers are reused while the training namespace's RBAC stays the same: the key
-    /// changes with any binding there, another deployment's included, and with what the
-    /// reconcile just wrote; not with another namespace's.
+    /// Answers are reused while nothing in the training namespace that can grant the account
+    /// anything changes: the key follows the bindings naming it, its user name or a group of
+    /// its token (or a subject of an unknown kind), the Roles they name, and what the
+    /// reconcile just wrote; not bindings of other subjects, their Roles, or another
+    /// namespace's.
     #[test]
-    fn the_rbac_key_follows_every_binding_of_the_namespace() {
-        use k8s_openapi::api::rbac::v1::RoleBinding;
-        let binding = |ns: &str, name: &str, version: &str| -> RoleBinding {
-            serde_json::from_value(serde_json::json!({
+    fn the_rbac_key_follows_the_bindings_that_can_grant_the_account() {
+        use k8s_openapi::api::rbac::v1::Role;
+        use kube::runtime::watcher::Event;
+        let binding = |ns: &str, name: &str, version: &str, subject: serde_json::Value| {
+            serde_json::from_value::<RoleBinding>(serde_json::json!({
                 "metadata": {"name": name, "namespace": ns, "resourceVersion": version,
                              "labels": {crate::labels::DEPLOYMENT_UID: "other-uid"}},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"}
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                            "name": format!("{name}-role")},
+                "subjects": [subject]
             }))
             .unwrap()
         };
+        let role = |name: &str, version: &str| -> Role {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "train", "resourceVersion": version}
+            }))
+            .unwrap()
+        };
+        let account = ("serve".to_owned(), "chat".to_owned());
+        let sa = |ns: &str, name: &str| serde_json::json!({"kind": "ServiceAccount", "namespace": ns, "name": name});
+        let group = |name: &str| serde_json::json!({"kind": "Group", "name": name});
         let stores = Stores::empty();
         let nothing = Snapshot::default();
-        let before = rbac_fingerprint(&stores, &nothing, "train");
-        stores
-            .role_bindings
-            .apply(kube::runtime::watcher::Event::Apply(binding(
-                "serve", "b", "1",
-            )));
-        assert_eq!(rbac_fingerprint(&stores, &nothing, "train"), before);
-        stores
-            .role_bindings
-            .apply(kube::runtime::watcher::Event::Apply(binding(
-                "train", "b", "2",
-            )));
-        let with_theirs = rbac_fingerprint(&stores, &nothing, "train");
-        assert_ne!(with_theirs, before, "another deployment's binding");
-        let mut written = Snapshot::default();
-        written
-            .ns_mut("train")
-            .role_bindings
-            .push(binding("train", "b", "3"));
-        let with_mine = rbac_fingerprint(&stores, &written, "train");
-        assert_ne!(with_mine, with_theirs, "what this reconcile wrote");
-        stores
-            .role_bindings
-            .apply(kube::runtime::watcher::Event::Apply(binding(
-                "train", "b", "3",
-            )));
+        let key = |snapshot: &Snapshot| rbac_fingerprint(&stores, snapshot, "train", &account);
+        let before = key(&nothing);
+
+        // Bindings that cannot grant the account anything: the key stays.
+        stores.role_bindings.apply(Event::Apply(binding(
+            "serve",
+            "here",
+            "1",
+            sa("serve", "chat"),
+        )));
+        stores.role_bindings.apply(Event::Apply(binding(
+            "train",
+            "trainers",
+            "2",
+            sa("train", "trainer"),
+        )));
+        stores.role_bindings.apply(Event::Apply(binding(
+            "train",
+            "same-name",
+            "3",
+            sa("other", "chat"),
+        )));
+        stores.role_bindings.apply(Event::Apply(binding(
+            "train",
+            "others",
+            "4",
+            group("system:serviceaccounts:other"),
+        )));
+        stores.roles.apply(Event::Apply(role("trainers-role", "5")));
         assert_eq!(
-            rbac_fingerprint(&stores, &nothing, "train"),
-            with_mine,
-            "the same once the cache shows it"
+            key(&nothing),
+            before,
+            "bindings of other subjects and their roles"
+        );
+
+        // Each that can: the account, its user name, a group of its token, an unknown kind.
+        let mut last = before;
+        for (name, subject) in [
+            ("account", sa("serve", "chat")),
+            (
+                "user",
+                serde_json::json!({"kind": "User", "name": "system:serviceaccount:serve:chat"}),
+            ),
+            ("tokens", group("system:serviceaccounts:serve")),
+            ("everyone", group("system:authenticated")),
+            ("unknown", serde_json::json!({"kind": "Robot", "name": "r"})),
+        ] {
+            stores
+                .role_bindings
+                .apply(Event::Apply(binding("train", name, "6", subject)));
+            let now = key(&nothing);
+            assert_ne!(now, last, "a binding to {name}");
+            last = now;
+        }
+        stores.roles.apply(Event::Apply(role("tokens-role", "7")));
+        let with_role = key(&nothing);
+        assert_ne!(with_role, last, "the Role such a binding names");
+
+        // What this reconcile wrote counts before the cache shows it, and the same after.
+        let mut written = Snapshot::default();
+        written.ns_mut("train").role_bindings.push(binding(
+            "train",
+            "mine",
+            "8",
+            sa("serve", "chat"),
+        ));
+        let with_mine = key(&written);
+        assert_ne!(with_mine, with_role, "what this reconcile wrote");
+        stores.role_bindings.apply(Event::Apply(binding(
+            "train",
+            "mine",
+            "8",
+            sa("serve", "chat"),
+        )));
+        assert_eq!(key(&nothing), with_mine, "the same once the cache shows it");
+        // A written version that no longer names the account takes the binding out.
+        let mut rewritten = Snapshot::default();
+        rewritten.ns_mut("train").role_bindings.push(binding(
+            "train",
+            "mine",
+            "9",
+            sa("train", "trainer"),
+        ));
+        assert_eq!(
+            key(&rewritten),
+            with_role,
+            "a binding rewritten for another subject"
         );
     }
 

@@ -1,7 +1,9 @@
 //! A cache of observed objects indexed the way the reconcile reads them: by namespace (a
 //! snapshot reads only the namespaces a deployment depends on), and by the deployment uid
-//! label of the objects the operator writes (its orphans are found without a scan). A
-//! reconcile's cost then follows the size of its own namespaces, not of the cluster.
+//! label of the objects the operator writes (its orphans are found without a scan), and for
+//! some kinds by terms (labels, claims, subjects: see [`Term`]) so that a reconcile finds its
+//! own among many in a shared namespace by lookups. A reconcile's cost then follows the size
+//! of its own objects, not of the cluster or of its namespaces.
 //!
 //! It is filled from a watch's events. A re-list updates the objects in place and drops, at
 //! its end, those it did not see: it never holds two copies of the cluster at once.
@@ -26,6 +28,9 @@ type Key = (String, String);
 pub enum Term {
     Label(String, String),
     Claim(String),
+    /// A subject a binding names: `ServiceAccount:<namespace>:<name>`, `User:<name>` or
+    /// `Group:<name>`.
+    Subject(String),
 }
 
 /// Terms of which every object `selector` selects carries one: the first of its
@@ -107,9 +112,6 @@ struct Inner<K> {
     /// Per namespace, the names of the objects the operator did not make for one deployment
     /// (see [`made_for`]): those a deployment's rules may read besides its own.
     shared: HashMap<String, BTreeSet<String>>,
-    /// Per namespace, the XOR of the digests of its objects' names and versions: a key for
-    /// what is derived from a namespace's objects, kept up to date at each change.
-    digests: HashMap<String, u64>,
     /// During a re-list: the objects seen so far.
     relisting: Option<HashSet<Key>>,
     /// How the kind is indexed by terms, if it is (see [`Trim::TERMS`]).
@@ -131,7 +133,6 @@ impl<K> Cache<K> {
                 by_namespace: HashMap::new(),
                 by_owner: HashMap::new(),
                 shared: HashMap::new(),
-                digests: HashMap::new(),
                 relisting: None,
                 index,
                 terms: HashMap::new(),
@@ -155,15 +156,6 @@ fn key_of<K: Resource>(o: &K) -> Key {
     )
 }
 
-/// A digest of an object's name and version.
-fn version_digest<K: Resource>(o: &K) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let meta = o.meta();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (&meta.name, &meta.resource_version).hash(&mut hasher);
-    hasher.finish()
-}
-
 fn owner_of<K: Resource>(o: &K) -> Option<&String> {
     o.meta().labels.as_ref()?.get(DEPLOYMENT_UID)
 }
@@ -180,7 +172,6 @@ fn made_for<K: Resource>(o: &K) -> Option<&String> {
 impl<K: Resource> Inner<K> {
     fn insert(&mut self, object: K) {
         let key = key_of(&object);
-        *self.digests.entry(key.0.clone()).or_default() ^= version_digest(&object);
         if let Some(seen) = self.relisting.as_mut() {
             seen.insert(key.clone());
         }
@@ -197,9 +188,6 @@ impl<K: Resource> Inner<K> {
             .entry(key.0.clone())
             .or_default()
             .insert(key.1.clone(), Arc::new(object));
-        if let Some(previous) = previous.as_deref() {
-            *self.digests.entry(key.0.clone()).or_default() ^= version_digest(previous);
-        }
         if let (Some(index), Some(terms)) = (self.index, terms) {
             let indexed = self.terms.entry(key.0.clone()).or_default();
             if let Some(previous) = previous.as_deref() {
@@ -221,9 +209,6 @@ impl<K: Resource> Inner<K> {
     fn remove(&mut self, key: &Key) -> Option<Arc<K>> {
         let names = self.by_namespace.get_mut(&key.0)?;
         let removed = names.remove(&key.1);
-        if let Some(removed) = removed.as_deref() {
-            *self.digests.entry(key.0.clone()).or_default() ^= version_digest(removed);
-        }
         if names.is_empty() {
             self.by_namespace.remove(&key.0);
         }
@@ -339,22 +324,6 @@ impl<K: Resource> Cache<K> {
     }
 
     /// The objects of `namespace`, by name.
-    /// A digest of the names and versions of the objects of `namespace`, with `overrides`
-    /// (objects of that namespace at a version the cache may not show yet) in place of the
-    /// cached ones of the same name. It costs the overrides, not the namespace's objects.
-    pub fn digest_in(&self, namespace: &str, overrides: &[K]) -> u64 {
-        let inner = self.inner.read().expect("cache lock");
-        let mut digest = inner.digests.get(namespace).copied().unwrap_or_default();
-        for o in overrides {
-            let name = o.meta().name.as_deref().unwrap_or_default();
-            if let Some(cached) = inner.by_namespace.get(namespace).and_then(|n| n.get(name)) {
-                digest ^= version_digest(&**cached);
-            }
-            digest ^= version_digest(o);
-        }
-        digest
-    }
-
     pub fn in_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
         let inner = self.inner.read().expect("cache lock");
         inner
@@ -544,33 +513,6 @@ mod tests {
             .iter()
             .map(|o| o.metadata.name.clone().unwrap())
             .collect()
-    }
-
-    #[test]
-    fn a_namespaces_digest_follows_its_objects_versions() {
-        let versioned = |ns: &str, name: &str, version: &str| {
-            let mut o = np(ns, name, None);
-            o.metadata.resource_version = Some(version.into());
-            o
-        };
-        let cache = Cache::default();
-        let empty = cache.digest_in("a", &[]);
-        cache.apply(watcher::Event::Apply(versioned("a", "x", "1")));
-        let one = cache.digest_in("a", &[]);
-        assert_ne!(one, empty);
-        cache.apply(watcher::Event::Apply(versioned("b", "x", "2")));
-        assert_eq!(cache.digest_in("a", &[]), one, "another namespace's change");
-        // What a reconcile just wrote counts in place of the cached version...
-        let written = cache.digest_in("a", &[versioned("a", "x", "3")]);
-        assert_ne!(written, one);
-        // ...and equals the digest once the cache shows it, in any cache that holds the same.
-        cache.apply(watcher::Event::Apply(versioned("a", "x", "3")));
-        assert_eq!(cache.digest_in("a", &[]), written);
-        let other = Cache::default();
-        other.apply(watcher::Event::Apply(versioned("a", "x", "3")));
-        assert_eq!(other.digest_in("a", &[]), written);
-        cache.apply(watcher::Event::Delete(versioned("a", "x", "3")));
-        assert_eq!(cache.digest_in("a", &[]), empty, "nothing left");
     }
 
     #[test]

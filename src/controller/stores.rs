@@ -190,10 +190,34 @@ trim_meta_only!(
     Namespace,
     Service,
     Role,
-    RoleBinding,
     PersistentVolumeClaim,
     CronJob
 );
+
+/// A RoleBinding is found by the subjects it names (see [`Term::Subject`]); one naming a
+/// subject of another kind is always found.
+impl Trim for RoleBinding {
+    fn trim(&mut self) {
+        trim_meta(self);
+    }
+    const TERMS: Option<fn(&Self) -> Vec<Term>> = Some(|b| {
+        let namespace = b.metadata.namespace.as_deref().unwrap_or_default();
+        let mut terms = Vec::new();
+        for s in b.subjects.iter().flatten() {
+            let subject = match s.kind.as_str() {
+                // A service account without a namespace is one of the binding's.
+                "ServiceAccount" => {
+                    let ns = s.namespace.as_deref().filter(|n| !n.is_empty());
+                    format!("ServiceAccount:{}:{}", ns.unwrap_or(namespace), s.name)
+                }
+                "User" | "Group" => format!("{}:{}", s.kind, s.name),
+                _ => return vec![],
+            };
+            terms.push(Term::Subject(subject));
+        }
+        terms
+    });
+}
 
 /// A NetworkPolicy is found by the first label its pod selector requires (see [`narrowing`]):
 /// the pods it selects all carry it. One whose selector requires none is always found.

@@ -205,6 +205,15 @@ pub async fn reconcile_fresh(
     api: &FakeApi,
     ctx: &mut Arc<Context>,
 ) -> Result<(), model_compliance_operator::controller::Error> {
+    reconcile_at(api, ctx, MDEP).await
+}
+
+/// The same for the ModelDeployment stored at `path`.
+pub async fn reconcile_at(
+    api: &FakeApi,
+    ctx: &mut Arc<Context>,
+    path: &str,
+) -> Result<(), model_compliance_operator::controller::Error> {
     let fresh = context(api);
     // Carry the SubjectAccessReview answers: a running operator keeps them.
     let previous = std::mem::replace(ctx, fresh);
@@ -215,7 +224,10 @@ pub async fn reconcile_fresh(
         ctx_mut.created = previous.created;
         ctx_mut.metrics = previous.metrics;
     }
-    reconcile(current(api), ctx.clone()).await.map(|_| ())
+    let deployment = serde_json::from_value(api.object(path).unwrap()).unwrap();
+    reconcile(Arc::new(deployment), ctx.clone())
+        .await
+        .map(|_| ())
 }
 
 pub fn paths(requests: &[Logged], method: Method) -> Vec<String> {
