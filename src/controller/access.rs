@@ -4,7 +4,7 @@
 //! `MAX_AGE`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::authorization::v1::{
@@ -89,18 +89,15 @@ fn rbac_fingerprint(
         named.is_empty() || named.iter().any(|t| subjects.contains(t))
     };
     let objects = snapshot.ns(namespace);
-    let mut bindings: BTreeMap<String, Arc<RoleBinding>> = stores
-        .role_bindings
-        .among(namespace, Some(&subjects))
-        .into_iter()
-        .map(|b| (b.metadata.name.clone().unwrap_or_default(), b))
-        .collect();
+    let cached = stores.role_bindings.among(namespace, Some(&subjects));
+    let name = |b: &RoleBinding| b.metadata.name.clone().unwrap_or_default();
+    let mut bindings: BTreeMap<String, &RoleBinding> =
+        cached.iter().map(|b| (name(b), &**b)).collect();
     for b in &objects.role_bindings {
-        let name = b.metadata.name.clone().unwrap_or_default();
         if concerns(b) {
-            bindings.insert(name, Arc::new(b.clone()));
+            bindings.insert(name(b), b);
         } else {
-            bindings.remove(&name);
+            bindings.remove(&name(b));
         }
     }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();

@@ -37,8 +37,8 @@ pub enum Term {
 /// `matchLabels`, else the values of its first `In` expression. `None` when there are no
 /// such terms (an empty selector, or one of only `NotIn`, `Exists` and `DoesNotExist`).
 pub fn narrowing(selector: &LabelSelector) -> Option<Vec<Term>> {
-    if let Some((key, value)) = selector.match_labels.iter().flatten().next() {
-        return Some(vec![Term::Label(key.clone(), value.clone())]);
+    if let Some(first) = first_label(selector) {
+        return Some(vec![first]);
     }
     let first_in = selector
         .match_expressions
@@ -53,6 +53,13 @@ pub fn narrowing(selector: &LabelSelector) -> Option<Vec<Term>> {
             .map(|v| Term::Label(first_in.key.clone(), v.clone()))
             .collect(),
     )
+}
+
+/// The first label `selector` requires, by `matchLabels`: NetworkPolicies are indexed by it,
+/// and found by it.
+pub fn first_label(selector: &LabelSelector) -> Option<Term> {
+    let (key, value) = selector.match_labels.iter().flatten().next()?;
+    Some(Term::Label(key.clone(), value.clone()))
 }
 
 /// The index of one namespace's objects by their terms.
@@ -267,6 +274,25 @@ impl<K: Resource> Inner<K> {
         Some(names)
     }
 
+    /// The objects of `namespace` that [`carrying`](Self::carrying) finds, by name.
+    fn candidates<'a>(
+        &'a self,
+        namespace: &str,
+        terms: Option<&BTreeSet<Term>>,
+    ) -> Box<dyn Iterator<Item = (&'a String, &'a Arc<K>)> + 'a> {
+        let Some(objects) = self.by_namespace.get(namespace) else {
+            return Box::new(std::iter::empty());
+        };
+        match self.carrying(namespace, terms) {
+            Some(names) => Box::new(
+                names
+                    .into_iter()
+                    .filter_map(|name| objects.get_key_value(name)),
+            ),
+            None => Box::new(objects.iter()),
+        }
+    }
+
     /// Copies of the objects of `namespace` of these names that `keep` admits, by name.
     fn picked(&self, namespace: &str, names: BTreeSet<&str>, keep: impl Fn(&K) -> bool) -> Vec<K>
     where
@@ -339,16 +365,10 @@ impl<K: Resource> Cache<K> {
     /// `terms` is `None` or the kind has no index.
     pub fn among(&self, namespace: &str, terms: Option<&BTreeSet<Term>>) -> Vec<Arc<K>> {
         let inner = self.inner.read().expect("cache lock");
-        let Some(objects) = inner.by_namespace.get(namespace) else {
-            return vec![];
-        };
-        match inner.carrying(namespace, terms) {
-            Some(names) => names
-                .into_iter()
-                .filter_map(|name| objects.get(name).cloned())
-                .collect(),
-            None => objects.values().cloned().collect(),
-        }
+        inner
+            .candidates(namespace, terms)
+            .map(|(_, o)| o.clone())
+            .collect()
     }
 
     /// Copies of the objects of `namespace`, by name.
@@ -413,16 +433,8 @@ impl<K: Resource> Cache<K> {
         let Some(objects) = inner.by_namespace.get(namespace) else {
             return vec![];
         };
-        let candidates: Box<dyn Iterator<Item = (&String, &Arc<K>)>> =
-            match inner.carrying(namespace, terms) {
-                Some(names) => Box::new(
-                    names
-                        .into_iter()
-                        .filter_map(|name| objects.get_key_value(name)),
-                ),
-                None => Box::new(objects.iter()),
-            };
-        let mut picked: BTreeMap<&str, &Arc<K>> = candidates
+        let mut picked: BTreeMap<&str, &Arc<K>> = inner
+            .candidates(namespace, terms)
             .filter(|(_, o)| keep(o))
             .map(|(name, o)| (name.as_str(), o))
             .collect();

@@ -22,7 +22,7 @@ use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::cache::{Cache, Term, narrowing};
+use super::cache::{Cache, Term, first_label, narrowing};
 use super::echoes::Echoes;
 use super::readiness::CacheSync;
 use super::slim::SlimPod;
@@ -227,11 +227,7 @@ impl Trim for NetworkPolicy {
     }
     const TERMS: Option<fn(&Self) -> Vec<Term>> = Some(|np| {
         let selector = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
-        let first = selector.and_then(|s| s.match_labels.as_ref()?.iter().next());
-        first
-            .map(|(key, value)| Term::Label(key.clone(), value.clone()))
-            .into_iter()
-            .collect()
+        selector.and_then(first_label).into_iter().collect()
     });
 }
 
@@ -987,10 +983,11 @@ impl Stores {
                 .iter()
                 .flat_map(|l| l.iter().copied().flatten())
                 .map(|(k, v)| Term::Label(k.clone(), v.clone()))
-                .chain(spec.inference.iter().filter_map(|i| {
-                    let (k, v) = i.pod_selector.match_labels.as_ref()?.iter().next()?;
-                    Some(Term::Label(k.clone(), v.clone()))
-                }))
+                .chain(
+                    spec.inference
+                        .iter()
+                        .filter_map(|i| first_label(&i.pod_selector)),
+                )
                 .collect();
             objects.network_policies =
                 self.network_policies
