@@ -27,7 +27,13 @@ type Key = (String, String);
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Term {
     Label(String, String),
+    /// A claim a pod mounts, or of which a VolumeSnapshot is a ready backup.
     Claim(String),
+    /// A claim of which a VolumeSnapshot is not (yet) a ready backup: such a snapshot reaches
+    /// no deployment but the one that took it, which finds it by the owner index. No lookup
+    /// asks for it, so that the pending backups other deployments take of a claim they share
+    /// are not visited.
+    Pending(String),
     /// A subject a binding names: `ServiceAccount:<namespace>:<name>`, `User:<name>` or
     /// `Group:<name>`.
     Subject(String),
@@ -777,6 +783,41 @@ mod tests {
         let plain: Cache<NetworkPolicy> = Cache::default();
         plain.apply(watcher::Event::Apply(np("train", "a", None)));
         assert_eq!(plain.among("train", Some(&BTreeSet::new())).len(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_is_found_by_its_claim_once_ready_and_by_its_owner_always() {
+        use crate::snapshot::VolumeSnapshot;
+        let snapshot = |name: &str, owner: &str, ready: bool| -> VolumeSnapshot {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "train",
+                             "labels": {MANAGED_BY.0: MANAGED_BY.1, DEPLOYMENT_UID: owner}},
+                "spec": {"source": {"persistentVolumeClaimName": "corpus"}},
+                "status": {"readyToUse": ready}
+            }))
+            .unwrap()
+        };
+        let claim: BTreeSet<Term> = [Term::Claim("corpus".into())].into();
+        let found = |cache: &Cache<VolumeSnapshot>, uid: &str| -> Vec<String> {
+            let picked = cache.kept_or_owned("train", Some(uid), Some(&claim), |_| true);
+            picked
+                .iter()
+                .map(|s| s.metadata.name.clone().unwrap())
+                .collect()
+        };
+        let cache: Cache<VolumeSnapshot> = Cache::for_kind();
+        cache.apply(watcher::Event::Apply(snapshot("a-0", "uid-a", false)));
+        cache.apply(watcher::Event::Apply(snapshot("b-0", "uid-b", false)));
+        // Pending: each deployment sees its own, by the owner index, and not the other's.
+        assert_eq!(found(&cache, "uid-a"), ["a-0"]);
+        assert_eq!(found(&cache, "uid-b"), ["b-0"]);
+        assert_eq!(cache.among("train", Some(&claim)).len(), 0);
+        // Ready, b's backup is one of the claim's for every deployment; pending again, it is not.
+        cache.apply(watcher::Event::Apply(snapshot("b-0", "uid-b", true)));
+        assert_eq!(found(&cache, "uid-a"), ["a-0", "b-0"]);
+        cache.apply(watcher::Event::Apply(snapshot("b-0", "uid-b", false)));
+        assert_eq!(found(&cache, "uid-a"), ["a-0"]);
+        assert_eq!(found(&cache, "uid-b"), ["b-0"]);
     }
 
     #[test]

@@ -231,14 +231,20 @@ impl Trim for NetworkPolicy {
     });
 }
 
-/// A VolumeSnapshot is found by the claim it was taken of.
+/// A VolumeSnapshot is found by the claim it was taken of once it is ready: only then can it
+/// reach a deployment other than its owner (see [`Term::Pending`]).
 impl Trim for VolumeSnapshot {
     fn trim(&mut self) {
         trim_meta(self);
     }
     const TERMS: Option<fn(&Self) -> Vec<Term>> = Some(|s| {
         let claim = s.spec.source.persistent_volume_claim_name.as_ref();
-        claim.map(|c| Term::Claim(c.clone())).into_iter().collect()
+        let term = if crate::backups::ready(s) {
+            Term::Claim
+        } else {
+            Term::Pending
+        };
+        claim.map(|c| term(c.clone())).into_iter().collect()
     });
 }
 
@@ -1042,7 +1048,8 @@ impl Stores {
                 mine(&r.metadata) || reach::role(spec, uid, ns, &referring)
             });
             // Its own snapshots by the owner index; of the others only ready backups of its
-            // volumes can reach it, tested without reading each one's labels.
+            // volumes can reach it, and only those are indexed by their claim: the backups
+            // other deployments of a shared namespace are still taking are not visited.
             let claims = terms_of([], reach::declared_volumes(spec, ns));
             objects.volume_snapshots =
                 self.volume_snapshots
