@@ -479,6 +479,10 @@ struct Dependents {
 struct DependentIndex {
     by_namespace: HashMap<String, Vec<Arc<ModelDeployment>>>,
     by_uid: HashMap<String, ObjectRef<ModelDeployment>>,
+    /// The deployments serving in each namespace, by the first label their inference
+    /// selector requires (see [`cache::first_label`]): a NetworkPolicy that selects no pod
+    /// reaches only those whose selector it repeats.
+    by_inference: HashMap<String, HashMap<Option<cache::Term>, Vec<Arc<ModelDeployment>>>>,
 }
 
 impl Dependents {
@@ -584,18 +588,14 @@ impl Dependents {
                 .zip(&selected)
                 .any(|(s, pods)| reach::network_policy(&d.spec, ns, s, pods))
         };
+        // The bindings naming a Role that changed, picked without copying the others.
         let bindings = match &touched.reach {
-            Reach::Role(_) => self.stores.role_bindings.in_namespace(ns),
+            Reach::Role(name) => self.stores.role_bindings.kept_in(ns, |b| {
+                b.role_ref.kind == "Role" && &b.role_ref.name == name
+            }),
             _ => vec![],
         };
-        let referring: Vec<_> = match &touched.reach {
-            Reach::Role(name) => bindings
-                .iter()
-                .filter(|b| b.role_ref.kind == "Role" && &b.role_ref.name == name)
-                .map(|b| &**b)
-                .collect(),
-            _ => vec![],
-        };
+        let referring: Vec<&k8s_openapi::api::rbac::v1::RoleBinding> = bindings.iter().collect();
         // A change that can reach no deployment but those it was made for (already in): the
         // readers need not be asked one by one.
         let owners_only = match &touched.reach {
@@ -643,10 +643,26 @@ impl Dependents {
                     .any(|s| reach::volume_snapshot(&d.spec, uid, ns, s)),
             }
         };
+        // A policy selecting no pod of the namespace reaches only the deployments whose
+        // inference selector it repeats (the deny-all the kill switch looks for): in a
+        // namespace many deployments share, the readers are not asked one by one about each
+        // such policy (each deployment's isolation policy, before its trainers exist).
+        let repeating: Vec<&Arc<ModelDeployment>>;
+        let asked: &mut dyn Iterator<Item = &Arc<ModelDeployment>> = match &touched.reach {
+            Reach::NetworkPolicy(selectors) if selected.iter().all(Vec::is_empty) => {
+                let serving = index.by_inference.get(ns);
+                repeating = selectors
+                    .iter()
+                    .filter_map(|s| serving?.get(&cache::first_label(s)))
+                    .flatten()
+                    .collect();
+                &mut repeating.into_iter()
+            }
+            _ => &mut readers.iter(),
+        };
         if !owners_only {
             out.extend(
-                readers
-                    .iter()
+                asked
                     .filter(|d| reaches(d))
                     .map(|d| ObjectRef::from_obj(&**d)),
             );
@@ -679,6 +695,15 @@ impl Dependents {
             };
             for ns in stores::namespaces_of(&policy, &d) {
                 index.by_namespace.entry(ns).or_default().push(d.clone());
+            }
+            if let Some(inference) = &d.spec.inference {
+                index
+                    .by_inference
+                    .entry(inference.namespace.clone())
+                    .or_default()
+                    .entry(cache::first_label(&inference.pod_selector))
+                    .or_default()
+                    .push(d.clone());
             }
         }
         index
@@ -905,6 +930,42 @@ mod tests {
             Reach::NetworkPolicy(vec![selector("role", "trainer"), selector("role", "other")]),
         );
         assert_eq!(names(dependents.reached(&moved)), ["chat", "other"]);
+        // In `serve`, where no pod runs, a policy reaches only the deployment whose inference
+        // selector it repeats (a deny-all), whatever label comes first in it.
+        let serving = |labels: &[(&str, &str)]| stores::Touched {
+            namespace: "serve".into(),
+            ..touched(
+                None,
+                Reach::NetworkPolicy(vec![LabelSelector {
+                    match_labels: Some(
+                        labels
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    ),
+                    ..Default::default()
+                }]),
+            )
+        };
+        assert_eq!(
+            names(dependents.reached(&serving(&[("app", "other")]))),
+            ["other"]
+        );
+        assert_eq!(
+            names(dependents.reached(&serving(&[("app", "chat")]))),
+            ["chat"]
+        );
+        for unrepeated in [
+            &[("app", "nobody")][..],
+            &[("app", "chat"), ("tier", "web")],
+            &[("a", "b"), ("app", "chat")],
+            &[],
+        ] {
+            assert!(
+                dependents.reached(&serving(unrepeated)).is_empty(),
+                "{unrepeated:?}"
+            );
+        }
 
         // The readers' binding made for `other` is other's only; one of the user's is read
         // by both.
