@@ -155,6 +155,70 @@ impl Resource for SlimPod {
     }
 }
 
+/// The answer to a write of an object of kind `K` whose stored form the operator does not
+/// read back, only its version (to know the write's echo): its metadata without
+/// `managedFields`. A ModelDeployment's answer carries its whole status and the field
+/// manager entries of every condition, which are parsed for nothing otherwise.
+#[derive(Debug, Deserialize)]
+pub struct Answer<K> {
+    #[serde(deserialize_with = "lean_meta")]
+    pub metadata: ObjectMeta,
+    #[serde(skip)]
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<K: Resource<DynamicType = ()>> Resource for Answer<K> {
+    type DynamicType = ();
+    type Scope = K::Scope;
+
+    fn kind(_: &()) -> Cow<'_, str> {
+        K::kind(&())
+    }
+    fn group(_: &()) -> Cow<'_, str> {
+        K::group(&())
+    }
+    fn version(_: &()) -> Cow<'_, str> {
+        K::version(&())
+    }
+    fn plural(_: &()) -> Cow<'_, str> {
+        K::plural(&())
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+/// A patch of `name` (of its `status` subresource when `status`), answered by its metadata.
+pub async fn patch_answered<K, P>(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    params: &kube::api::PatchParams,
+    patch: &kube::api::Patch<P>,
+    status: bool,
+) -> Result<Answer<K>, kube::Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+    P: Serialize + std::fmt::Debug,
+{
+    let request = kube::core::Request::new(K::url_path(&(), Some(namespace)));
+    let (built, verb) = if status {
+        (
+            request.patch_subresource("status", name, params, patch),
+            "patch_status",
+        )
+    } else {
+        (request.patch(name, params, patch), "patch")
+    };
+    let mut built = built.map_err(kube::Error::BuildRequest)?;
+    // As kube's own `Api` names its requests, for the client's tracing.
+    built.extensions_mut().insert(verb);
+    client.request(built).await
+}
+
 impl SlimPod {
     /// The claims its volumes mount.
     pub fn claims(&self) -> impl Iterator<Item = &str> {
@@ -232,6 +296,30 @@ impl SlimPod {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_answer_keeps_the_version_and_not_the_fields_it_carries() {
+        use crate::api::ModelDeployment;
+        let answer: Answer<ModelDeployment> = serde_json::from_value(json!({
+            "apiVersion": "modelcompliance.io/v1alpha1", "kind": "ModelDeployment",
+            "metadata": {"name": "chat", "namespace": "serve", "resourceVersion": "42",
+                         "finalizers": ["modelcompliance.io/cleanup"],
+                         "managedFields": [{"manager": "m", "operation": "Apply",
+                                            "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {}}}]},
+            "spec": {"anything": ["the answer does not read"]},
+            "status": {"conditions": [{"type": "Ready"}]}
+        }))
+        .unwrap();
+        assert_eq!(answer.metadata.resource_version.as_deref(), Some("42"));
+        assert_eq!(answer.metadata.name.as_deref(), Some("chat"));
+        assert_eq!(answer.metadata.namespace.as_deref(), Some("serve"));
+        assert_eq!(answer.metadata.managed_fields, None);
+        assert_eq!(Answer::<ModelDeployment>::kind(&()), "ModelDeployment");
+        assert_eq!(
+            Answer::<ModelDeployment>::url_path(&(), Some("serve")),
+            ModelDeployment::url_path(&(), Some("serve"))
+        );
+    }
 
     #[test]
     fn reads_a_full_pod_and_keeps_what_decisions_need() {

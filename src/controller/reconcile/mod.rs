@@ -27,6 +27,7 @@ use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 
+use super::slim::{Answer, patch_answered};
 use super::{Context, Error};
 use crate::api::ModelDeployment;
 use crate::conditions;
@@ -84,7 +85,7 @@ pub async fn reconcile(
                 deployment.namespace().as_deref(),
                 &deployment.name_any(),
             );
-            let with_finalizer = add_finalizer(&api, &deployment)
+            let with_finalizer = add_finalizer(&ctx.client, &deployment)
                 .await
                 .map_err(Error::Finalizer)?;
             // This reconcile goes on with the finalizer in place: its echo wakes nothing.
@@ -103,18 +104,21 @@ pub async fn reconcile(
 /// manager: `metadata.finalizers` is a set, so a finalizer another controller adds at the same
 /// moment is kept and nothing can conflict.
 async fn add_finalizer(
-    api: &Api<ModelDeployment>,
+    client: &kube::Client,
     deployment: &ModelDeployment,
-) -> Result<ModelDeployment, kube::Error> {
+) -> Result<Answer<ModelDeployment>, kube::Error> {
     let patch = serde_json::json!({
         "apiVersion": ModelDeployment::api_version(&()),
         "kind": ModelDeployment::kind(&()),
         "metadata": {"name": deployment.name_any(), "finalizers": [FINALIZER]},
     });
-    api.patch(
+    patch_answered(
+        client,
+        &deployment.namespace().unwrap_or_else(|| "default".into()),
         &deployment.name_any(),
         &PatchParams::apply(crate::labels::FIELD_MANAGER),
         &Patch::Apply(&patch),
+        false,
     )
     .await
 }

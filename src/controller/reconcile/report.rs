@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::EventType;
-use kube::{Api, Resource, ResourceExt};
+use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::RESYNC;
@@ -21,6 +21,7 @@ use crate::backups;
 use crate::catalog::defaults::EVIDENCE_EXPIRY_WARNING_DAYS;
 use crate::conditions::{self, Progress};
 use crate::controller::Context;
+use crate::controller::slim::{Answer, patch_answered};
 use crate::evaluate::{self, Evaluation, Inputs};
 use crate::i18n::{self, Msg};
 use crate::labels::FIELD_MANAGER;
@@ -409,7 +410,6 @@ async fn write_status(
     status: ModelDeploymentStatus,
 ) -> Result<bool, kube::Error> {
     let namespace = deployment.namespace().unwrap_or_else(|| "default".into());
-    let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), &namespace);
     let patch = json!({
         "apiVersion": "modelcompliance.io/v1alpha1",
         "kind": "ModelDeployment",
@@ -419,13 +419,15 @@ async fn write_status(
         .stores
         .echoes
         .writing::<ModelDeployment>(Some(&namespace), &deployment.name_any());
-    let stored = api
-        .patch_status(
-            &deployment.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await?;
+    let stored: Answer<ModelDeployment> = patch_answered(
+        &ctx.client,
+        &namespace,
+        &deployment.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+        true,
+    )
+    .await?;
     ctx.stores
         .echoes
         .wrote(&stored, &deployment.uid().unwrap_or_default());
