@@ -516,6 +516,26 @@ async fn the_finalizer_is_added_without_a_conflict() {
     assert!(writes.iter().any(|r| r.path == format!("{MDEP}/status")));
 }
 
+/// A deployment that carries the finalizer from its creation (the chart's admission policy
+/// adds it) is written only for its status: its first reconcile sends nothing else to it.
+#[tokio::test]
+async fn a_deployment_admitted_with_the_finalizer_gets_only_its_status() {
+    let api = cluster();
+    let mut admitted = deployment();
+    admitted["metadata"]["finalizers"] = json!(["modelcompliance.io/cleanup"]);
+    api.insert(MDEP, admitted);
+    let mut ctx = context(&api);
+    reconcile_once(&api, &mut ctx).await.unwrap();
+    let writes = api.writes();
+    let to_deployment: Vec<&str> = writes
+        .iter()
+        .filter(|r| r.path.starts_with(MDEP))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(to_deployment, [format!("{MDEP}/status")], "{writes:#?}");
+    assert!(api.object(ISOLATION_NP).is_some(), "the controls applied");
+}
+
 /// One Event per reconcile that changed something, naming every object it applied and what it
 /// found; a reconcile that changes nothing records none.
 #[tokio::test]
