@@ -716,6 +716,247 @@ fn sidecar_values_are_the_operators_defaults_and_reach_the_policy() {
 /// each persona may do asked of the server's own authorizer, then `helm uninstall`. The
 /// bare control plane has no scheduler or kubelet, so the operator's pods stay Pending: this
 /// checks the chart's objects and RBAC, not a running operator.
+/// The API a cluster must serve for the chart to install the finalizer's admission policy.
+const ADMISSION_POLICY_API: &str = "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy";
+
+#[test]
+fn the_finalizer_policy_follows_the_operators_scope() {
+    let Some(helm) = helm() else { return };
+    let with_api = |values: &str| {
+        template(&helm, values, &["--api-versions", ADMISSION_POLICY_API])
+            .unwrap_or_else(|e| panic!("helm template failed:\n{e}"))
+    };
+    let name = format!("{FULLNAME}-finalizer");
+    let objects = with_api("");
+    let policy = get(&objects, "MutatingAdmissionPolicy", &name);
+    let binding = get(&objects, "MutatingAdmissionPolicyBinding", &name);
+    assert_eq!(binding["spec"]["policyName"], name.as_str());
+    // The finalizer it adds is the one the operator removes, and it never adds it to a
+    // deployment being deleted.
+    let finalizer = model_compliance_operator::controller::reconcile::FINALIZER;
+    let mutation = policy["spec"]["mutations"][0]["applyConfiguration"]["expression"]
+        .as_str()
+        .unwrap();
+    assert!(
+        mutation.contains(&format!("[\"{finalizer}\"]")),
+        "{mutation}"
+    );
+    let condition = policy["spec"]["matchConditions"][0]["expression"]
+        .as_str()
+        .unwrap();
+    assert!(
+        condition.contains(&format!("f == \"{finalizer}\"")),
+        "{condition}"
+    );
+    assert!(
+        condition.starts_with("!has(object.metadata.deletionTimestamp)"),
+        "{condition}"
+    );
+    assert_eq!(policy["spec"]["failurePolicy"], "Ignore");
+    let rules = &policy["spec"]["matchConstraints"]["resourceRules"];
+    assert_eq!(rules[0]["resources"], json!(["modeldeployments"]));
+    assert_eq!(rules[0]["operations"], json!(["CREATE", "UPDATE"]));
+    // Every namespace by default; only the watched one with `watchNamespace`.
+    assert!(policy["spec"]["matchConstraints"]["namespaceSelector"].is_null());
+    let scoped = with_api("operator:\n  watchNamespace: ml\n");
+    assert_eq!(
+        get(&scoped, "MutatingAdmissionPolicy", &name)["spec"]["matchConstraints"]["namespaceSelector"]
+            ["matchLabels"],
+        json!({"kubernetes.io/metadata.name": "ml"})
+    );
+    // Not installed where its scope could differ from the operator's (a label selector), when
+    // turned off, or on a cluster without the API.
+    for values in [
+        "operator:\n  selector: team=chat\n",
+        "operator:\n  finalizerAdmission: false\n",
+    ] {
+        let objects = with_api(values);
+        assert!(
+            find(&objects, "MutatingAdmissionPolicy", &name).is_none(),
+            "{values}"
+        );
+        assert!(
+            find(&objects, "MutatingAdmissionPolicyBinding", &name).is_none(),
+            "{values}"
+        );
+    }
+    assert!(find(&rendered(&helm, ""), "MutatingAdmissionPolicy", &name).is_none());
+}
+
+/// Installed to serve one namespace on a real API server, the policy adds the finalizer to the
+/// deployments created or applied there and to no others, keeps it through a user's apply that
+/// leaves it out, and lets a deployment being deleted go once the operator removes it.
+#[tokio::test]
+async fn the_finalizer_policy_on_a_real_cluster() {
+    use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+    use kube::core::{ApiResource, GroupVersionKind};
+    let Some(client) = api_stand_in::e2e::cluster().await else {
+        return;
+    };
+    let Some(helm) = helm() else { return };
+    let id = std::process::id();
+    let (watched, other) = (format!("mco-map-{id}"), format!("mco-map-{id}-other"));
+    let release = format!("mco-map-{id}");
+    api_stand_in::e2e::install_crds(&client, crdgen::crds()).await;
+    e2e::create_namespace(&client, &watched).await;
+    e2e::create_namespace(&client, &other).await;
+    let installed = run(
+        &helm,
+        &[
+            "install",
+            &release,
+            CHART,
+            "--namespace",
+            &watched,
+            "--set",
+            &format!("operator.watchNamespace={watched}"),
+        ],
+    );
+    let finalizer = model_compliance_operator::controller::reconcile::FINALIZER;
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("modelcompliance.io", "v1alpha1", "ModelDeployment"),
+        "modeldeployments",
+    );
+    let deployment = |ns: &str, name: &str, retention: u32| -> Value {
+        let text = include_str!("fixtures/e2e-controller/modeldeployment.yaml")
+            .replace("@NAME@", name)
+            .replace("@POLICY@", "absent")
+            .replace("@TRAIN_NS@", ns)
+            .replace("@SERVE_NS@", ns)
+            .replace(
+                "inputRetentionDays: 30",
+                &format!("inputRetentionDays: {retention}"),
+            );
+        serde_yaml_ng::from_str(&text).unwrap()
+    };
+    let finalizers = |d: &DynamicObject| d.metadata.finalizers.clone().unwrap_or_default();
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async {
+        let out = installed
+            .as_ref()
+            .unwrap_or_else(|e| panic!("helm install failed:\n{e}"));
+        let manifest = run(
+            &helm,
+            &["get", "manifest", &release, "--namespace", &watched],
+        )
+        .unwrap_or_else(|e| panic!("helm get manifest failed:\n{e}"));
+        if !manifest.contains("kind: MutatingAdmissionPolicy\n") {
+            skipped(
+                "the cluster serves no admissionregistration.k8s.io/v1 MutatingAdmissionPolicy",
+            );
+            return;
+        }
+        assert!(out.contains("STATUS: deployed"), "{out}");
+        let here: Api<DynamicObject> = Api::namespaced_with(client.clone(), &watched, &resource);
+        let there: Api<DynamicObject> = Api::namespaced_with(client.clone(), &other, &resource);
+        // The API server starts enforcing a new policy within seconds: a dry run shows when.
+        let probe: DynamicObject =
+            serde_json::from_value(deployment(&watched, "probe", 30)).unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            let dry = here
+                .create(
+                    &PostParams {
+                        dry_run: true,
+                        ..Default::default()
+                    },
+                    &probe,
+                )
+                .await
+                .expect("dry-run create");
+            if finalizers(&dry).iter().any(|f| f == finalizer) {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the policy never took effect"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        // Applied by a pipeline that knows nothing of the finalizer: it has it from creation.
+        let gitops = PatchParams::apply("gitops");
+        let applied = here
+            .patch(
+                "chat",
+                &gitops,
+                &Patch::Apply(deployment(&watched, "chat", 30)),
+            )
+            .await
+            .expect("apply");
+        assert_eq!(finalizers(&applied), [finalizer]);
+        let outside = there
+            .patch(
+                "chat",
+                &gitops,
+                &Patch::Apply(deployment(&other, "chat", 30)),
+            )
+            .await
+            .expect("apply elsewhere");
+        assert!(
+            finalizers(&outside).is_empty(),
+            "only the watched namespace"
+        );
+        // The pipeline applies a change, still without the finalizer: it stays.
+        let changed = here
+            .patch(
+                "chat",
+                &gitops,
+                &Patch::Apply(deployment(&watched, "chat", 20)),
+            )
+            .await
+            .expect("apply a change");
+        assert_eq!(
+            changed.metadata.generation,
+            Some(2),
+            "the change was applied"
+        );
+        assert_eq!(finalizers(&changed), [finalizer]);
+        // Someone removes it outside a deletion: it is back, as the operator would add it.
+        let remove = json!([
+            {"op": "test", "path": "/metadata/finalizers/0", "value": finalizer},
+            {"op": "remove", "path": "/metadata/finalizers/0"},
+        ]);
+        let patched = here
+            .patch(
+                "chat",
+                &PatchParams::default(),
+                &Patch::Json::<()>(serde_json::from_value(remove.clone()).unwrap()),
+            )
+            .await
+            .expect("json patch");
+        assert_eq!(finalizers(&patched), [finalizer]);
+        // Deleted, it waits for the finalizer; the operator's removal is not undone.
+        here.delete("chat", &DeleteParams::default())
+            .await
+            .expect("delete");
+        let deleting = here.get("chat").await.expect("still there");
+        assert!(deleting.metadata.deletion_timestamp.is_some());
+        assert_eq!(finalizers(&deleting), [finalizer]);
+        here.patch(
+            "chat",
+            &PatchParams::default(),
+            &Patch::Json::<()>(serde_json::from_value(remove).unwrap()),
+        )
+        .await
+        .expect("the operator's removal");
+        assert!(
+            here.get_opt("chat").await.expect("get").is_none(),
+            "gone once the finalizer is removed"
+        );
+    }))
+    .await;
+    // Deleted before their finalizers are lifted, the deployments left are out of the
+    // policy's reach, however long the API server takes to notice the uninstall.
+    for ns in [&watched, &other] {
+        api_stand_in::e2e::lift_finalizers(&client, ns).await;
+        e2e::delete_namespace(&client, ns).await;
+    }
+    let uninstalled = run(&helm, &["uninstall", &release, "--namespace", &watched]);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    uninstalled.unwrap_or_else(|e| panic!("helm uninstall failed:\n{e}"));
+}
+
 #[tokio::test]
 async fn installs_on_a_real_cluster() {
     let Some(client) = api_stand_in::e2e::cluster().await else {

@@ -76,17 +76,22 @@ pub async fn install_crds(client: &Client, crds: Vec<(&str, CustomResourceDefini
     }
 }
 
-/// Lifts the finalizers of the ModelDeployments of `namespace` by a merge patch, so that the
-/// namespace can go when no operator is left to release them (a test stopped or failed).
+/// Deletes the ModelDeployments of `namespace` and lifts their finalizers by a merge patch, so
+/// that the namespace can go when no operator is left to release them (a test stopped or
+/// failed). Deleted first, they are out of reach of an admission policy that would add the
+/// finalizer back.
 pub async fn lift_finalizers(client: &Client, namespace: &str) {
     use futures::StreamExt;
-    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
+    use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams};
     let resource = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("modelcompliance.io", "v1alpha1", "ModelDeployment"),
         "modeldeployments",
     );
     let deployments: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &resource);
+    let _ = deployments
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await;
     let Ok(list) = deployments.list_metadata(&ListParams::default()).await else {
         return;
     };
