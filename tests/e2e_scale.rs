@@ -91,6 +91,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use model_compliance_operator::api::{CompliancePolicy, ModelDeployment};
 use model_compliance_operator::crdgen;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -711,8 +712,134 @@ async fn delete_namespaces(client: &Client, selector: &str) {
     }
 }
 
+/// Label the benchmark puts on the admission policies it installs, with the run's id.
+const POLICY_LABEL: &str = "mco-e2e-scale-policy";
+
+/// The chart's finalizer admission policy, rendered by helm as for an installation watching
+/// the part's serve namespace, and applied: the operator then finds the finalizer on the
+/// deployments it is given, as it does once installed by the chart. `false`, said, without
+/// helm (`HELM` or on `PATH`) or on a cluster that does not serve the API.
+async fn install_finalizer_policy(client: &Client, id: &str, part: &Part) -> bool {
+    let helm = std::env::var_os("HELM").map(PathBuf::from).or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|dir| dir.join("helm"))
+            .find(|p| p.is_file())
+    });
+    let Some(helm) = helm else {
+        println!("finalizer admission policy: not installed (no helm: set HELM)");
+        return false;
+    };
+    let served = client
+        .list_api_group_resources("admissionregistration.k8s.io/v1")
+        .await
+        .is_ok_and(|l| {
+            l.resources
+                .iter()
+                .any(|r| r.name == "mutatingadmissionpolicies")
+        });
+    if !served {
+        println!("finalizer admission policy: not installed (the cluster does not serve the API)");
+        return false;
+    }
+    let out = Command::new(&helm)
+        .args([
+            "template",
+            &part.name,
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/charts/model-compliance-operator"
+            ),
+            "--show-only",
+            "templates/finalizer-admission-policy.yaml",
+            "--api-versions",
+            "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy",
+            "--set",
+            &format!("operator.watchNamespace={}", part.serve),
+        ])
+        .output()
+        .expect("helm runs");
+    assert!(
+        out.status.success(),
+        "helm template: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let documents: Vec<Value> = serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("a YAML document"))
+        .filter(|object| !object.is_null())
+        .collect();
+    for mut object in documents {
+        object["metadata"]["labels"][POLICY_LABEL] = json!(id);
+        let resource = admission_resource(object["kind"].as_str().unwrap_or_default());
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        api.patch(&name, &PatchParams::apply(MANAGER), &Patch::Apply(&object))
+            .await
+            .expect("admission policy applied");
+    }
+    // The API server enforces a new policy within seconds: a dry run shows when.
+    let probe: ModelDeployment = from_json(part.deployment("probe", id));
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let since = Instant::now();
+    loop {
+        let created = part
+            .deployments(client)
+            .create(&dry, &probe)
+            .await
+            .expect("dry run");
+        if !created.finalizers().is_empty() {
+            break;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(60),
+            "the finalizer policy never took effect"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!(
+        "finalizer admission policy: installed for {} in {}",
+        part.serve,
+        secs(since.elapsed())
+    );
+    true
+}
+
+/// The API resource of a MutatingAdmissionPolicy or of its binding.
+fn admission_resource(kind: &str) -> ApiResource {
+    let plural = match kind {
+        "MutatingAdmissionPolicy" => "mutatingadmissionpolicies",
+        "MutatingAdmissionPolicyBinding" => "mutatingadmissionpolicybindings",
+        other => panic!("not an admission policy kind: {other}"),
+    };
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("admissionregistration.k8s.io", "v1", kind),
+        plural,
+    )
+}
+
+/// Deletes the admission policies of the run `id`.
+async fn delete_finalizer_policies(client: &Client, id: &str) {
+    for kind in ["MutatingAdmissionPolicyBinding", "MutatingAdmissionPolicy"] {
+        let resource = admission_resource(kind);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let _ = api
+            .delete_collection(
+                &DeleteParams::default(),
+                &ListParams::default().labels(&format!("{POLICY_LABEL}={id}")),
+            )
+            .await;
+    }
+}
+
 async fn clean_up(client: &Client, id: &str) {
     let since = Instant::now();
+    delete_finalizer_policies(client, id).await;
     delete_namespaces(client, &format!("{NAMESPACE_LABEL}={id}")).await;
     let policies: Api<CompliancePolicy> = Api::all(client.clone());
     let _ = policies.delete(id, &DeleteParams::default()).await;
@@ -939,6 +1066,7 @@ async fn benchmark(client: Client, id: String) -> String {
     // 1. The small size, from a cold start.
     let part = Part::new(&id, &format!("n{small}"));
     part.create_namespaces(&client, &id).await;
+    install_finalizer_policy(&client, &id, &part).await;
     part.create_deployments(&client, &id, small, 2).await;
     let (operator, at_small) = converge(&client, &part, small, &log).await;
     operator.stop();
@@ -954,6 +1082,7 @@ async fn benchmark(client: Client, id: String) -> String {
     // 2. N, from a cold start.
     let large = Part::new(&id, &format!("n{n}"));
     large.create_namespaces(&client, &id).await;
+    let admitted = install_finalizer_policy(&client, &id, &large).await;
     large.create_deployments(&client, &id, n, 2).await;
     let pods_at_start = cluster_pods(&client).await;
     let (mut operator, at_n) = converge(&client, &large, n, &log).await;
@@ -1190,6 +1319,14 @@ async fn benchmark(client: Client, id: String) -> String {
             sorted[sorted.len() / 2],
             sorted[sorted.len() - 1]
         ),
+    );
+    table.row(
+        "finalizer added by",
+        if admitted {
+            "the chart's admission policy, as the deployments are created"
+        } else {
+            "the operator (no admission policy)"
+        },
     );
     table.row(
         "owned objects per deployment (captured for the floor)",
