@@ -36,24 +36,22 @@ fn skipped(why: &str) {
 
 /// The helm binary: `HELM` (which must then exist), else `helm` on `PATH`.
 fn helm() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("HELM") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "HELM={} does not name a file",
-            path.display()
-        );
-        return Some(path);
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("helm"))
-            .find(|p| p.is_file())
-    });
+    let found = api_stand_in::e2e::tool("HELM", "helm");
     if found.is_none() {
         skipped("helm not found (set HELM or put helm on PATH)");
     }
     found
+}
+
+/// The cluster of the end-to-end suite, with the CRDs installed, and helm; `None` (said)
+/// without either.
+async fn real_cluster() -> Option<(kube::Client, PathBuf)> {
+    let client = api_stand_in::e2e::cluster().await?;
+    let helm = helm()?;
+    // The other end-to-end tests share the cluster and install the CRDs under their own field
+    // manager: with the same content, helm's apply of them does not conflict with theirs.
+    api_stand_in::e2e::install_crds(&client, crdgen::crds()).await;
+    Some((client, helm))
 }
 
 /// A values file for one rendering, removed afterwards.
@@ -790,14 +788,12 @@ fn the_finalizer_policy_follows_the_operators_scope() {
 async fn the_finalizer_policy_on_a_real_cluster() {
     use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
     use kube::core::{ApiResource, GroupVersionKind};
-    let Some(client) = api_stand_in::e2e::cluster().await else {
+    let Some((client, helm)) = real_cluster().await else {
         return;
     };
-    let Some(helm) = helm() else { return };
     let id = std::process::id();
     let (watched, other) = (format!("mco-map-{id}"), format!("mco-map-{id}-other"));
     let release = format!("mco-map-{id}");
-    api_stand_in::e2e::install_crds(&client, crdgen::crds()).await;
     e2e::create_namespace(&client, &watched).await;
     e2e::create_namespace(&client, &other).await;
     let installed = run(
@@ -959,16 +955,12 @@ async fn the_finalizer_policy_on_a_real_cluster() {
 
 #[tokio::test]
 async fn installs_on_a_real_cluster() {
-    let Some(client) = api_stand_in::e2e::cluster().await else {
+    let Some((client, helm)) = real_cluster().await else {
         return;
     };
-    let Some(helm) = helm() else { return };
     let id = std::process::id();
     let namespace = format!("mco-chart-{id}");
     let release = format!("mco-chart-{id}");
-    // The other end-to-end tests share the cluster and install the CRDs under their own field
-    // manager: with the same content, helm's apply of them does not conflict with theirs.
-    api_stand_in::e2e::install_crds(&client, model_compliance_operator::crdgen::crds()).await;
     e2e::create_namespace(&client, &namespace).await;
     let installed = run(
         &helm,

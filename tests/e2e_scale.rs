@@ -720,12 +720,7 @@ const POLICY_LABEL: &str = "mco-e2e-scale-policy";
 /// deployments it is given, as it does once installed by the chart. `false`, said, without
 /// helm (`HELM` or on `PATH`) or on a cluster that does not serve the API.
 async fn install_finalizer_policy(client: &Client, id: &str, part: &Part) -> bool {
-    let helm = std::env::var_os("HELM").map(PathBuf::from).or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH")?)
-            .map(|dir| dir.join("helm"))
-            .find(|p| p.is_file())
-    });
-    let Some(helm) = helm else {
+    let Some(helm) = api_stand_in::e2e::tool("HELM", "helm") else {
         println!("finalizer admission policy: not installed (no helm: set HELM)");
         return false;
     };

@@ -1,6 +1,7 @@
-//! A compact Pod for the cache: only the fields the decisions read. A typed `Pod` costs
-//! kilobytes even when trimmed (every optional field takes room); with tens of thousands of
-//! pods that would dominate the operator's memory.
+//! Objects read lean. A compact Pod for the cache: only the fields the decisions read. A
+//! typed `Pod` costs kilobytes even when trimmed (every optional field takes room); with tens
+//! of thousands of pods that would dominate the operator's memory. And the answer to a write
+//! of which only the metadata is read back ([`Answer`]).
 
 use std::borrow::Cow;
 

@@ -1,5 +1,6 @@
 //! What the end-to-end suites share: the gate (`MCO_E2E=1` and a cluster that answers),
-//! the installation of the CRDs, and lifting finalizers no operator is left to release.
+//! finding the real tools they drive, the installation of the CRDs, and lifting finalizers no
+//! operator is left to release.
 
 use std::time::Duration;
 
@@ -19,6 +20,23 @@ fn skipped(why: &str) {
         std::io::stderr().lock(),
         "{name}: skipped: no cluster ({why})"
     );
+}
+
+/// The program `name` (e.g. `helm`): the file the environment variable `variable` names, or
+/// else the first on `PATH`; `None` when there is neither.
+pub fn tool(variable: &str, name: &str) -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os(variable) {
+        let path = std::path::PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "{variable}={} does not name a file",
+            path.display()
+        );
+        return Some(path);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 /// A client for the configured cluster, or `None` (and `skipped: no cluster`) when the suite
